@@ -1,0 +1,225 @@
+/*
+ * The command line. Defaults come from defs.h; config_args() applies the
+ * options in order and stops chatd with EX_USAGE, naming the option, at
+ * the first bad one.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+
+static const char usage_text[] =
+"usage: chatd [-dhiVv] [-l address] [-n instance] [-p port] [options]\n"
+"  -p, --port=PORT            TCP port (default 9000; 0 picks a free one)\n"
+"  -l, --listen=ADDR          address to bind, repeatable (default: all)\n"
+"  -i, --inetd                serve the connection on stdin/stdout\n"
+"  -n, --instance=NAME        shared segment and run directory name\n"
+"      --run-dir=DIR          where the wake-up pipes live\n"
+"      --max-clients=N        connections at most (default 1024; 0 = no limit)\n"
+"      --max-per-address=N    connections from one address (default 16)\n"
+"      --max-line=BYTES       longest accepted line (default 1024)\n"
+"      --register-timeout=S   seconds to choose a name (default 60; 0 = none)\n"
+"  -v, --verbose              log every connection and command\n"
+"  -V, --version              print the version and exit\n"
+"  -h, --help                 print this summary and exit\n";
+
+enum {
+	OPT_RUNDIR = 256,
+	OPT_MAXCLIENTS,
+	OPT_MAXPERADDR,
+	OPT_MAXLINE,
+	OPT_REGTIMEOUT
+};
+
+static const struct option longopts[] = {
+	{ "port",		required_argument, NULL, 'p' },
+	{ "listen",		required_argument, NULL, 'l' },
+	{ "inetd",		no_argument,	   NULL, 'i' },
+	{ "instance",		required_argument, NULL, 'n' },
+	{ "run-dir",		required_argument, NULL, OPT_RUNDIR },
+	{ "max-clients",	required_argument, NULL, OPT_MAXCLIENTS },
+	{ "max-per-address",	required_argument, NULL, OPT_MAXPERADDR },
+	{ "max-line",		required_argument, NULL, OPT_MAXLINE },
+	{ "register-timeout",	required_argument, NULL, OPT_REGTIMEOUT },
+	{ "verbose",		no_argument,	   NULL, 'v' },
+	{ "version",		no_argument,	   NULL, 'V' },
+	{ "help",		no_argument,	   NULL, 'h' },
+	{ NULL,			0,		   NULL, 0 }
+};
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "chatd: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(EX_USAGE);
+}
+
+void
+config_init(struct config *cf)
+{
+	memset(cf, 0, sizeof(*cf));
+	cf->port = CHATD_PORT;
+	cf->max_clients = CHATD_MAX_CLIENTS;
+	cf->max_per_addr = CHATD_MAX_PER_ADDR;
+	cf->max_line = CHATD_MAX_LINE;
+	cf->reg_timeout = CHATD_REG_TIMEOUT;
+}
+
+/* Parses a whole decimal number in [min, max] for the option name. */
+static unsigned
+number(const char *opt, const char *s, unsigned long min, unsigned long max)
+{
+	char		*end;
+	unsigned long	 v;
+
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		usage_error("--%s: '%s' is not a number", opt, s);
+	v = strtoul(s, &end, 10);
+	if (*end != '\0')
+		usage_error("--%s: '%s' is not a number", opt, s);
+	if (errno == ERANGE || v < min || v > max)
+		usage_error("--%s: %s is out of range (%lu to %lu)", opt, s,
+		    min, max);
+	return (unsigned)v;
+}
+
+/* Instance names end up in file names: keep them plain. */
+static void
+set_instance(struct config *cf, const char *s)
+{
+	size_t	n = strlen(s);
+
+	if (n == 0 || n > INSTANCE_MAX_LEN || s[0] == '.' ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-") != n)
+		usage_error("--instance: '%s' must be 1 to %d letters, digits, "
+		    "'.', '_' or '-', not starting with '.'", s,
+		    INSTANCE_MAX_LEN);
+	memcpy(cf->instance, s, n + 1);
+}
+
+static void
+set_rundir(struct config *cf, const char *s)
+{
+	if (s[0] != '/')
+		usage_error("--run-dir: '%s' must be an absolute path", s);
+	if (strlen(s) >= sizeof(cf->rundir) - INSTANCE_MAX_LEN - 16)
+		usage_error("--run-dir: path too long");
+	strcpy(cf->rundir, s);
+}
+
+static void
+set_option(struct config *cf, int ch, const char *arg)
+{
+	switch (ch) {
+	case 'p':
+		cf->port = number("port", arg, 0, 65535);
+		break;
+	case 'l':
+		if (cf->nlisten == CHATD_MAX_LISTEN)
+			usage_error("--listen: at most %d addresses",
+			    CHATD_MAX_LISTEN);
+		if (*arg == '\0')
+			usage_error("--listen: empty address");
+		cf->listen[cf->nlisten++] = arg;
+		break;
+	case 'i':
+		cf->inetd = 1;
+		break;
+	case 'n':
+		set_instance(cf, arg);
+		break;
+	case OPT_RUNDIR:
+		set_rundir(cf, arg);
+		break;
+	case OPT_MAXCLIENTS:
+		cf->max_clients = number("max-clients", arg, 0,
+		    CHATD_MAX_SLOTS);
+		break;
+	case OPT_MAXPERADDR:
+		cf->max_per_addr = number("max-per-address", arg, 0,
+		    CHATD_MAX_SLOTS);
+		break;
+	case OPT_MAXLINE:
+		cf->max_line = number("max-line", arg, 16, CHATD_MAX_LINE_CAP);
+		break;
+	case OPT_REGTIMEOUT:
+		cf->reg_timeout = number("register-timeout", arg, 0, 86400);
+		break;
+	case 'v':
+		cf->verbose = 1;
+		break;
+	case 'V':
+		printf("chatd %s\n", PACKAGE_VERSION);
+		exit(0);
+	case 'h':
+		fputs(usage_text, stdout);
+		exit(0);
+	default:
+		fputs(usage_text, stderr);
+		exit(EX_USAGE);
+	}
+}
+
+void
+config_args(struct config *cf, int argc, char **argv)
+{
+	int	ch;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":hil:n:p:Vv", longopts,
+	    NULL)) != -1) {
+		if (ch == '?') {
+			if (optopt != 0)
+				usage_error("unknown option -%c", optopt);
+			usage_error("unknown option %s", argv[optind - 1]);
+		}
+		if (ch == ':')
+			usage_error("option %s needs a value",
+			    argv[optind - 1]);
+		set_option(cf, ch, optarg);
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (cf->rundir[0] == '\0')
+		config_default_rundir(cf);
+}
+
+/* /run/chatd for root, else the user's runtime directory or /tmp. */
+void
+config_default_rundir(struct config *cf)
+{
+	const char	*xdg = getenv("XDG_RUNTIME_DIR");
+	int		 n;
+
+	if (geteuid() == 0)
+		n = snprintf(cf->rundir, sizeof(cf->rundir), "/run/chatd");
+	else if (xdg != NULL && xdg[0] == '/' && strlen(xdg) < 1024)
+		n = snprintf(cf->rundir, sizeof(cf->rundir), "%s/chatd", xdg);
+	else
+		n = snprintf(cf->rundir, sizeof(cf->rundir), "/tmp/chatd-%ld",
+		    (long)geteuid());
+	if (n < 0 || (size_t)n >= sizeof(cf->rundir))
+		fatalx("run directory path too long");
+}
+
+/* The size of the slot table a new segment gets. */
+unsigned
+config_slots(const struct config *cf)
+{
+	return cf->max_clients == 0 ? CHATD_MAX_SLOTS : cf->max_clients;
+}

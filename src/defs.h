@@ -1,0 +1,31 @@
+/*
+ * Every limit and default of chatd, in one place. The man page quotes
+ * the same numbers; change both together.
+ */
+#ifndef CHATD_DEFS_H
+#define CHATD_DEFS_H
+
+#define CHATD_PORT		9000	/* default TCP port */
+#define CHATD_MAX_CLIENTS	1024	/* connections at most, registered or not */
+#define CHATD_MAX_SLOTS		65536	/* slot table size when max-clients is 0 */
+#define CHATD_MAX_PER_ADDR	16	/* connections from one address */
+#define CHATD_MAX_LINE		1024	/* longest accepted client line, raw bytes */
+#define CHATD_MAX_LINE_CAP	8192	/* largest --max-line accepted */
+#define CHATD_REG_TIMEOUT	60	/* seconds from connect to choose a name */
+#define CHATD_MAX_LISTEN	16	/* -l addresses at most */
+#define CHATD_MAX_ROOMS		256	/* rooms remembered at once, lobby included */
+
+#define NAME_MAX_LEN		16	/* user name characters */
+#define ROOM_MAX_LEN		24	/* room name characters */
+#define ADDR_MAX_LEN		46	/* printable address, INET6_ADDRSTRLEN */
+#define INSTANCE_MAX_LEN	64	/* instance name characters */
+
+#define RING_BYTES		(8u << 20)	/* message log ring, bytes */
+#define RECORD_TEXT_MAX		(3 * CHATD_MAX_LINE_CAP + 64)	/* formatted line in a record */
+#define OUTBUF_MAX		(1u << 20)	/* a worker's output backlog, bytes */
+#define FIFO_CACHE		256	/* wake pipes a worker keeps open */
+#define SHUTDOWN_GRACE_MS	5000	/* time workers get to say goodbye */
+#define FLUSH_GRACE_MS		2000	/* time a closing client gets to read */
+#define ATTACH_WAIT_MS		5000	/* wait for another process to build the segment */
+
+#endif

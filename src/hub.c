@@ -1,0 +1,600 @@
+/*
+ * The shared segment of one chatd instance.
+ *
+ * Layout: struct hub_hdr, then nslots struct slot, then the room table,
+ * then the message log ring (see ring.h). It holds no pointers, only
+ * indexes, since each process may map it at another address.
+ *
+ * Locking. One robust, process-shared mutex, hdr->lock, protects the slot
+ * table, the room table, the registration counter and the ring's writer
+ * side. Readers of the ring take no lock (ring.h says how they detect a
+ * torn read). Senders deciding whom to wake read a slot's state, room and
+ * gen as atomics without the lock: a user who registered before a record
+ * was appended is visible to its sender, and a stale read costs at most
+ * one spurious wake-up. Nothing that can block is done under the lock:
+ * no socket or blocking pipe writes, no logging.
+ *
+ * Repair. Every critical section publishes last: a slot's fields are
+ * written before its state, a record before the head moves. A holder
+ * that dies at any point therefore leaves either nothing visible or a
+ * slot whose owner is dead, which hub_find_dead() reports and the worker
+ * code buries as "connection lost". hub_lock() checks the ring on
+ * EOWNERDEAD, counts the repair, marks the mutex consistent and logs
+ * after unlocking.
+ *
+ * Ownership. The segment is /chatd.INSTANCE, created O_EXCL with mode
+ * 0600 and checked on attach (owner, mode, size, magic, version). One
+ * whose processes are all gone is stale and rebuilt. Creation, the stale
+ * check and removal are serialised by flock() on the instance's run
+ * directory, so many inetd instances starting at once build it once.
+ */
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "hub.h"
+#include "log.h"
+
+#define HUB_MAGIC	0x6368617464687562ULL	/* "chatdhub" */
+#define HUB_VERSION	1
+
+static int	hub_repaired;
+
+static size_t
+align_up(size_t n, size_t a)
+{
+	return (n + a - 1) / a * a;
+}
+
+static size_t
+layout(uint32_t nslots, uint32_t nrooms, size_t *slots, size_t *rooms,
+    size_t *ring)
+{
+	*slots = align_up(sizeof(struct hub_hdr), 4096);
+	*rooms = align_up(*slots + (size_t)nslots * sizeof(struct slot), 64);
+	*ring = align_up(*rooms + (size_t)nrooms * sizeof(struct room), 4096);
+	return *ring + RING_BYTES;
+}
+
+/* Points the handle's fields into a mapped segment. */
+static void
+hub_bind(struct hub *h, void *base, size_t size)
+{
+	size_t	slots, rooms, ring;
+
+	h->hdr = base;
+	h->size = size;
+	layout(h->hdr->nslots, h->hdr->nrooms, &slots, &rooms, &ring);
+	h->slots = (struct slot *)((char *)base + slots);
+	h->rooms = (struct room *)((char *)base + rooms);
+	h->ring.hdr = &h->hdr->ring;
+	h->ring.base = (unsigned char *)base + ring;
+	h->ring.size = RING_BYTES;
+}
+
+/*
+ * The process's start time in clock ticks since boot (field 22 of
+ * /proc/PID/stat), so that a reused pid is never taken for its
+ * predecessor; 0 where it cannot be read.
+ */
+uint64_t
+proc_start(pid_t pid)
+{
+	char			 path[64], buf[1024], *p;
+	unsigned long long	 v;
+	ssize_t			 n;
+	int			 fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: skip past it. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return 0;
+	for (field = 2; field < 22 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p + 1, "%llu", &v) != 1)
+		return 0;
+	return v;
+}
+
+int
+proc_alive(pid_t pid, uint64_t start)
+{
+	uint64_t	now;
+
+	if (pid <= 0)
+		return 0;
+	if (kill(pid, 0) == -1 && errno != EPERM)
+		return 0;
+	if (start == 0)
+		return 1;
+	now = proc_start(pid);
+	return now == 0 || now == start;
+}
+
+/*
+ * Proves that a lock holder's death is reported as EOWNERDEAD before
+ * chatd bets its consistency on it, as Samba's tdb does.
+ */
+static void
+robust_selftest(void)
+{
+	pthread_mutexattr_t	 attr;
+	pthread_mutex_t		*m;
+	pid_t			 pid;
+	int			 status, r;
+
+	m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		fatal("mmap");
+	if (pthread_mutexattr_init(&attr) != 0 ||
+	    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED) != 0 ||
+	    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST) != 0 ||
+	    pthread_mutex_init(m, &attr) != 0)
+		fatal_status(EX_UNAVAILABLE, "robust mutexes are not supported");
+	pthread_mutexattr_destroy(&attr);
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid == 0) {
+		pthread_mutex_lock(m);
+		_exit(0);
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			fatal("waitpid");
+	r = pthread_mutex_lock(m);
+	if (r != EOWNERDEAD)
+		fatal_status(EX_UNAVAILABLE, "robust mutexes do not work here "
+		    "(a dead owner gave %d, not EOWNERDEAD)", r);
+	pthread_mutex_consistent(m);
+	pthread_mutex_unlock(m);
+	pthread_mutex_destroy(m);
+	munmap(m, sizeof(*m));
+}
+
+void
+hub_lock(struct hub *h)
+{
+	int	r;
+
+	r = pthread_mutex_lock(&h->hdr->lock);
+	if (r == EOWNERDEAD) {
+		if (ring_check(&h->ring) == -1)
+			hub_repaired = -1;
+		else
+			hub_repaired = 1;
+		atomic_fetch_add(&h->hdr->repairs, 1);
+		if (pthread_mutex_consistent(&h->hdr->lock) != 0)
+			fatalx("bug: pthread_mutex_consistent failed");
+	} else if (r != 0)
+		fatalx("hub lock: %s", strerror(r));
+	if (hub_repaired == -1)
+		fatalx("hub: the message log is damaged beyond repair");
+}
+
+void
+hub_unlock(struct hub *h)
+{
+	int	r;
+
+	if ((r = pthread_mutex_unlock(&h->hdr->lock)) != 0)
+		fatalx("hub unlock: %s", strerror(r));
+	if (hub_repaired) {
+		hub_repaired = 0;
+		log_warnx("recovered the hub lock from a dead process");
+	}
+}
+
+/* Writes a new segment's header, tables and lock; the caller owns fd. */
+static void
+hub_init(struct hub *h, int fd, const struct config *cf)
+{
+	pthread_mutexattr_t	 attr;
+	size_t			 s, r, g, total;
+	uint32_t		 nslots = config_slots(cf);
+	void			*base;
+
+	total = layout(nslots, CHATD_MAX_ROOMS, &s, &r, &g);
+	if (ftruncate(fd, (off_t)total) == -1)
+		fatal_status(EX_UNAVAILABLE, "ftruncate %s: %s", h->shmname,
+		    strerror(errno));
+	base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED)
+		fatal_status(EX_UNAVAILABLE, "mmap %s: %s", h->shmname,
+		    strerror(errno));
+	h->hdr = base;
+	h->hdr->nslots = nslots;
+	h->hdr->nrooms = CHATD_MAX_ROOMS;
+	hub_bind(h, base, total);
+	h->hdr->version = HUB_VERSION;
+	h->hdr->slot_size = sizeof(struct slot);
+	h->hdr->ring_bytes = RING_BYTES;
+	h->hdr->total = total;
+	h->hdr->owner = geteuid();
+	h->hdr->started = time(NULL);
+	h->rooms[0].used = 1;
+	strcpy(h->rooms[0].name, "lobby");
+	ring_init(&h->ring);
+	if (pthread_mutexattr_init(&attr) != 0 ||
+	    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED) != 0 ||
+	    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST) != 0 ||
+	    pthread_mutex_init(&h->hdr->lock, &attr) != 0)
+		fatal_status(EX_UNAVAILABLE, "cannot initialise the hub lock");
+	pthread_mutexattr_destroy(&attr);
+	h->hdr->magic = HUB_MAGIC;
+	atomic_store(&h->hdr->ready, 1);
+}
+
+/* Whether any process still uses the segment: its listener or a worker. */
+static int
+hub_in_use(const struct hub *h)
+{
+	uint32_t	i;
+
+	if (proc_alive(h->hdr->listener, h->hdr->lstart))
+		return 1;
+	for (i = 0; i < h->hdr->nslots; i++)
+		if (atomic_load(&h->slots[i].state) != SLOT_FREE &&
+		    proc_alive(h->slots[i].pid, h->slots[i].pstart))
+			return 1;
+	return 0;
+}
+
+/* Checks that an existing segment is a chatd hub this build can use. */
+static int
+hub_valid(const struct hub_hdr *hdr, size_t size)
+{
+	size_t	s, r, g;
+
+	if (size < sizeof(*hdr) || hdr->magic != HUB_MAGIC ||
+	    hdr->version != HUB_VERSION ||
+	    hdr->slot_size != sizeof(struct slot) ||
+	    hdr->ring_bytes != RING_BYTES || hdr->nslots == 0 ||
+	    hdr->nslots > CHATD_MAX_SLOTS || hdr->nrooms != CHATD_MAX_ROOMS)
+		return 0;
+	return layout(hdr->nslots, hdr->nrooms, &s, &r, &g) == size &&
+	    hdr->total == size;
+}
+
+/*
+ * Maps an existing segment. Returns 1 when attached, 0 when it was stale
+ * or unusable and has been removed (so the caller creates a new one).
+ */
+static int
+hub_attach(struct hub *h, int fd, enum hub_role role)
+{
+	struct stat	 st;
+	void		*base;
+
+	if (fstat(fd, &st) == -1)
+		fatal_status(EX_UNAVAILABLE, "fstat %s: %s", h->shmname,
+		    strerror(errno));
+	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0)
+		fatal_status(EX_UNAVAILABLE, "shared memory %s is not chatd's "
+		    "own (owner uid %ld, mode %03o); remove it or use another "
+		    "instance", h->shmname, (long)st.st_uid,
+		    (unsigned)(st.st_mode & 0777));
+	if ((size_t)st.st_size < sizeof(struct hub_hdr))
+		goto stale;
+	base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED)
+		fatal_status(EX_UNAVAILABLE, "mmap %s: %s", h->shmname,
+		    strerror(errno));
+	if (!atomic_load(&((struct hub_hdr *)base)->ready) ||
+	    !hub_valid(base, (size_t)st.st_size)) {
+		munmap(base, (size_t)st.st_size);
+		goto stale;
+	}
+	hub_bind(h, base, (size_t)st.st_size);
+	if (role == HUB_LISTENER &&
+	    proc_alive(h->hdr->listener, h->hdr->lstart))
+		fatal_status(EX_UNAVAILABLE, "instance %s is already running "
+		    "(pid %ld)", h->shmname + 7, (long)h->hdr->listener);
+	if (hub_in_use(h))
+		return 1;
+	munmap(base, h->size);
+ stale:
+	log_warnx("removing stale shared memory %s", h->shmname);
+	if (shm_unlink(h->shmname) == -1 && errno != ENOENT)
+		fatal_status(EX_UNAVAILABLE, "shm_unlink %s: %s", h->shmname,
+		    strerror(errno));
+	return 0;
+}
+
+/*
+ * Creates or checks the run directory and the instance's directory in
+ * it: ours, mode 0700, never reached through a symlink.
+ */
+static int
+rundir_open(int at, const char *path, const char *shown)
+{
+	struct stat	st;
+	int		fd;
+
+	if (mkdirat(at, path, 0700) == -1 && errno != EEXIST)
+		fatal_status(EX_UNAVAILABLE, "cannot create %s: %s", shown,
+		    strerror(errno));
+	fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		fatal_status(EX_UNAVAILABLE, "cannot open %s: %s", shown,
+		    errno == ENOTDIR || errno == ELOOP ?
+		    "not a directory (or a symlink)" : strerror(errno));
+	if (fstat(fd, &st) == -1)
+		fatal_status(EX_UNAVAILABLE, "fstat %s: %s", shown,
+		    strerror(errno));
+	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0)
+		fatal_status(EX_UNAVAILABLE, "%s is not chatd's own (owner uid "
+		    "%ld, mode %03o; it must be ours and 0700)", shown,
+		    (long)st.st_uid, (unsigned)(st.st_mode & 0777));
+	return fd;
+}
+
+/* Opens the instance directory and locks it; retries if it was removed. */
+static void
+hub_dir_lock(struct hub *h, const struct config *cf)
+{
+	struct stat	st;
+	int		top;
+
+	top = rundir_open(AT_FDCWD, cf->rundir, cf->rundir);
+	if (snprintf(h->dirpath, sizeof(h->dirpath), "%s/%s", cf->rundir,
+	    cf->instance) >= (int)sizeof(h->dirpath))
+		fatal_status(EX_UNAVAILABLE, "run directory path too long");
+	for (;;) {
+		h->dirfd = rundir_open(top, cf->instance, h->dirpath);
+		while (flock(h->dirfd, LOCK_EX) == -1)
+			if (errno != EINTR)
+				fatal_status(EX_UNAVAILABLE, "flock %s: %s",
+				    h->dirpath, strerror(errno));
+		if (fstat(h->dirfd, &st) == 0 && st.st_nlink > 0)
+			break;
+		/* Removed by a server shutting down: make it again. */
+		close(h->dirfd);
+	}
+	close(top);
+}
+
+/* Waits for a segment another process is creating to get its size. */
+static void
+hub_wait_ready(int fd)
+{
+	struct stat		st;
+	struct timespec		ts = { 0, 10 * 1000 * 1000 };
+	int			waited;
+
+	for (waited = 0; waited < ATTACH_WAIT_MS; waited += 10) {
+		if (fstat(fd, &st) == 0 && (size_t)st.st_size >=
+		    sizeof(struct hub_hdr))
+			return;
+		nanosleep(&ts, NULL);
+	}
+}
+
+void
+hub_open(struct hub *h, const struct config *cf, enum hub_role role)
+{
+	int	fd, tries;
+
+	memset(h, 0, sizeof(*h));
+	snprintf(h->shmname, sizeof(h->shmname), "/chatd.%s", cf->instance);
+	hub_dir_lock(h, cf);
+	for (tries = 0; tries < 3; tries++) {
+		fd = shm_open(h->shmname, O_RDWR | O_CREAT | O_EXCL, 0600);
+		if (fd != -1) {
+			robust_selftest();
+			hub_init(h, fd, cf);
+			close(fd);
+			break;
+		}
+		if (errno != EEXIST)
+			fatal_status(EX_UNAVAILABLE, "shm_open %s: %s",
+			    h->shmname, strerror(errno));
+		if ((fd = shm_open(h->shmname, O_RDWR, 0)) == -1) {
+			if (errno == ENOENT)
+				continue;
+			fatal_status(EX_UNAVAILABLE, "shm_open %s: %s",
+			    h->shmname, strerror(errno));
+		}
+		hub_wait_ready(fd);
+		tries = hub_attach(h, fd, role) ? -1 : tries;
+		close(fd);
+		if (tries == -1)
+			break;
+	}
+	if (h->hdr == NULL)
+		fatal_status(EX_UNAVAILABLE, "cannot create %s", h->shmname);
+	if (role == HUB_LISTENER)
+		hub_set_listener(h);
+	if (flock(h->dirfd, LOCK_UN) == -1)
+		fatal("flock");
+}
+
+void
+hub_set_listener(struct hub *h)
+{
+	hub_lock(h);
+	h->hdr->listener = getpid();
+	h->hdr->lstart = proc_start(getpid());
+	hub_unlock(h);
+}
+
+/*
+ * Removes the segment and the instance's directory after a clean
+ * shutdown, holding the directory lock so that a chatd starting now
+ * waits and then builds everything anew.
+ */
+void
+hub_destroy(struct hub *h)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 fd;
+
+	while (flock(h->dirfd, LOCK_EX) == -1)
+		if (errno != EINTR)
+			fatal("flock %s", h->dirpath);
+	if (shm_unlink(h->shmname) == -1 && errno != ENOENT)
+		log_warn("shm_unlink %s", h->shmname);
+	if ((fd = dup(h->dirfd)) == -1 || (d = fdopendir(fd)) == NULL)
+		fatal("%s", h->dirpath);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == 'w' &&
+		    unlinkat(h->dirfd, de->d_name, 0) == -1)
+			log_warn("unlink %s/%s", h->dirpath, de->d_name);
+	}
+	closedir(d);
+	if (rmdir(h->dirpath) == -1)
+		log_warn("rmdir %s", h->dirpath);
+	close(h->dirfd);
+	munmap(h->hdr, h->size);
+	h->hdr = NULL;
+}
+
+/* Connections, registered or not, from addr (or from anywhere: NULL). */
+static size_t
+slot_count_addr(const struct hub *h, const char *addr)
+{
+	uint32_t	i, hwm = atomic_load(&h->hdr->hwm);
+	size_t		n = 0;
+
+	for (i = 0; i < hwm; i++)
+		if (atomic_load(&h->slots[i].state) != SLOT_FREE &&
+		    (addr == NULL || strcmp(h->slots[i].addr, addr) == 0))
+			n++;
+	return n;
+}
+
+/*
+ * Takes a free slot for this process under the lock. Returns its index,
+ * or -1 with *why saying which limit refused it.
+ */
+int
+hub_claim(struct hub *h, const char *addr, unsigned maxclients,
+    unsigned maxper, enum hub_refusal *why)
+{
+	struct slot	*s;
+	uint32_t	 i, n = h->hdr->nslots;
+	size_t		 used;
+
+	used = slot_count_addr(h, NULL);
+	if ((maxclients != 0 && used >= maxclients) || used >= n) {
+		*why = HUB_FULL;
+		return -1;
+	}
+	if (maxper != 0 && slot_count_addr(h, addr) >= maxper) {
+		*why = HUB_PERADDR;
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (atomic_load(&h->slots[i].state) == SLOT_FREE)
+			break;
+	if (i == n) {
+		*why = HUB_FULL;
+		return -1;
+	}
+	s = &h->slots[i];
+	s->pid = getpid();
+	s->pstart = proc_start(s->pid);
+	s->conntime = time(NULL);
+	s->regseq = 0;
+	s->nsent = 0;
+	s->name[0] = s->key[0] = '\0';
+	snprintf(s->addr, sizeof(s->addr), "%s", addr);
+	atomic_store(&s->room, 0);
+	atomic_store(&s->wake, 0);
+	atomic_fetch_add(&s->gen, 1);
+	atomic_store(&s->state, SLOT_CLAIMED);
+	if (i >= atomic_load(&h->hdr->hwm))
+		atomic_store(&h->hdr->hwm, i + 1);
+	*why = HUB_OK;
+	return (int)i;
+}
+
+/* Frees a slot under the lock. */
+void
+hub_release(struct hub *h, int i)
+{
+	struct slot	*s = &h->slots[i];
+
+	atomic_store(&s->state, SLOT_FREE);
+	s->pid = 0;
+	s->name[0] = s->key[0] = '\0';
+}
+
+/* The registered slot whose name matches key (lower case), or -1. */
+int
+hub_find(const struct hub *h, const char *key)
+{
+	uint32_t	i, hwm = atomic_load(&h->hdr->hwm);
+
+	for (i = 0; i < hwm; i++)
+		if (atomic_load(&h->slots[i].state) == SLOT_ACTIVE &&
+		    strcmp(h->slots[i].key, key) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Registered users in a room, or in all of them with RING_ALLROOMS. */
+size_t
+hub_count(const struct hub *h, uint32_t room)
+{
+	uint32_t	i, hwm = atomic_load(&h->hdr->hwm);
+	size_t		n = 0;
+
+	for (i = 0; i < hwm; i++)
+		if (atomic_load(&h->slots[i].state) == SLOT_ACTIVE &&
+		    (room == RING_ALLROOMS ||
+		    atomic_load(&h->slots[i].room) == room))
+			n++;
+	return n;
+}
+
+/* Appends a record to the log; the caller holds the lock. */
+void
+hub_post(struct hub *h, const struct record *rec, const char *text,
+    size_t len)
+{
+	ring_append(&h->ring, rec, text, len);
+}
+
+/*
+ * Under the lock: a taken slot whose owner is gone (pid, or any pid with
+ * 0), or -1. A zombie still counts as alive until it is reaped.
+ */
+int
+hub_find_dead(const struct hub *h, pid_t pid)
+{
+	const struct slot	*s;
+	uint32_t		 i, hwm = atomic_load(&h->hdr->hwm);
+
+	for (i = 0; i < hwm; i++) {
+		s = &h->slots[i];
+		if (atomic_load(&s->state) == SLOT_FREE)
+			continue;
+		if (pid != 0 ? s->pid == pid : !proc_alive(s->pid, s->pstart))
+			return (int)i;
+	}
+	return -1;
+}

@@ -1,0 +1,114 @@
+/*
+ * hub.c: the shared segment every chatd process of one instance maps:
+ * a header, the user slot table, the room table and the message log.
+ * It promises one lock for all of it, taken only through hub_lock(),
+ * which repairs what a dead holder left; slots that name their owner by
+ * pid and start time, so a dead owner is always found; and a segment
+ * and run directory that belong to us alone.
+ */
+#ifndef CHATD_HUB_H
+#define CHATD_HUB_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "defs.h"
+#include "ring.h"
+
+struct config;
+
+enum slot_state {
+	SLOT_FREE = 0,
+	SLOT_CLAIMED,	/* connected, choosing a name */
+	SLOT_ACTIVE	/* registered */
+};
+
+/*
+ * One connection. state, room and gen are read without the lock by
+ * senders deciding whom to wake; everything else is written under it.
+ */
+struct slot {
+	_Atomic uint32_t	state;
+	_Atomic uint32_t	wake;	/* a wake-up is pending */
+	_Atomic uint32_t	gen;	/* bumped at each claim */
+	_Atomic uint32_t	room;
+	pid_t			pid;
+	uint64_t		pstart;	/* owner's start time, see proc_start() */
+	uint64_t		regseq;	/* registration order */
+	int64_t			conntime;
+	uint64_t		nsent;
+	char			name[NAME_MAX_LEN + 1];
+	char			key[NAME_MAX_LEN + 1];	/* name in lower case */
+	char			addr[ADDR_MAX_LEN + 1];
+};
+
+struct room {
+	uint32_t	used;
+	char		name[ROOM_MAX_LEN + 1];
+};
+
+struct hub_hdr {
+	uint64_t		magic;
+	uint32_t		version;
+	uint32_t		nslots;
+	uint32_t		nrooms;
+	uint32_t		slot_size;
+	uint64_t		ring_bytes;
+	uint64_t		total;
+	_Atomic uint32_t	ready;	/* set last by the creator */
+	uid_t			owner;
+	pid_t			listener;	/* the standalone listener, or 0 */
+	uint64_t		lstart;
+	int64_t			started;
+	uint64_t		regseq;
+	_Atomic uint32_t	hwm;	/* slots in use are below this */
+	_Atomic uint32_t	shutdown;
+	_Atomic uint64_t	relayed;	/* chat, /me and direct messages */
+	_Atomic uint64_t	repairs;	/* locks recovered from dead owners */
+	_Atomic uint64_t	wakes;	/* wake-ups written to pipes */
+	pthread_mutex_t		lock;
+	struct ring_hdr		ring;
+};
+
+struct hub {
+	struct hub_hdr	*hdr;
+	struct slot	*slots;
+	struct room	*rooms;
+	struct ring	 ring;
+	size_t		 size;
+	int		 dirfd;	/* the instance's directory of pipes */
+	char		 shmname[INSTANCE_MAX_LEN + 16];
+	char		 dirpath[4096];
+};
+
+enum hub_role {
+	HUB_LISTENER,	/* standalone: refuse a second listener */
+	HUB_INETD	/* one of many instances: create or attach */
+};
+
+/* Why a slot could not be claimed. */
+enum hub_refusal {
+	HUB_OK,
+	HUB_FULL,
+	HUB_PERADDR
+};
+
+void	hub_open(struct hub *, const struct config *, enum hub_role);
+void	hub_destroy(struct hub *);
+void	hub_lock(struct hub *);
+void	hub_unlock(struct hub *);
+void	hub_set_listener(struct hub *);
+int	hub_claim(struct hub *, const char *, unsigned, unsigned,
+	    enum hub_refusal *);
+void	hub_release(struct hub *, int);
+int	hub_find(const struct hub *, const char *);
+size_t	hub_count(const struct hub *, uint32_t);
+void	hub_post(struct hub *, const struct record *, const char *, size_t);
+int	hub_find_dead(const struct hub *, pid_t);
+
+uint64_t proc_start(pid_t);
+int	proc_alive(pid_t, uint64_t);
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * Logging for every chatd process. The foreground goes to stderr, a
+ * daemon to syslog (LOG_DAEMON). fatal() appends strerror(errno) and
+ * fatalx() does not; both exit with EX_SOFTWARE unless a status is given
+ * through fatal_status(), which is how start-up errors reach their exit
+ * codes.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static int	log_foreground = 1;
+static int	log_verbose;
+
+void
+log_init(int foreground, int verbose)
+{
+	log_foreground = foreground;
+	log_verbose = verbose;
+	if (!foreground)
+		openlog("chatd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_setverbose(int v)
+{
+	log_verbose = v;
+}
+
+int
+log_getverbose(void)
+{
+	return log_verbose;
+}
+
+static void
+vlog(int pri, const char *fmt, va_list ap, const char *err)
+{
+	char	msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_foreground) {
+		if (err != NULL)
+			fprintf(stderr, "chatd[%ld]: %s: %s\n", (long)getpid(),
+			    msg, err);
+		else
+			fprintf(stderr, "chatd[%ld]: %s\n", (long)getpid(), msg);
+		return;
+	}
+	if (err != NULL)
+		syslog(pri, "%s: %s", msg, err);
+	else
+		syslog(pri, "%s", msg);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list	ap;
+	int	saved = errno;
+
+	va_start(ap, fmt);
+	vlog(LOG_WARNING, fmt, ap, strerror(saved));
+	va_end(ap);
+	errno = saved;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_WARNING, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_INFO, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (!log_verbose)
+		return;
+	va_start(ap, fmt);
+	vlog(LOG_DEBUG, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list	ap;
+	int	saved = errno;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap, strerror(saved));
+	va_end(ap);
+	exit(EX_SOFTWARE);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap, NULL);
+	va_end(ap);
+	exit(EX_SOFTWARE);
+}
+
+void
+fatal_status(int status, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap, NULL);
+	va_end(ap);
+	exit(status);
+}
+
+/*
+ * Makes bytes from the network safe to log: printable ASCII stays,
+ * everything else becomes \xNN. The result is always terminated and
+ * truncated to fit.
+ */
+const char *
+log_escape(const void *p, size_t n, char *out, size_t outsz)
+{
+	const unsigned char	*s = p;
+	size_t			 i, o = 0;
+
+	if (outsz == 0)
+		return out;
+	for (i = 0; i < n && o + 5 < outsz; i++) {
+		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\')
+			out[o++] = (char)s[i];
+		else
+			o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", s[i]);
+	}
+	out[o] = '\0';
+	return out;
+}

@@ -1,0 +1,24 @@
+/*
+ * log.c: diagnostics in the OpenBSD daemons' style. Messages go to stderr
+ * in the foreground and to syslog as a daemon; every line carries the
+ * process id, since a worker is a process. Text that came from the
+ * network must go through log_escape first.
+ */
+#ifndef CHATD_LOG_H
+#define CHATD_LOG_H
+
+#include <stddef.h>
+
+void	log_init(int foreground, int verbose);
+void	log_setverbose(int);
+int	log_getverbose(void);
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void	fatal_status(int, const char *, ...) __attribute__((format(printf, 2, 3), noreturn));
+const char *log_escape(const void *, size_t, char *, size_t);
+
+#endif

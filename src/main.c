@@ -1,0 +1,77 @@
+/*
+ * chatd: a chat room for nc and telnet users, as a classic Unix server.
+ * main() checks the options, then either serves the one connection on
+ * stdin/stdout (-i, under inetd) or binds and becomes the listener that
+ * forks a worker per connection. Both roads end in worker_main().
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <netinet/in.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "hub.h"
+#include "listener.h"
+#include "log.h"
+#include "worker.h"
+
+/*
+ * Under inetd the instance is named after the local port of the socket
+ * on stdin, so that every instance started for one service finds the
+ * same segment; a client that is no socket uses the -p port.
+ */
+static void
+inetd_instance(struct config *cf)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len = sizeof(ss);
+	unsigned		port = cf->port;
+
+	if (cf->instance[0] != '\0')
+		return;
+	if (getsockname(0, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET)
+			port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	snprintf(cf->instance, sizeof(cf->instance), "%u", port);
+}
+
+/* Under inetd stderr may be the client's socket: log to syslog then. */
+static int
+stderr_is_socket(void)
+{
+	struct stat	st;
+
+	return fstat(2, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config	cf;
+	struct hub	h;
+	int		fds[2 * CHATD_MAX_LISTEN], nfds;
+
+	config_init(&cf);
+	config_args(&cf, argc, argv);
+	signal(SIGPIPE, SIG_IGN);
+	if (cf.inetd) {
+		log_init(!stderr_is_socket(), cf.verbose);
+		inetd_instance(&cf);
+		hub_open(&h, &cf, HUB_INETD);
+		worker_main(&h, &cf);
+	}
+	log_init(1, cf.verbose);
+	nfds = listener_bind(&cf, fds);
+	if (cf.instance[0] == '\0')
+		snprintf(cf.instance, sizeof(cf.instance), "%u", cf.port);
+	hub_open(&h, &cf, HUB_LISTENER);
+	listener_main(&h, &cf, fds, nfds);
+}

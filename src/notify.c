@@ -1,0 +1,178 @@
+/*
+ * Wake-up pipes. A worker keeps the write ends of the pipes it used
+ * recently in a small cache indexed by slot, so a busy room costs one
+ * write(2) per sleeping recipient and no open(2); the slot's generation
+ * tells a cached pipe of a departed worker from its successor's. Keeping
+ * every worker's pipe open in every worker would cost N squared
+ * descriptors.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hub.h"
+#include "log.h"
+#include "notify.h"
+
+static void
+fifo_name(char *buf, size_t len, int slot)
+{
+	snprintf(buf, len, "w%d", slot);
+}
+
+/*
+ * Creates the slot's FIFO and opens its read end, plus a write end of
+ * our own so that the read end never sees end-of-file when senders come
+ * and go. Returns the read end, or -1.
+ */
+int
+notify_open(struct hub *h, int slot, int *wfd)
+{
+	char	name[32];
+	int	rfd;
+
+	fifo_name(name, sizeof(name), slot);
+	if (unlinkat(h->dirfd, name, 0) == -1 && errno != ENOENT)
+		return -1;
+	if (mkfifoat(h->dirfd, name, 0600) == -1)
+		return -1;
+	rfd = openat(h->dirfd, name,
+	    O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (rfd == -1)
+		return -1;
+	*wfd = openat(h->dirfd, name,
+	    O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (*wfd == -1) {
+		close(rfd);
+		return -1;
+	}
+	return rfd;
+}
+
+/* Closes and removes a slot's FIFO. */
+void
+notify_close(struct hub *h, int slot, int rfd, int wfd)
+{
+	char	name[32];
+
+	if (rfd != -1)
+		close(rfd);
+	if (wfd != -1)
+		close(wfd);
+	fifo_name(name, sizeof(name), slot);
+	if (unlinkat(h->dirfd, name, 0) == -1 && errno != ENOENT)
+		log_warn("unlink %s/%s", h->dirpath, name);
+}
+
+void
+notify_drain(int fd)
+{
+	char	buf[256];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+/*
+ * Called by the owner before it reads the log. The fence orders the
+ * store before the reads of the log's head that follow, so a record
+ * appended after them finds the flag clear and writes the pipe.
+ */
+void
+notify_clear(struct hub *h, int slot)
+{
+	atomic_store(&h->slots[slot].wake, 0);
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+void
+notify_init(struct notifier *n, struct hub *h)
+{
+	size_t	i;
+
+	memset(n, 0, sizeof(*n));
+	n->hub = h;
+	for (i = 0; i < FIFO_CACHE; i++) {
+		n->cache[i].fd = -1;
+		n->cache[i].slot = -1;
+	}
+}
+
+/* The cached write end of a slot's current FIFO, opening it if needed. */
+static int
+fifo_get(struct notifier *n, int slot, uint32_t gen)
+{
+	struct fifo_cache	*c = &n->cache[slot % FIFO_CACHE];
+	char			 name[32];
+
+	if (c->fd != -1 && c->slot == slot && c->gen == gen)
+		return c->fd;
+	if (c->fd != -1)
+		close(c->fd);
+	fifo_name(name, sizeof(name), slot);
+	c->fd = openat(n->hub->dirfd, name,
+	    O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	c->slot = slot;
+	c->gen = gen;
+	return c->fd;
+}
+
+void
+notify_slot(struct notifier *n, int slot)
+{
+	struct slot	*s = &n->hub->slots[slot];
+	uint32_t	 gen;
+	int		 fd;
+
+	if (atomic_exchange(&s->wake, 1) != 0)
+		return;
+	gen = atomic_load(&s->gen);
+	if ((fd = fifo_get(n, slot, gen)) == -1) {
+		/* No reader: the owner is gone, or was never there yet. */
+		if (errno == ENXIO || errno == ENOENT)
+			n->dead = 1;
+		return;
+	}
+	n->wakes++;
+	if (write(fd, "", 1) == -1 && errno != EAGAIN) {
+		if (errno == EPIPE)
+			n->dead = 1;
+		close(fd);
+		n->cache[slot % FIFO_CACHE].fd = -1;
+	}
+}
+
+/* Wakes every registered user in a room (or all rooms), but one slot. */
+void
+notify_room(struct notifier *n, uint32_t room, int except)
+{
+	struct hub	*h = n->hub;
+	uint32_t	 i, hwm = atomic_load(&h->hdr->hwm);
+
+	for (i = 0; i < hwm; i++) {
+		if ((int)i == except ||
+		    atomic_load_explicit(&h->slots[i].state,
+		    memory_order_relaxed) != SLOT_ACTIVE)
+			continue;
+		if (room == RING_ALLROOMS || atomic_load_explicit(
+		    &h->slots[i].room, memory_order_relaxed) == room)
+			notify_slot(n, (int)i);
+	}
+}
+
+/* Wakes every connection, registered or not (shutdown). */
+void
+notify_all(struct notifier *n)
+{
+	struct hub	*h = n->hub;
+	uint32_t	 i, hwm = atomic_load(&h->hdr->hwm);
+
+	for (i = 0; i < hwm; i++)
+		if (atomic_load(&h->slots[i].state) != SLOT_FREE)
+			notify_slot(n, (int)i);
+}
+

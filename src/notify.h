@@ -1,0 +1,41 @@
+/*
+ * notify.c: wake-ups between workers. Each worker owns one FIFO in the
+ * instance's run directory, named after its slot. A sender wakes a slot
+ * only if the slot's wake flag was clear (an atomic exchange, as in
+ * PostgreSQL's latch.c), so a busy worker costs its senders no system
+ * call; the owner clears the flag before it reads the log and reads it
+ * once more before it sleeps. Pipes are non-blocking at both ends: a
+ * full pipe only means the owner is already woken.
+ */
+#ifndef CHATD_NOTIFY_H
+#define CHATD_NOTIFY_H
+
+#include <stdint.h>
+
+#include "defs.h"
+
+struct hub;
+
+struct fifo_cache {
+	int		fd;
+	int32_t		slot;
+	uint32_t	gen;
+};
+
+struct notifier {
+	struct hub		*hub;
+	struct fifo_cache	 cache[FIFO_CACHE];
+	uint64_t		 wakes;	/* pipe writes this process made */
+	int			 dead;	/* a wake found a vanished owner */
+};
+
+int	notify_open(struct hub *, int, int *);
+void	notify_close(struct hub *, int, int, int);
+void	notify_drain(int);
+void	notify_clear(struct hub *, int);
+void	notify_init(struct notifier *, struct hub *);
+void	notify_slot(struct notifier *, int);
+void	notify_room(struct notifier *, uint32_t, int);
+void	notify_all(struct notifier *);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * The output backlog. It grows on demand up to its bound, so an idle
+ * client costs nothing, and is compacted as the socket drains. Every
+ * line added gets its CRLF here.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "outbuf.h"
+
+void
+outbuf_init(struct outbuf *ob, size_t max)
+{
+	memset(ob, 0, sizeof(*ob));
+	ob->max = max;
+}
+
+void
+outbuf_free(struct outbuf *ob)
+{
+	free(ob->buf);
+	memset(ob, 0, sizeof(*ob));
+}
+
+size_t
+outbuf_pending(const struct outbuf *ob)
+{
+	return ob->len - ob->off;
+}
+
+/* Makes room for n more bytes; -1 if that would pass the bound. */
+static int
+outbuf_reserve(struct outbuf *ob, size_t n)
+{
+	size_t	 want, cap;
+	char	*p;
+
+	if (ob->off > 0 && ob->off == ob->len)
+		ob->off = ob->len = 0;
+	if (outbuf_pending(ob) + n > ob->max)
+		return -1;
+	if (ob->len + n <= ob->cap)
+		return 0;
+	if (ob->off > 0) {
+		memmove(ob->buf, ob->buf + ob->off, ob->len - ob->off);
+		ob->len -= ob->off;
+		ob->off = 0;
+		if (ob->len + n <= ob->cap)
+			return 0;
+	}
+	want = ob->len + n;
+	for (cap = ob->cap ? ob->cap : 4096; cap < want; cap *= 2)
+		;
+	if (cap > ob->max)
+		cap = ob->max;
+	if ((p = realloc(ob->buf, cap)) == NULL)
+		fatal("realloc");
+	ob->buf = p;
+	ob->cap = cap;
+	return 0;
+}
+
+/* Queues one line and its CRLF; -1 when the backlog is full. */
+int
+outbuf_line(struct outbuf *ob, const char *s, size_t n)
+{
+	if (outbuf_reserve(ob, n + 2) == -1)
+		return -1;
+	memcpy(ob->buf + ob->len, s, n);
+	memcpy(ob->buf + ob->len + n, "\r\n", 2);
+	ob->len += n + 2;
+	return 0;
+}
+
+int
+outbuf_printf(struct outbuf *ob, const char *fmt, ...)
+{
+	char	line[4096];
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatalx("bug: vsnprintf failed");
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	return outbuf_line(ob, line, (size_t)n);
+}
+
+/*
+ * Writes what the socket takes now. Returns 0, or -1 when the peer is
+ * gone (errno says why).
+ */
+int
+outbuf_flush(struct outbuf *ob, int fd)
+{
+	ssize_t	n;
+
+	while (ob->off < ob->len) {
+		n = write(fd, ob->buf + ob->off, ob->len - ob->off);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		ob->off += (size_t)n;
+	}
+	ob->off = ob->len = 0;
+	return 0;
+}

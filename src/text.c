@@ -1,0 +1,310 @@
+/*
+ * Line framing and text hygiene for client input.  Bytes from the network
+ * are cut into lines at LF, telnet negotiation is stripped on the way and
+ * lines longer than the configured limit are reported once and skipped.
+ * Finished lines are then repaired to valid UTF-8 (the WHATWG decoder's
+ * replacement behaviour) and stripped of control characters.  All of this
+ * works on explicit lengths and touches no global state, so it can be fed
+ * any bytes at all, including by a fuzzer.
+ */
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "text.h"
+
+#define TEXT_LF		0x0a
+#define TEXT_TAB	0x09
+#define TEXT_SPACE	0x20
+
+/* Telnet command bytes (RFC 854). */
+#define TEXT_IAC	255
+#define TEXT_DONT	254
+#define TEXT_WILL	251
+#define TEXT_SB		250
+#define TEXT_SE		240
+
+#define TEXT_REPLACEMENT	0xfffdU
+
+/* Where the telnet parser is; stored in struct linebuf's tstate. */
+enum text_tstate {
+	TEXT_TS_DATA = 0,	/* ordinary line bytes */
+	TEXT_TS_IAC,		/* seen IAC */
+	TEXT_TS_OPT,		/* seen IAC WILL/WONT/DO/DONT, option byte next */
+	TEXT_TS_SB,		/* inside IAC SB ... IAC SE */
+	TEXT_TS_SBIAC		/* seen IAC inside a subnegotiation */
+};
+
+static void	linebuf_reset(struct linebuf *);
+static int	linebuf_telnet(struct linebuf *, unsigned char);
+static int	text_utf8_lead(unsigned char, size_t *, uint32_t *,
+		    unsigned char *, unsigned char *);
+static size_t	text_utf8_decode(const unsigned char *, size_t, uint32_t *);
+static size_t	text_utf8_encode(uint32_t, unsigned char *);
+static int	text_is_control(uint32_t);
+static int	text_is_blank(unsigned char);
+
+int
+linebuf_init(struct linebuf *lb, size_t max)
+{
+	lb->buf = NULL;
+	lb->max = 0;
+	linebuf_reset(lb);
+	if (max == 0) {
+		errno = EINVAL;
+		return (-1);
+	}
+	if ((lb->buf = malloc(max)) == NULL) {
+		errno = ENOMEM;
+		return (-1);
+	}
+	lb->max = max;
+	return (0);
+}
+
+void
+linebuf_free(struct linebuf *lb)
+{
+	free(lb->buf);
+	lb->buf = NULL;
+	lb->max = 0;
+	linebuf_reset(lb);
+}
+
+/* Starts a fresh line: nothing kept, no telnet sequence open. */
+static void
+linebuf_reset(struct linebuf *lb)
+{
+	lb->raw = 0;
+	lb->len = 0;
+	lb->tstate = TEXT_TS_DATA;
+	lb->discard = 0;
+}
+
+/*
+ * Advances the telnet parser by one byte and returns 1 if the byte is line
+ * data to keep or 0 if it belongs to a telnet sequence.  An unknown state
+ * value is treated as plain data so that a damaged struct cannot wedge the
+ * parser.
+ */
+static int
+linebuf_telnet(struct linebuf *lb, unsigned char c)
+{
+	switch (lb->tstate) {
+	case TEXT_TS_IAC:
+		lb->tstate = TEXT_TS_DATA;
+		if (c == TEXT_IAC)
+			return (1);
+		if (c >= TEXT_WILL && c <= TEXT_DONT)
+			lb->tstate = TEXT_TS_OPT;
+		else if (c == TEXT_SB)
+			lb->tstate = TEXT_TS_SB;
+		return (0);
+	case TEXT_TS_OPT:
+		lb->tstate = TEXT_TS_DATA;
+		return (0);
+	case TEXT_TS_SB:
+		if (c == TEXT_IAC)
+			lb->tstate = TEXT_TS_SBIAC;
+		return (0);
+	case TEXT_TS_SBIAC:
+		/* IAC IAC is escaped data, anything but SE stays inside. */
+		lb->tstate = (c == TEXT_SE) ? TEXT_TS_DATA : TEXT_TS_SB;
+		return (0);
+	default:
+		if (c == TEXT_IAC) {
+			lb->tstate = TEXT_TS_IAC;
+			return (0);
+		}
+		lb->tstate = TEXT_TS_DATA;
+		return (1);
+	}
+}
+
+enum lb_event
+linebuf_feed(struct linebuf *lb, const unsigned char *in, size_t n,
+    size_t *used, const unsigned char **line, size_t *linelen)
+{
+	size_t		i;
+	unsigned char	c;
+
+	*line = NULL;
+	*linelen = 0;
+	for (i = 0; i < n; i++) {
+		c = in[i];
+		if (lb->discard) {
+			/* Any LF ends the discard, whatever the bytes looked like. */
+			if (c == TEXT_LF)
+				linebuf_reset(lb);
+			continue;
+		}
+		if (c == TEXT_LF && lb->tstate == TEXT_TS_DATA) {
+			*line = lb->buf;
+			*linelen = lb->len;
+			linebuf_reset(lb);
+			*used = i + 1;
+			return (LB_LINE);
+		}
+		if (lb->raw >= lb->max) {
+			/*
+			 * This is raw byte max + 1.  Report it now, since the
+			 * client may never send an LF.  If the byte is itself an
+			 * LF (one that telnet hid, say inside SB), the line is
+			 * already over and there is nothing left to discard.
+			 */
+			linebuf_reset(lb);
+			lb->discard = (c != TEXT_LF);
+			*used = i + 1;
+			return (LB_TOO_LONG);
+		}
+		lb->raw++;
+		/* len <= raw <= max, the check only guards a damaged struct. */
+		if (linebuf_telnet(lb, c) && lb->len < lb->max)
+			lb->buf[lb->len++] = c;
+	}
+	*used = n;
+	return (LB_MORE);
+}
+
+/*
+ * Classifies a UTF-8 lead byte following the WHATWG decoder: how many
+ * continuation bytes it needs, its payload bits, and the allowed range of
+ * the first continuation byte, which is narrower after E0, ED, F0 and F4 so
+ * that overlong forms, surrogates and values above U+10FFFF are caught at
+ * the earliest byte.  Returns 0 for bytes that can never start a sequence.
+ */
+static int
+text_utf8_lead(unsigned char b, size_t *need, uint32_t *cp, unsigned char *lo,
+    unsigned char *hi)
+{
+	*lo = 0x80;
+	*hi = 0xbf;
+	if (b >= 0xc2 && b <= 0xdf) {
+		*need = 1;
+		*cp = b & 0x1fU;
+	} else if (b >= 0xe0 && b <= 0xef) {
+		*need = 2;
+		*cp = b & 0x0fU;
+		if (b == 0xe0)
+			*lo = 0xa0;
+		else if (b == 0xed)
+			*hi = 0x9f;
+	} else if (b >= 0xf0 && b <= 0xf4) {
+		*need = 3;
+		*cp = b & 0x07U;
+		if (b == 0xf0)
+			*lo = 0x90;
+		else if (b == 0xf4)
+			*hi = 0x8f;
+	} else
+		return (0);
+	return (1);
+}
+
+/*
+ * Decodes one code point or one maximal invalid subpart from s[0..n), n > 0.
+ * Returns the bytes used (at least one) and stores the code point, or
+ * U+FFFD for an invalid subpart.  A byte that breaks a sequence is not
+ * consumed, so it gets its own chance to start the next one.
+ */
+static size_t
+text_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	size_t		need, i;
+	uint32_t	c;
+	unsigned char	lo, hi;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return (1);
+	}
+	*cp = TEXT_REPLACEMENT;
+	if (!text_utf8_lead(s[0], &need, &c, &lo, &hi))
+		return (1);
+	for (i = 1; i <= need; i++) {
+		if (i >= n || s[i] < lo || s[i] > hi)
+			return (i);
+		c = (c << 6) | (s[i] & 0x3fU);
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	*cp = c;
+	return (need + 1);
+}
+
+/* Writes a valid scalar value as UTF-8 and returns its length (1 to 4). */
+static size_t
+text_utf8_encode(uint32_t cp, unsigned char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (unsigned char)cp;
+		return (1);
+	}
+	if (cp < 0x800) {
+		out[0] = (unsigned char)(0xc0 | (cp >> 6));
+		out[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		return (2);
+	}
+	if (cp < 0x10000) {
+		out[0] = (unsigned char)(0xe0 | (cp >> 12));
+		out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		return (3);
+	}
+	out[0] = (unsigned char)(0xf0 | (cp >> 18));
+	out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (unsigned char)(0x80 | (cp & 0x3f));
+	return (4);
+}
+
+/* C0 controls except TAB, DEL and C1 controls may not reach other users. */
+static int
+text_is_control(uint32_t cp)
+{
+	if (cp < 0x20)
+		return (cp != TEXT_TAB);
+	return (cp >= 0x7f && cp <= 0x9f);
+}
+
+/*
+ * Every step consumes k >= 1 bytes and writes either nothing, the same k
+ * bytes re-encoded, or a 3-byte U+FFFD, so the output never exceeds 3 * n.
+ */
+size_t
+text_clean(const unsigned char *in, size_t n, unsigned char *out)
+{
+	size_t		i, o;
+	uint32_t	cp;
+
+	i = o = 0;
+	while (i < n) {
+		i += text_utf8_decode(in + i, n - i, &cp);
+		if (!text_is_control(cp))
+			o += text_utf8_encode(cp, out + o);
+	}
+	return (o);
+}
+
+static int
+text_is_blank(unsigned char c)
+{
+	return (c == TEXT_SPACE || c == TEXT_TAB);
+}
+
+void
+text_trim(const unsigned char **s, size_t *n)
+{
+	const unsigned char	*p = *s;
+	size_t			 len = *n;
+
+	while (len > 0 && text_is_blank(p[0])) {
+		p++;
+		len--;
+	}
+	while (len > 0 && text_is_blank(p[len - 1]))
+		len--;
+	*s = p;
+	*n = len;
+}

@@ -1,0 +1,54 @@
+/*
+ * Line framing and text hygiene for bytes received from clients.  The
+ * linebuf functions cut a raw byte stream into LF-terminated lines, strip
+ * telnet negotiation and refuse overlong lines; text_clean then turns a
+ * line into valid UTF-8 without control characters.  Nothing here does I/O
+ * or keeps global state, so every function can be fed arbitrary bytes.
+ */
+
+#ifndef TEXT_H
+#define TEXT_H
+
+#include <stddef.h>
+
+enum lb_event {
+	LB_MORE,	/* all input consumed, no complete line yet */
+	LB_LINE,	/* a complete line is in *line and *linelen (telnet-stripped, LF and not yet hygiene-cleaned) */
+	LB_TOO_LONG	/* the current line passed max raw bytes; its rest will be discarded */
+};
+
+struct linebuf {
+	unsigned char	*buf;	/* max bytes, from linebuf_init */
+	size_t		 max;	/* longest accepted line, raw bytes before LF */
+	size_t		 raw;	/* raw bytes of the current line so far */
+	size_t		 len;	/* bytes kept in buf after telnet stripping */
+	int		 tstate;	/* telnet parser state */
+	int		 discard;	/* skipping the rest of an overlong line */
+};
+
+int		 linebuf_init(struct linebuf *, size_t max);	/* 0, or -1 with errno (ENOMEM, or EINVAL when max is 0) */
+void		 linebuf_free(struct linebuf *);
+/*
+ * Consumes bytes from in[0..n) until a line completes or a too-long event
+ * happens, or the input runs out.  *used receives how many bytes were
+ * consumed (at least one whenever n is not 0); call again with in + *used,
+ * n - *used for the rest.  For LB_LINE, *line points into lb->buf and stays
+ * valid until the next call; the LF is not included (the CR, if any, is
+ * still there; text_clean removes it).  For LB_MORE and LB_TOO_LONG, *line
+ * is NULL and *linelen is 0.
+ */
+enum lb_event	 linebuf_feed(struct linebuf *, const unsigned char *in, size_t n, size_t *used,
+		    const unsigned char **line, size_t *linelen);
+
+/*
+ * Repairs UTF-8 (U+FFFD per maximal invalid subpart) and removes control
+ * characters as described.  out must have room for 3 * n bytes
+ * (TEXT_CLEAN_MAX(n)); returns the cleaned length.  Never writes past 3 * n.
+ */
+#define TEXT_CLEAN_MAX(n)	(3 * (n))
+size_t		 text_clean(const unsigned char *in, size_t n, unsigned char *out);
+
+/* Trims leading and trailing spaces and tabs in place (returns the new start and length through pointers). */
+void		 text_trim(const unsigned char **s, size_t *n);
+
+#endif /* TEXT_H */

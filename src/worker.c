@@ -1,0 +1,568 @@
+/*
+ * A worker serves one client from connect to goodbye. Its loop waits in
+ * poll(2) on the socket and on its wake-up FIFO; each round it reads the
+ * client's input, copies what the log holds for it, and writes what the
+ * socket will take. It never blocks on the socket and never holds the
+ * hub lock across a system call that could wait.
+ */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "worker.h"
+
+#define IN_FD	0
+#define OUT_FD	1
+
+static volatile sig_atomic_t	stop_requested;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+worker_signals(void)
+{
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1)
+		fatal("sigaction");
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) == -1 ||
+	    sigaction(SIGHUP, &sa, NULL) == -1)
+		fatal("sigaction");
+	sa.sa_handler = SIG_DFL;
+	if (sigaction(SIGCHLD, &sa, NULL) == -1)
+		fatal("sigaction");
+}
+
+/* The peer's numeric address; "local" for a client that is no socket. */
+static void
+peer_address(char *buf, size_t len)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = sizeof(ss);
+	const char		*p;
+	int			 one = 1;
+
+	if (getpeername(IN_FD, (struct sockaddr *)&ss, &sl) == -1 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
+	    getnameinfo((struct sockaddr *)&ss, sl, buf, len, NULL, 0,
+	    NI_NUMERICHOST) != 0) {
+		snprintf(buf, len, "local");
+		return;
+	}
+	/* Small lines must not wait for the client's delayed ACK. */
+	if (setsockopt(IN_FD, IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one)) == -1)
+		log_warn("TCP_NODELAY");
+	/* An IPv4 client of an IPv6 socket is shown, and banned, as IPv4. */
+	if (strncmp(buf, "::ffff:", 7) == 0 && strchr(buf + 7, '.') != NULL) {
+		p = buf + 7;
+		memmove(buf, p, strlen(p) + 1);
+	}
+}
+
+static void
+set_nonblock(int fd)
+{
+	int	fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		fatal("fcntl");
+}
+
+/*
+ * Queues a reply line for our client. A client whose backlog is full has
+ * stopped reading; it is too slow to keep.
+ */
+void
+worker_reply(struct worker *w, const char *fmt, ...)
+{
+	char	line[4096];
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatalx("bug: vsnprintf failed");
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	if (outbuf_line(&w->out, line, (size_t)n) == -1)
+		worker_exit(w, "too slow", NULL);
+}
+
+/*
+ * Appends a record for a room (target -1) or for one slot, then wakes
+ * whoever must read it. Our own slot never receives its room records.
+ */
+void
+worker_post(struct worker *w, enum rec_kind kind, uint32_t room, int target,
+    const char *text, size_t len)
+{
+	struct hub	*h = w->hub;
+	struct record	 rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = (uint16_t)kind;
+	rec.room = room;
+	rec.target = target;
+	rec.tgen = target >= 0 ? atomic_load(&h->slots[target].gen) : 0;
+	rec.exclude = w->slot;
+	rec.xgen = w->gen;
+	rec.sender = w->slot;
+	rec.time = time(NULL);
+	hub_lock(h);
+	hub_post(h, &rec, text, len);
+	hub_unlock(h);
+	if (target >= 0)
+		notify_slot(&w->nt, target);
+	else
+		notify_room(&w->nt, room, w->slot);
+}
+
+/* Whether a log record is meant for this worker's client. */
+static int
+worker_wants(const struct record *rec, void *arg)
+{
+	const struct worker	*w = arg;
+
+	if (rec->target >= 0)
+		return rec->target == w->slot && rec->tgen == w->gen;
+	if (rec->exclude == w->slot && rec->xgen == w->gen)
+		return 0;
+	return rec->room == RING_ALLROOMS || rec->room == w->room;
+}
+
+/* Copies every new record meant for us into the backlog. */
+static void
+worker_deliver(struct worker *w)
+{
+	struct record	rec;
+
+	if (!w->registered)
+		return;
+	notify_clear(w->hub, w->slot);
+	for (;;) {
+		switch (ring_read(&w->hub->ring, &w->pos, &rec, w->text,
+		    worker_wants, w)) {
+		case RING_EMPTY:
+			return;
+		case RING_LAPPED:
+			worker_exit(w, "too slow", NULL);
+		case RING_OK:
+			if (outbuf_line(&w->out, w->text, rec.len) == -1)
+				worker_exit(w, "too slow", NULL);
+			break;
+		}
+	}
+}
+
+/*
+ * Gives the client up to FLUSH_GRACE_MS to take what is queued, then
+ * closes our side and reads what it still sends, so that the close does
+ * not turn into a reset that would destroy our last lines in transit.
+ */
+static void
+worker_linger(struct worker *w)
+{
+	struct pollfd	pfd = { .fd = OUT_FD, .events = POLLOUT };
+	int64_t		end = now_ms() + FLUSH_GRACE_MS;
+	char		buf[4096];
+
+	while (outbuf_pending(&w->out) > 0 && now_ms() < end) {
+		if (outbuf_flush(&w->out, OUT_FD) == -1)
+			return;
+		if (outbuf_pending(&w->out) > 0 &&
+		    poll(&pfd, 1, (int)(end - now_ms())) == -1 &&
+		    errno != EINTR)
+			return;
+	}
+	if (shutdown(OUT_FD, SHUT_WR) == -1)
+		return;
+	pfd.fd = IN_FD;
+	pfd.events = POLLIN;
+	end = now_ms() + FLUSH_GRACE_MS / 2;
+	while (now_ms() < end && poll(&pfd, 1, (int)(end - now_ms())) > 0)
+		if (read(IN_FD, buf, sizeof(buf)) <= 0)
+			break;
+}
+
+/*
+ * Ends the session: a last line for the client (or NULL), and a reason
+ * for the room ("" for a plain quit, NULL for none). Frees the slot so
+ * the name can be taken at once, then says goodbye and exits.
+ */
+void
+worker_exit(struct worker *w, const char *reason, const char *last)
+{
+	struct hub	*h = w->hub;
+	char		 notice[256];
+	int		 n = -1, slow = reason != NULL &&
+			    strcmp(reason, "too slow") == 0;
+
+	if (last != NULL)
+		(void)outbuf_line(&w->out, last, strlen(last));
+	if (w->registered && reason != NULL &&
+	    !atomic_load(&h->hdr->shutdown)) {
+		n = reason[0] == '\0' ?
+		    snprintf(notice, sizeof(notice), "* %s quit", w->name) :
+		    snprintf(notice, sizeof(notice), "* %s quit (%s)", w->name,
+		    reason);
+		log_debug("%s quit (%s)", w->name, reason[0] ? reason : "quit");
+	}
+	hub_lock(h);
+	if (n > 0)
+		hub_post(h, &(struct record){ .kind = REC_NOTICE,
+		    .room = w->room, .target = -1, .exclude = w->slot,
+		    .xgen = w->gen, .sender = -1, .time = time(NULL) },
+		    notice, (size_t)n);
+	hub_release(h, w->slot);
+	hub_unlock(h);
+	if (n > 0)
+		notify_room(&w->nt, w->room, w->slot);
+	notify_close(h, w->slot, w->rfd, w->wfd);
+	if (!slow)
+		worker_linger(w);
+	_exit(0);
+}
+
+/*
+ * Frees the slots of workers that died without a word (pid, or any dead
+ * owner with 0): their rooms hear "connection lost". Called by the
+ * listener when it reaps a child and by any worker that finds a dead
+ * owner's pipe.
+ */
+void
+worker_bury(struct hub *h, struct notifier *nt, pid_t pid)
+{
+	struct slot	*s;
+	char		 notice[64];
+	uint32_t	 rooms[16], i;
+	size_t		 nrooms = 0;
+	int		 slot, n, all = 0;
+
+	hub_lock(h);
+	while ((slot = hub_find_dead(h, pid)) != -1) {
+		s = &h->slots[slot];
+		if (atomic_load(&s->state) == SLOT_ACTIVE) {
+			n = snprintf(notice, sizeof(notice),
+			    "* %s quit (connection lost)", s->name);
+			hub_post(h, &(struct record){ .kind = REC_NOTICE,
+			    .room = atomic_load(&s->room), .target = -1,
+			    .exclude = slot, .xgen = atomic_load(&s->gen),
+			    .sender = -1, .time = time(NULL) },
+			    notice, (size_t)n);
+			if (nrooms < 16)
+				rooms[nrooms++] = atomic_load(&s->room);
+			else
+				all = 1;
+		}
+		hub_release(h, slot);
+		notify_close(h, slot, -1, -1);
+		if (pid != 0)
+			break;
+	}
+	hub_unlock(h);
+	for (i = 0; i < nrooms && !all; i++)
+		notify_room(nt, rooms[i], -1);
+	if (all)
+		notify_room(nt, RING_ALLROOMS, -1);
+}
+
+/* Checks a name; returns NULL or why it is not one. */
+static const char *
+name_problem(const unsigned char *s, size_t n)
+{
+	size_t	i;
+
+	if (n == 0)
+		return "empty";
+	if (n > NAME_MAX_LEN)
+		return "longer than 16 characters";
+	if (!isalpha(s[0]) || s[0] > 0x7f)
+		return "must start with a letter";
+	for (i = 0; i < n; i++)
+		if (s[i] > 0x7f || (!isalnum(s[i]) && s[i] != '_' &&
+		    s[i] != '-'))
+			return "use only letters, digits, _ and -";
+	return NULL;
+}
+
+static void
+worker_prompt(struct worker *w)
+{
+	worker_reply(w, "Enter your name:");
+}
+
+static void
+worker_register(struct worker *w, const unsigned char *s, size_t n)
+{
+	struct hub	*h = w->hub;
+	struct slot	*sl = &h->slots[w->slot];
+	const char	*why;
+	char		 key[NAME_MAX_LEN + 1], notice[64];
+	size_t		 i;
+	int		 len;
+
+	text_trim(&s, &n);
+	if ((why = name_problem(s, n)) != NULL) {
+		worker_reply(w, "! invalid name: %s", why);
+		worker_prompt(w);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		key[i] = (char)tolower(s[i]);
+	key[n] = '\0';
+	hub_lock(h);
+	if (hub_find(h, key) != -1) {
+		hub_unlock(h);
+		worker_reply(w, "! name taken: %.*s", (int)n, (const char *)s);
+		worker_prompt(w);
+		return;
+	}
+	memcpy(sl->name, s, n);
+	sl->name[n] = '\0';
+	memcpy(sl->key, key, n + 1);
+	sl->regseq = ++h->hdr->regseq;
+	memcpy(w->name, sl->name, n + 1);
+	w->room = 0;
+	w->pos = ring_head(&h->ring);
+	atomic_store(&sl->state, SLOT_ACTIVE);
+	len = snprintf(notice, sizeof(notice), "* %s joined lobby", w->name);
+	hub_post(h, &(struct record){ .kind = REC_NOTICE, .room = 0,
+	    .target = -1, .exclude = w->slot, .xgen = w->gen, .sender = -1,
+	    .time = time(NULL) }, notice, (size_t)len);
+	hub_unlock(h);
+	w->registered = 1;
+	notify_room(&w->nt, 0, w->slot);
+	log_debug("%s registered as %s", w->addr, w->name);
+	worker_reply(w, "* Hello, %s! You are in lobby. Type /help for "
+	    "commands.", w->name);
+}
+
+static void
+worker_chat(struct worker *w, const unsigned char *s, size_t n)
+{
+	int	len;
+
+	if (n == 0)
+		return;
+	len = snprintf(w->text, RECORD_TEXT_MAX, "<%s> %.*s", w->name, (int)n,
+	    (const char *)s);
+	if (len < 0)
+		fatalx("bug: snprintf failed");
+	if (len >= RECORD_TEXT_MAX)
+		len = RECORD_TEXT_MAX - 1;
+	worker_post(w, REC_CHAT, w->room, -1, w->text, (size_t)len);
+	w->nsent++;
+	atomic_fetch_add(&w->hub->hdr->relayed, 1);
+}
+
+/* One complete line from the client, still raw from the framer. */
+static void
+worker_line(struct worker *w, const unsigned char *raw, size_t rawlen)
+{
+	size_t	n = text_clean(raw, rawlen, w->clean);
+
+	if (!w->registered) {
+		worker_register(w, w->clean, n);
+		return;
+	}
+	if (n > 0 && w->clean[0] == '/') {
+		if (n > 1 && w->clean[1] == '/') {
+			worker_chat(w, w->clean + 1, n - 1);
+			return;
+		}
+		w->clean[n] = '\0';
+		cmd_run(w, (char *)w->clean, n);
+		return;
+	}
+	worker_chat(w, w->clean, n);
+}
+
+static void
+worker_input(struct worker *w)
+{
+	unsigned char		 buf[4096];
+	const unsigned char	*p = buf, *line;
+	size_t			 left, used, len;
+	ssize_t			 n;
+
+	n = read(IN_FD, buf, sizeof(buf));
+	if (n == 0)
+		worker_exit(w, "connection closed", NULL);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		worker_exit(w, "connection lost", NULL);
+	}
+	for (left = (size_t)n; left > 0; p += used, left -= used) {
+		switch (linebuf_feed(&w->lb, p, left, &used, &line, &len)) {
+		case LB_LINE:
+			worker_line(w, line, len);
+			break;
+		case LB_TOO_LONG:
+			worker_reply(w, "! line too long (max %u bytes)",
+			    w->cf->max_line);
+			break;
+		case LB_MORE:
+			break;
+		}
+	}
+}
+
+/* Claims a slot or tells the client why not and closes. */
+static void
+worker_admit(struct worker *w)
+{
+	struct hub		*h = w->hub;
+	enum hub_refusal	 why;
+	size_t			 online;
+
+	if (w->cf->inetd)
+		worker_bury(h, &w->nt, 0);
+	hub_lock(h);
+	w->slot = hub_claim(h, w->addr, w->cf->max_clients,
+	    w->cf->max_per_addr, &why);
+	if (w->slot != -1)
+		w->gen = atomic_load(&h->slots[w->slot].gen);
+	online = hub_count(h, RING_ALLROOMS);
+	hub_unlock(h);
+	if (w->slot == -1) {
+		log_debug("%s refused: %s", w->addr,
+		    why == HUB_FULL ? "server full" : "too many connections");
+		(void)outbuf_printf(&w->out, why == HUB_FULL ?
+		    "! server full" :
+		    "! too many connections from your address");
+		worker_linger(w);
+		_exit(0);
+	}
+	if ((w->rfd = notify_open(h, w->slot, &w->wfd)) == -1) {
+		log_warn("wake-up pipe for slot %d", w->slot);
+		w->rfd = w->wfd = -1;
+		worker_exit(w, NULL, "! server error, try again later");
+	}
+	worker_reply(w, "* Welcome to chatd! %s online.",
+	    plural(online, "user", "users"));
+	worker_prompt(w);
+}
+
+static void
+worker_init(struct worker *w, struct hub *h, const struct config *cf)
+{
+	memset(w, 0, sizeof(*w));
+	w->hub = h;
+	w->cf = cf;
+	w->slot = -1;
+	w->rfd = w->wfd = -1;
+	w->connected = time(NULL);
+	notify_init(&w->nt, h);
+	outbuf_init(&w->out, OUTBUF_MAX);
+	if (linebuf_init(&w->lb, cf->max_line) == -1 ||
+	    (w->clean = malloc(TEXT_CLEAN_MAX(cf->max_line) + 1)) == NULL ||
+	    (w->text = malloc(RECORD_TEXT_MAX)) == NULL)
+		fatal("worker buffers");
+	peer_address(w->addr, sizeof(w->addr));
+	set_nonblock(IN_FD);
+	set_nonblock(OUT_FD);
+	log_debug("connection from %s", w->addr);
+}
+
+/* Milliseconds poll may wait: until the registration deadline, if any. */
+static int
+worker_timeout(const struct worker *w)
+{
+	time_t	left;
+
+	if (w->registered || w->cf->reg_timeout == 0)
+		return -1;
+	left = w->connected + (time_t)w->cf->reg_timeout - time(NULL);
+	if (left <= 0)
+		return 0;
+	return (int)(left * 1000);
+}
+
+static void
+worker_round(struct worker *w)
+{
+	struct pollfd	pfd[2];
+	int		timeout = worker_timeout(w);
+
+	if (timeout == 0)
+		worker_exit(w, NULL, "! registration timeout");
+	pfd[0].fd = IN_FD;
+	pfd[0].events = POLLIN;
+	if (outbuf_pending(&w->out) > 0)
+		pfd[0].events |= POLLOUT;
+	pfd[1].fd = w->rfd;
+	pfd[1].events = POLLIN;
+	if (poll(pfd, 2, timeout) == -1) {
+		if (errno == EINTR)
+			return;
+		fatal("poll");
+	}
+	if (pfd[1].revents & POLLIN) {
+		notify_drain(w->rfd);
+		w->woken++;
+	}
+	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+		worker_input(w);
+}
+
+void
+worker_main(struct hub *h, const struct config *cf)
+{
+	struct worker	w;
+
+	worker_signals();
+	worker_init(&w, h, cf);
+	worker_admit(&w);
+	for (;;) {
+		if (stop_requested || atomic_load(&h->hdr->shutdown))
+			worker_exit(&w, NULL, "* server shutting down");
+		if (outbuf_flush(&w.out, OUT_FD) == -1)
+			worker_exit(&w, "connection lost", NULL);
+		worker_round(&w);
+		worker_deliver(&w);
+		if (w.nt.dead) {
+			w.nt.dead = 0;
+			worker_bury(h, &w.nt, 0);
+		}
+	}
+}

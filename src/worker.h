@@ -1,0 +1,57 @@
+/*
+ * worker.c: one client's process, in standalone and inetd mode alike.
+ * It reads the client's lines, runs its commands, appends to the log and
+ * wakes the recipients; when woken, it copies the log records meant for
+ * its client into the output backlog and writes them out. The socket is
+ * fd 0 for reading and fd 1 for writing.
+ */
+#ifndef CHATD_WORKER_H
+#define CHATD_WORKER_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "hub.h"
+#include "notify.h"
+#include "outbuf.h"
+#include "text.h"
+
+struct config;
+
+struct worker {
+	struct hub		*hub;
+	const struct config	*cf;
+	struct notifier		 nt;
+	struct linebuf		 lb;
+	struct outbuf		 out;
+	unsigned char		*clean;	/* a cleaned line, 3 * max-line bytes */
+	char			*text;	/* a record's text, RECORD_TEXT_MAX */
+	int			 slot;
+	uint32_t		 gen;
+	int			 rfd;	/* our wake-up FIFO */
+	int			 wfd;
+	uint64_t		 pos;	/* next log position to read */
+	int			 registered;
+	uint32_t		 room;
+	char			 name[NAME_MAX_LEN + 1];
+	char			 addr[ADDR_MAX_LEN + 1];
+	time_t			 connected;
+	uint64_t		 nsent;	/* chat lines, /me and direct messages */
+	uint64_t		 woken;	/* wake-ups received */
+};
+
+void	worker_main(struct hub *, const struct config *)
+	    __attribute__((noreturn));
+void	worker_reply(struct worker *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	worker_post(struct worker *, enum rec_kind, uint32_t, int,
+	    const char *, size_t);
+void	worker_exit(struct worker *, const char *, const char *)
+	    __attribute__((noreturn));
+void	worker_bury(struct hub *, struct notifier *, pid_t);
+
+/* cmd.c */
+void	cmd_run(struct worker *, char *, size_t);
+const char *plural(unsigned long, const char *, const char *);
+
+#endif
