@@ -1,0 +1,174 @@
+# Shared by every chatd test. Each test starts its own chatd on a free
+# port (chosen by the kernel: -p 0) with its own run directory, plays
+# clients over bash's /dev/tcp, and stops the server in teardown.
+#
+# Clients have names: `login alice` opens a connection called alice and
+# registers the name alice; `say alice TEXT` sends a line; `expect alice
+# LINE` reads alice's next line (CRLF stripped) and fails unless it is
+# exactly LINE. Every wait is bounded by $TIMEOUT seconds.
+
+: "${CHATD:=$BATS_TEST_DIRNAME/../src/chatd}"
+: "${TESTBIN:=$BATS_TEST_DIRNAME}"
+TIMEOUT=${TIMEOUT:-10}
+
+declare -gA FD
+
+# Runs a command until it succeeds or $1 seconds have passed.
+wait_for() {
+	local limit=$1 end
+	shift
+	end=$((SECONDS + limit))
+	until "$@"; do
+		if [ "$SECONDS" -ge "$end" ]; then
+			echo "timed out after ${limit}s waiting for: $*" >&2
+			return 1
+		fi
+		sleep 0.02
+	done
+}
+
+start_chatd() {
+	RUNDIR=$BATS_TEST_TMPDIR/run
+	LOG=$BATS_TEST_TMPDIR/chatd.log
+	INSTANCE=test$$.${BATS_TEST_NUMBER:-0}.$RANDOM
+	mkdir -p -m 700 "$RUNDIR"
+	"$CHATD" -p 0 -l 127.0.0.1 -n "$INSTANCE" --run-dir "$RUNDIR" -v \
+	    "$@" 2>"$LOG" &
+	CHATD_PID=$!
+	wait_for "$TIMEOUT" grep -q 'listening on' "$LOG" || {
+		cat "$LOG" >&2
+		return 1
+	}
+	PORT=$(sed -n 's/.*listening on .* port \([0-9]*\)$/\1/p' "$LOG" |
+	    head -n 1)
+}
+
+not_running() {
+	! kill -0 "$1" 2>/dev/null
+}
+
+# Stops the server with SIGTERM and waits for it; SIGKILL as a last
+# resort so that a failing test never leaves a server behind.
+stop_chatd() {
+	local name
+	[ -n "${CHATD_PID:-}" ] || return 0
+	kill -TERM "$CHATD_PID" 2>/dev/null || true
+	if ! wait_for 15 not_running "$CHATD_PID"; then
+		kill -KILL "$CHATD_PID" 2>/dev/null || true
+	fi
+	wait "$CHATD_PID" 2>/dev/null
+	STATUS=$?
+	CHATD_PID=
+	for name in "${!FD[@]}"; do
+		exec {FD[$name]}>&- 2>/dev/null || true
+	done
+	FD=()
+	return 0
+}
+
+teardown() {
+	stop_chatd
+}
+
+# The pid of the worker serving a registered user, from the -v log.
+worker_pid() {
+	sed -n "s/^chatd\[\([0-9]*\)\]: .* registered as $1\$/\1/p" "$LOG" |
+	    tail -n 1
+}
+
+connect() {
+	local fd
+	exec {fd}<>"/dev/tcp/127.0.0.1/${2:-$PORT}"
+	FD[$1]=$fd
+}
+
+disconnect() {
+	exec {FD[$1]}>&-
+	unset "FD[$1]"
+}
+
+say() {
+	printf '%s\n' "$2" >&"${FD[$1]}"
+}
+
+# Sends raw bytes, printf-style escapes allowed (\xNN, \r, \n).
+say_raw() {
+	printf "$2" >&"${FD[$1]}"
+}
+
+# Reads the next line of a client into $LINE; fails on timeout or EOF.
+next_line() {
+	LINE=
+	if ! IFS= read -r -t "$TIMEOUT" -u "${FD[$1]}" LINE; then
+		echo "$1: no line (timeout or end of file); partial: '$LINE'" >&2
+		return 1
+	fi
+	LINE=${LINE%$'\r'}
+}
+
+expect() {
+	next_line "$1" || return 1
+	if [ "$LINE" != "$2" ]; then
+		printf '%s: expected: %s\n%s:      got: %s\n' "$1" "$2" "$1" \
+		    "$LINE" >&2
+		return 1
+	fi
+}
+
+# Like expect, but LINE must match the extended regular expression.
+expect_re() {
+	next_line "$1" || return 1
+	if ! [[ $LINE =~ $2 ]]; then
+		printf '%s: expected /%s/\n%s:      got: %s\n' "$1" "$2" "$1" \
+		    "$LINE" >&2
+		return 1
+	fi
+}
+
+# Skips lines until one equals $2.
+expect_eventually() {
+	while next_line "$1"; do
+		[ "$LINE" = "$2" ] && return 0
+	done
+	echo "$1: never got: $2" >&2
+	return 1
+}
+
+# The server closed the connection: the next read sees end of file.
+expect_eof() {
+	local rc=0
+	LINE=
+	IFS= read -r -t "$TIMEOUT" -u "${FD[$1]}" LINE || rc=$?
+	if [ "$rc" -ne 1 ] || [ -n "$LINE" ]; then
+		echo "$1: expected end of file, got rc=$rc line='$LINE'" >&2
+		return 1
+	fi
+}
+
+# Connects and reads the greeting up to the name prompt.
+open_client() {
+	connect "$1" "${2:-}"
+	expect_re "$1" '^\* Welcome to chatd! [0-9]+ users? online\.$' &&
+	    expect "$1" "Enter your name:"
+}
+
+# Connects as $1 and registers the name $1 (or $2).
+login() {
+	local name=${2:-$1}
+	open_client "$1" || return 1
+	say "$1" "$name"
+	expect "$1" "* Hello, $name! You are in lobby. Type /help for commands."
+}
+
+# Asserts that the shared segment and the instance's pipes are gone.
+assert_clean() {
+	[ ! -e "/dev/shm/chatd.$INSTANCE" ] || {
+		echo "/dev/shm/chatd.$INSTANCE left behind" >&2
+		return 1
+	}
+	[ -z "$(ls -A "$RUNDIR")" ] || {
+		echo "run directory not empty:" >&2
+		ls -la "$RUNDIR" >&2
+		return 1
+	}
+}
