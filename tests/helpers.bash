@@ -66,8 +66,18 @@ stop_chatd() {
 	return 0
 }
 
+# A sanitizer report from any chatd process fails the test.
+assert_no_sanitizer_report() {
+	[ -n "${LOG:-}" ] && [ -f "$LOG" ] || return 0
+	if grep -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$LOG" >&2
+	then
+		return 1
+	fi
+}
+
 teardown() {
 	stop_chatd
+	assert_no_sanitizer_report
 }
 
 # The pid of the worker serving a registered user, from the -v log.

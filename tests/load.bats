@@ -1,0 +1,42 @@
+#!/usr/bin/env bats
+# Delivery under concurrency: every line to everybody, once, in order.
+
+load helpers
+
+setup() {
+	start_chatd --max-per-address 0
+}
+
+@test "100 clients each get every line of 5 concurrent senders, in order, once" {
+	run "$TESTBIN/chatload" -p "$PORT" -n 100 -s 5 -l 50 -t 60
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"expected=24750 delivered=24750 lost=0 dup=0 reordered=0 echo=0"* ]]
+}
+
+@test "kill -9 of a worker while others chat: nobody else loses a line" {
+	login alice
+	login bob
+	expect alice "* bob joined lobby"
+	login carol
+	expect alice "* carol joined lobby"
+	expect bob "* carol joined lobby"
+	local pid i
+	pid=$(worker_pid carol)
+	[ -n "$pid" ]
+	"$TESTBIN/chatload" -p "$PORT" -n 20 -s 4 -l 200 -t 60 -x load \
+	    >"$BATS_TEST_TMPDIR/load.out" 2>&1 &
+	local load=$!
+	kill -KILL "$pid"
+	expect_eventually alice "* carol quit (connection lost)"
+	expect_eventually bob "* carol quit (connection lost)"
+	wait "$load" || { cat "$BATS_TEST_TMPDIR/load.out"; false; }
+	for i in 1 2 3; do
+		say alice "line $i"
+	done
+	for i in 1 2 3; do
+		expect_eventually bob "<alice> line $i"
+	done
+	login carol
+	expect_eventually alice "* carol joined lobby"
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bats
+# The pure parsers, tested without a server.
+
+load helpers
+
+@test "line framing, telnet stripping and text hygiene pass their unit tests" {
+	run "$TESTBIN/unit_text"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+}
