@@ -16,7 +16,7 @@
 #include "log.h"
 
 static const char usage_text[] =
-"usage: chatd [-dhiVv] [-l address] [-n instance] [-p port] [options]\n"
+"usage: chatd [-hiVv] [-l address] [-n instance] [-p port] [options]\n"
 "  -p, --port=PORT            TCP port (default 9000; 0 picks a free one)\n"
 "  -l, --listen=ADDR          address to bind, repeatable (default: all)\n"
 "  -i, --inetd                serve the connection on stdin/stdout\n"

@@ -278,10 +278,10 @@ hub_valid(const struct hub_hdr *hdr, size_t size)
 }
 
 /*
- * Maps an existing segment. Returns 1 when attached, 0 when it was stale
- * or unusable and has been removed (so the caller creates a new one).
+ * Maps an existing segment if it is live; one that is stale or unusable
+ * is removed, leaving h->hdr NULL, so the caller creates a new one.
  */
-static int
+static void
 hub_attach(struct hub *h, int fd, enum hub_role role)
 {
 	struct stat	 st;
@@ -313,14 +313,14 @@ hub_attach(struct hub *h, int fd, enum hub_role role)
 		fatal_status(EX_UNAVAILABLE, "instance %s is already running "
 		    "(pid %ld)", h->shmname + 7, (long)h->hdr->listener);
 	if (hub_in_use(h))
-		return 1;
+		return;
 	munmap(base, h->size);
+	h->hdr = NULL;
  stale:
 	log_warnx("removing stale shared memory %s", h->shmname);
 	if (shm_unlink(h->shmname) == -1 && errno != ENOENT)
 		fatal_status(EX_UNAVAILABLE, "shm_unlink %s: %s", h->shmname,
 		    strerror(errno));
-	return 0;
 }
 
 /*
@@ -376,22 +376,10 @@ hub_dir_lock(struct hub *h, const struct config *cf)
 	close(top);
 }
 
-/* Waits for a segment another process is creating to get its size. */
-static void
-hub_wait_ready(int fd)
-{
-	struct stat		st;
-	struct timespec		ts = { 0, 10 * 1000 * 1000 };
-	int			waited;
-
-	for (waited = 0; waited < ATTACH_WAIT_MS; waited += 10) {
-		if (fstat(fd, &st) == 0 && (size_t)st.st_size >=
-		    sizeof(struct hub_hdr))
-			return;
-		nanosleep(&ts, NULL);
-	}
-}
-
+/*
+ * Creates the instance's segment, or attaches to a live one. Holding the
+ * directory lock, nobody else is between shm_open and a ready segment.
+ */
 void
 hub_open(struct hub *h, const struct config *cf, enum hub_role role)
 {
@@ -400,28 +388,21 @@ hub_open(struct hub *h, const struct config *cf, enum hub_role role)
 	memset(h, 0, sizeof(*h));
 	snprintf(h->shmname, sizeof(h->shmname), "/chatd.%s", cf->instance);
 	hub_dir_lock(h, cf);
-	for (tries = 0; tries < 3; tries++) {
+	for (tries = 0; h->hdr == NULL && tries < 3; tries++) {
 		fd = shm_open(h->shmname, O_RDWR | O_CREAT | O_EXCL, 0600);
 		if (fd != -1) {
 			robust_selftest();
 			hub_init(h, fd, cf);
+		} else if (errno != EEXIST)
+			fatal_status(EX_UNAVAILABLE, "shm_open %s: %s",
+			    h->shmname, strerror(errno));
+		else if ((fd = shm_open(h->shmname, O_RDWR, 0)) != -1)
+			hub_attach(h, fd, role);
+		else if (errno != ENOENT)
+			fatal_status(EX_UNAVAILABLE, "shm_open %s: %s",
+			    h->shmname, strerror(errno));
+		if (fd != -1)
 			close(fd);
-			break;
-		}
-		if (errno != EEXIST)
-			fatal_status(EX_UNAVAILABLE, "shm_open %s: %s",
-			    h->shmname, strerror(errno));
-		if ((fd = shm_open(h->shmname, O_RDWR, 0)) == -1) {
-			if (errno == ENOENT)
-				continue;
-			fatal_status(EX_UNAVAILABLE, "shm_open %s: %s",
-			    h->shmname, strerror(errno));
-		}
-		hub_wait_ready(fd);
-		tries = hub_attach(h, fd, role) ? -1 : tries;
-		close(fd);
-		if (tries == -1)
-			break;
 	}
 	if (h->hdr == NULL)
 		fatal_status(EX_UNAVAILABLE, "cannot create %s", h->shmname);

@@ -146,9 +146,10 @@ listener_bind(struct config *cf, int *fds)
 			fatal_status(EX_UNAVAILABLE, "cannot listen on port %u: "
 			    "%s (IPv6), %s (IPv4)", cf->port, why, why4);
 	}
-	for (i = 0; i < n; i++)
-		log_info("listening on %s port %u", i < cf->nlisten ?
-		    cf->listen[i] : "all addresses", cf->port);
+	for (i = 0; i < cf->nlisten; i++)
+		log_info("listening on %s port %u", cf->listen[i], cf->port);
+	if (cf->nlisten == 0)
+		log_info("listening on all addresses port %u", cf->port);
 	return n;
 }
 
