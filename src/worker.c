@@ -554,8 +554,10 @@ worker_main(struct hub *h, const struct config *cf)
 	worker_init(&w, h, cf);
 	worker_admit(&w);
 	for (;;) {
+		/* A worker stopped alone is, to its room, a lost connection. */
 		if (stop_requested || atomic_load(&h->hdr->shutdown))
-			worker_exit(&w, NULL, "* server shutting down");
+			worker_exit(&w, "connection lost",
+			    "* server shutting down");
 		if (outbuf_flush(&w.out, OUT_FD) == -1)
 			worker_exit(&w, "connection lost", NULL);
 		worker_round(&w);
