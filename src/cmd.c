@@ -3,6 +3,7 @@
  * name, its arguments, whether they are required, its handler and its
  * help), so /help, usage errors and unknown names come from one place.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "config.h"
 #include "hub.h"
 #include "log.h"
+#include "room.h"
 #include "worker.h"
 
 struct cmd {
@@ -24,14 +26,32 @@ struct cmd {
 
 static void	cmd_help(struct worker *, char *);
 static void	cmd_users(struct worker *, char *);
+static void	cmd_who(struct worker *, char *);
+static void	cmd_rooms(struct worker *, char *);
 static void	cmd_stats(struct worker *, char *);
+static void	cmd_dm(struct worker *, char *);
+static void	cmd_me(struct worker *, char *);
+static void	cmd_nick(struct worker *, char *);
+static void	cmd_join(struct worker *, char *);
+static void	cmd_leave(struct worker *, char *);
 static void	cmd_quit(struct worker *, char *);
 
 static const struct cmd cmds[] = {
 	{ "help",	"",		0, cmd_help,	"list the commands" },
-	{ "users",	"",		0, cmd_users,	"list everybody online" },
+	{ "users",	"",		0, cmd_users,
+	    "list everybody online and their rooms" },
+	{ "who",	"",		0, cmd_who,	"list the users in your room" },
+	{ "rooms",	"",		0, cmd_rooms,	"list the rooms" },
 	{ "stats",	"",		0, cmd_stats,
 	    "your message count, times and the server's counters" },
+	{ "dm",		"NAME TEXT",	1, cmd_dm,
+	    "send TEXT to NAME only (alias /msg)" },
+	{ "msg",	"NAME TEXT",	1, cmd_dm,	NULL },
+	{ "me",		"TEXT",		1, cmd_me,	"act: * NAME TEXT" },
+	{ "nick",	"NEW",		1, cmd_nick,	"change your name" },
+	{ "join",	"ROOM",		1, cmd_join,
+	    "go to ROOM, making it if need be" },
+	{ "leave",	"",		0, cmd_leave,	"go back to lobby" },
 	{ "quit",	"[REASON]",	0, cmd_quit,	"leave the chat" },
 };
 
@@ -62,7 +82,8 @@ cmd_help(struct worker *w, char *args)
 	(void)args;
 	worker_reply(w, "* commands:");
 	for (i = 0; i < NCMDS; i++)
-		worker_reply(w, "* /%s%s%s - %s", cmds[i].name,
+		if (cmds[i].help != NULL)
+			worker_reply(w, "* /%s%s%s - %s", cmds[i].name,
 		    cmds[i].args[0] ? " " : "", cmds[i].args, cmds[i].help);
 	worker_reply(w, "* a line not starting with / goes to everybody in "
 	    "your room; start it with // to send a line beginning with /");
@@ -168,6 +189,229 @@ cmd_stats(struct worker *w, char *args)
 	    plural(atomic_load(&hdr->relayed), "message", "messages"));
 	worker_reply(w, "* %s received", plural(w->woken, "wake-up",
 	    "wake-ups"));
+}
+
+static void
+cmd_who(struct worker *w, char *args)
+{
+	struct entry	*list;
+	size_t		 i, n;
+
+	(void)args;
+	list = user_list(w->hub, w->room, &n);
+	worker_reply(w, "* %s in %s", plural(n, "user", "users"),
+	    w->hub->rooms[w->room].name);
+	for (i = 0; i < n; i++)
+		worker_reply(w, "* %s", list[i].name);
+	free(list);
+}
+
+struct room_entry {
+	char	name[ROOM_MAX_LEN + 1];
+	size_t	users;
+};
+
+static void
+cmd_rooms(struct worker *w, char *args)
+{
+	struct hub		*h = w->hub;
+	struct room_entry	*list;
+	uint32_t		 i, nrooms = h->hdr->nrooms, hwm;
+	size_t			 n = 0, *count;
+
+	(void)args;
+	if ((list = calloc(nrooms, sizeof(*list))) == NULL ||
+	    (count = calloc(nrooms, sizeof(*count))) == NULL)
+		fatal("calloc");
+	hub_lock(h);
+	hwm = atomic_load(&h->hdr->hwm);
+	for (i = 0; i < hwm; i++)
+		if (atomic_load(&h->slots[i].state) == SLOT_ACTIVE)
+			count[atomic_load(&h->slots[i].room) % nrooms]++;
+	for (i = 0; i < nrooms; i++)
+		if (h->rooms[i].used && (i == 0 || count[i] > 0)) {
+			memcpy(list[n].name, h->rooms[i].name,
+			    sizeof(list[n].name));
+			list[n++].users = count[i];
+		}
+	hub_unlock(h);
+	worker_reply(w, "* %s", plural(n, "room", "rooms"));
+	for (i = 0; i < n; i++)
+		worker_reply(w, "* %s (%zu)", list[i].name, list[i].users);
+	free(count);
+	free(list);
+}
+
+/* Splits "WORD REST" in place; NULL when there is no REST. */
+static char *
+split_word(char *args)
+{
+	char	*rest;
+
+	if ((rest = strpbrk(args, " \t")) == NULL)
+		return NULL;
+	*rest++ = '\0';
+	rest += strspn(rest, " \t");
+	return *rest != '\0' ? rest : NULL;
+}
+
+static void
+cmd_dm(struct worker *w, char *args)
+{
+	struct hub	*h = w->hub;
+	char		 key[NAME_MAX_LEN + 1], to[NAME_MAX_LEN + 1];
+	char		*text = split_word(args);
+	size_t		 i, n = strlen(args);
+	int		 t, len;
+
+	if (text == NULL) {
+		worker_reply(w, "! usage: /dm NAME TEXT");
+		return;
+	}
+	for (i = 0; i < n && i < NAME_MAX_LEN; i++)
+		key[i] = (char)tolower((unsigned char)args[i]);
+	key[i] = '\0';
+	len = snprintf(w->text, RECORD_TEXT_MAX, "*%s* %s", w->name, text);
+	if (len >= RECORD_TEXT_MAX)
+		len = RECORD_TEXT_MAX - 1;
+	hub_lock(h);
+	t = n <= NAME_MAX_LEN ? hub_find(h, key) : -1;
+	if (t != -1) {
+		memcpy(to, h->slots[t].name, sizeof(to));
+		worker_post_locked(w, REC_DIRECT, RING_ALLROOMS, t, w->text,
+		    (size_t)len);
+	}
+	hub_unlock(h);
+	if (t == -1) {
+		worker_reply(w, "! no such user: %s", args);
+		return;
+	}
+	notify_slot(&w->nt, t);
+	w->nsent++;
+	atomic_fetch_add(&h->hdr->relayed, 1);
+	worker_reply(w, "-> *%s* %s", to, text);
+}
+
+static void
+cmd_me(struct worker *w, char *args)
+{
+	int	len;
+
+	len = snprintf(w->text, RECORD_TEXT_MAX, "* %s %s", w->name, args);
+	if (len >= RECORD_TEXT_MAX)
+		len = RECORD_TEXT_MAX - 1;
+	worker_post(w, REC_ME, w->room, -1, w->text, (size_t)len);
+	w->nsent++;
+	atomic_fetch_add(&w->hub->hdr->relayed, 1);
+}
+
+static void
+cmd_nick(struct worker *w, char *args)
+{
+	struct hub	*h = w->hub;
+	struct slot	*s = &h->slots[w->slot];
+	const char	*why;
+	char		 key[NAME_MAX_LEN + 1], old[NAME_MAX_LEN + 1];
+	char		 notice[80];
+	size_t		 i, n = strlen(args);
+	int		 other, len;
+
+	if ((why = worker_name_problem((const unsigned char *)args, n)) !=
+	    NULL) {
+		worker_reply(w, "! invalid name: %s", why);
+		return;
+	}
+	for (i = 0; i <= n; i++)
+		key[i] = (char)tolower((unsigned char)args[i]);
+	hub_lock(h);
+	other = hub_find(h, key);
+	if (other != -1 && other != w->slot) {
+		hub_unlock(h);
+		worker_reply(w, "! name taken: %s", args);
+		return;
+	}
+	memcpy(old, w->name, sizeof(old));
+	memcpy(s->name, args, n + 1);
+	memcpy(s->key, key, n + 1);
+	memcpy(w->name, args, n + 1);
+	len = snprintf(notice, sizeof(notice), "* %s is now known as %s", old,
+	    w->name);
+	worker_post_locked(w, REC_NOTICE, w->room, -1, notice, (size_t)len);
+	hub_unlock(h);
+	notify_room(&w->nt, w->room, w->slot);
+	log_debug("%s is now known as %s", old, w->name);
+	worker_reply(w, "* you are now known as %s", w->name);
+}
+
+/*
+ * Moves us to another room. Under the lock, everything the log holds for
+ * the old room is copied out first, so no line is lost or delivered to
+ * the wrong room, and the new room's history is copied for replay.
+ */
+static void
+move_room(struct worker *w, const char *name)
+{
+	struct hub	*h = w->hub;
+	struct history	 hist;
+	char		 notice[80], room[ROOM_MAX_LEN + 1];
+	uint32_t	 old = w->room;
+	size_t		 users;
+	int		 r, len, slow;
+
+	hub_lock(h);
+	if ((r = room_make(h, name)) == -1 || (uint32_t)r == old) {
+		if (r != -1)
+			memcpy(room, h->rooms[r].name, sizeof(room));
+		hub_unlock(h);
+		if (r == -1)
+			worker_reply(w, "! too many rooms");
+		else
+			worker_reply(w, "! you are already in %s", room);
+		return;
+	}
+	slow = worker_drain(w);
+	len = snprintf(notice, sizeof(notice), "* %s left %s", w->name,
+	    h->rooms[old].name);
+	worker_post_locked(w, REC_NOTICE, old, -1, notice, (size_t)len);
+	room_left(h, old);
+	w->room = (uint32_t)r;
+	atomic_store(&h->slots[w->slot].room, w->room);
+	memcpy(room, h->rooms[r].name, sizeof(room));
+	len = snprintf(notice, sizeof(notice), "* %s joined %s", w->name, room);
+	worker_post_locked(w, REC_NOTICE, w->room, -1, notice, (size_t)len);
+	users = hub_count(h, w->room);
+	room_history_copy(h, w->room, &hist);
+	w->pos = ring_head(&h->ring);
+	hub_unlock(h);
+	if (slow == -1) {
+		free(hist.buf);
+		worker_exit(w, "too slow", NULL);
+	}
+	notify_room(&w->nt, old, w->slot);
+	notify_room(&w->nt, w->room, w->slot);
+	log_debug("%s joined %s", w->name, room);
+	worker_reply(w, "* you are now in %s (%s)", room,
+	    plural(users, "user", "users"));
+	worker_replay(w, &hist, room);
+}
+
+static void
+cmd_join(struct worker *w, char *args)
+{
+	const char	*why;
+
+	if ((why = room_name_problem(args, strlen(args))) != NULL) {
+		worker_reply(w, "! invalid room name: %s", why);
+		return;
+	}
+	move_room(w, args);
+}
+
+static void
+cmd_leave(struct worker *w, char *args)
+{
+	(void)args;
+	move_room(w, "lobby");
 }
 
 static void

@@ -25,6 +25,8 @@ static const char usage_text[] =
 "      --max-clients=N        connections at most (default 1024; 0 = no limit)\n"
 "      --max-per-address=N    connections from one address (default 16)\n"
 "      --max-line=BYTES       longest accepted line (default 1024)\n"
+"      --history=N            chat lines kept per room (default 50; 0 = none)\n"
+"      --max-rooms=N          rooms remembered at once (default 256)\n"
 "      --register-timeout=S   seconds to choose a name (default 60; 0 = none)\n"
 "  -v, --verbose              log every connection and command\n"
 "  -V, --version              print the version and exit\n"
@@ -35,7 +37,9 @@ enum {
 	OPT_MAXCLIENTS,
 	OPT_MAXPERADDR,
 	OPT_MAXLINE,
-	OPT_REGTIMEOUT
+	OPT_REGTIMEOUT,
+	OPT_HISTORY,
+	OPT_MAXROOMS
 };
 
 static const struct option longopts[] = {
@@ -48,6 +52,8 @@ static const struct option longopts[] = {
 	{ "max-per-address",	required_argument, NULL, OPT_MAXPERADDR },
 	{ "max-line",		required_argument, NULL, OPT_MAXLINE },
 	{ "register-timeout",	required_argument, NULL, OPT_REGTIMEOUT },
+	{ "history",		required_argument, NULL, OPT_HISTORY },
+	{ "max-rooms",		required_argument, NULL, OPT_MAXROOMS },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -76,6 +82,8 @@ config_init(struct config *cf)
 	cf->max_per_addr = CHATD_MAX_PER_ADDR;
 	cf->max_line = CHATD_MAX_LINE;
 	cf->reg_timeout = CHATD_REG_TIMEOUT;
+	cf->history = CHATD_HISTORY;
+	cf->max_rooms = CHATD_MAX_ROOMS;
 }
 
 /* Parses a whole decimal number in [min, max] for the option name. */
@@ -159,6 +167,12 @@ set_option(struct config *cf, int ch, const char *arg)
 		break;
 	case OPT_REGTIMEOUT:
 		cf->reg_timeout = number("register-timeout", arg, 0, 86400);
+		break;
+	case OPT_HISTORY:
+		cf->history = number("history", arg, 0, CHATD_HISTORY_CAP);
+		break;
+	case OPT_MAXROOMS:
+		cf->max_rooms = number("max-rooms", arg, 1, CHATD_MAX_ROOMS_CAP);
 		break;
 	case 'v':
 		cf->verbose = 1;

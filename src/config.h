@@ -21,6 +21,8 @@ struct config {
 	unsigned	 max_per_addr;
 	unsigned	 max_line;
 	unsigned	 reg_timeout;
+	unsigned	 history;
+	unsigned	 max_rooms;
 	int		 verbose;
 };
 

@@ -14,6 +14,9 @@
 #define CHATD_REG_TIMEOUT	60	/* seconds from connect to choose a name */
 #define CHATD_MAX_LISTEN	16	/* -l addresses at most */
 #define CHATD_MAX_ROOMS		256	/* rooms remembered at once, lobby included */
+#define CHATD_MAX_ROOMS_CAP	4096	/* largest --max-rooms accepted */
+#define CHATD_HISTORY		50	/* chat lines kept per room */
+#define CHATD_HISTORY_CAP	1000	/* largest --history accepted */
 
 #define NAME_MAX_LEN		16	/* user name characters */
 #define ROOM_MAX_LEN		24	/* room name characters */
@@ -22,6 +25,7 @@
 
 #define RING_BYTES		(8u << 20)	/* message log ring, bytes */
 #define RECORD_TEXT_MAX		(3 * CHATD_MAX_LINE_CAP + 64)	/* formatted line in a record */
+#define HIST_TEXT_MAX(maxline)	(3 * (maxline) + NAME_MAX_LEN + 4)	/* a history line */
 #define OUTBUF_MAX		(1u << 20)	/* a worker's output backlog, bytes */
 #define FIFO_CACHE		256	/* wake pipes a worker keeps open */
 #define SHUTDOWN_GRACE_MS	5000	/* time workers get to say goodbye */

@@ -50,7 +50,7 @@
 #include "log.h"
 
 #define HUB_MAGIC	0x6368617464687562ULL	/* "chatdhub" */
-#define HUB_VERSION	1
+#define HUB_VERSION	2
 
 static int	hub_repaired;
 
@@ -60,29 +60,41 @@ align_up(size_t n, size_t a)
 	return (n + a - 1) / a * a;
 }
 
-static size_t
-layout(uint32_t nslots, uint32_t nrooms, size_t *slots, size_t *rooms,
-    size_t *ring)
+struct layout {
+	size_t	slots;
+	size_t	rooms;
+	size_t	hist;
+	size_t	ring;
+	size_t	total;
+};
+
+static void
+layout(const struct hub_hdr *g, struct layout *l)
 {
-	*slots = align_up(sizeof(struct hub_hdr), 4096);
-	*rooms = align_up(*slots + (size_t)nslots * sizeof(struct slot), 64);
-	*ring = align_up(*rooms + (size_t)nrooms * sizeof(struct room), 4096);
-	return *ring + RING_BYTES;
+	l->slots = align_up(sizeof(struct hub_hdr), 4096);
+	l->rooms = align_up(l->slots + (size_t)g->nslots * sizeof(struct slot),
+	    64);
+	l->hist = align_up(l->rooms + (size_t)g->nrooms * sizeof(struct room),
+	    64);
+	l->ring = align_up(l->hist + (size_t)g->nrooms *
+	    (g->hist_len + 1) * g->hist_size, 4096);
+	l->total = l->ring + RING_BYTES;
 }
 
 /* Points the handle's fields into a mapped segment. */
 static void
 hub_bind(struct hub *h, void *base, size_t size)
 {
-	size_t	slots, rooms, ring;
+	struct layout	l;
 
 	h->hdr = base;
 	h->size = size;
-	layout(h->hdr->nslots, h->hdr->nrooms, &slots, &rooms, &ring);
-	h->slots = (struct slot *)((char *)base + slots);
-	h->rooms = (struct room *)((char *)base + rooms);
+	layout(h->hdr, &l);
+	h->slots = (struct slot *)((char *)base + l.slots);
+	h->rooms = (struct room *)((char *)base + l.rooms);
+	h->hist = (unsigned char *)base + l.hist;
 	h->ring.hdr = &h->hdr->ring;
-	h->ring.base = (unsigned char *)base + ring;
+	h->ring.base = (unsigned char *)base + l.ring;
 	h->ring.size = RING_BYTES;
 }
 
@@ -206,35 +218,44 @@ hub_unlock(struct hub *h)
 	}
 }
 
-/* Writes a new segment's header, tables and lock; the caller owns fd. */
+/*
+ * Writes a new segment's header, tables and lock; the caller owns fd.
+ * The geometry comes from the creator's settings and is in the header,
+ * so every process that attaches uses the same.
+ */
 static void
 hub_init(struct hub *h, int fd, const struct config *cf)
 {
 	pthread_mutexattr_t	 attr;
-	size_t			 s, r, g, total;
-	uint32_t		 nslots = config_slots(cf);
+	struct hub_hdr		 g;
+	struct layout		 l;
 	void			*base;
 
-	total = layout(nslots, CHATD_MAX_ROOMS, &s, &r, &g);
-	if (ftruncate(fd, (off_t)total) == -1)
+	memset(&g, 0, sizeof(g));
+	g.nslots = config_slots(cf);
+	g.nrooms = cf->max_rooms;
+	g.hist_len = cf->history;
+	g.hist_size = (uint32_t)align_up(sizeof(struct hist_entry) +
+	    HIST_TEXT_MAX(cf->max_line), 8);
+	layout(&g, &l);
+	if (ftruncate(fd, (off_t)l.total) == -1)
 		fatal_status(EX_UNAVAILABLE, "ftruncate %s: %s", h->shmname,
 		    strerror(errno));
-	base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	base = mmap(NULL, l.total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED)
 		fatal_status(EX_UNAVAILABLE, "mmap %s: %s", h->shmname,
 		    strerror(errno));
-	h->hdr = base;
-	h->hdr->nslots = nslots;
-	h->hdr->nrooms = CHATD_MAX_ROOMS;
-	hub_bind(h, base, total);
+	memcpy(base, &g, sizeof(g));
+	hub_bind(h, base, l.total);
 	h->hdr->version = HUB_VERSION;
 	h->hdr->slot_size = sizeof(struct slot);
 	h->hdr->ring_bytes = RING_BYTES;
-	h->hdr->total = total;
+	h->hdr->total = l.total;
 	h->hdr->owner = geteuid();
 	h->hdr->started = time(NULL);
 	h->rooms[0].used = 1;
 	strcpy(h->rooms[0].name, "lobby");
+	strcpy(h->rooms[0].key, "lobby");
 	ring_init(&h->ring);
 	if (pthread_mutexattr_init(&attr) != 0 ||
 	    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED) != 0 ||
@@ -265,16 +286,21 @@ hub_in_use(const struct hub *h)
 static int
 hub_valid(const struct hub_hdr *hdr, size_t size)
 {
-	size_t	s, r, g;
+	struct layout	l;
 
 	if (size < sizeof(*hdr) || hdr->magic != HUB_MAGIC ||
 	    hdr->version != HUB_VERSION ||
 	    hdr->slot_size != sizeof(struct slot) ||
 	    hdr->ring_bytes != RING_BYTES || hdr->nslots == 0 ||
-	    hdr->nslots > CHATD_MAX_SLOTS || hdr->nrooms != CHATD_MAX_ROOMS)
+	    hdr->nslots > CHATD_MAX_SLOTS || hdr->nrooms == 0 ||
+	    hdr->nrooms > CHATD_MAX_ROOMS_CAP ||
+	    hdr->hist_len > CHATD_HISTORY_CAP ||
+	    hdr->hist_size < sizeof(struct hist_entry) ||
+	    hdr->hist_size > sizeof(struct hist_entry) +
+	    HIST_TEXT_MAX(CHATD_MAX_LINE_CAP) + 8)
 		return 0;
-	return layout(hdr->nslots, hdr->nrooms, &s, &r, &g) == size &&
-	    hdr->total == size;
+	layout(hdr, &l);
+	return l.total == size && hdr->total == size;
 }
 
 /*

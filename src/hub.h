@@ -44,9 +44,25 @@ struct slot {
 	char			addr[ADDR_MAX_LEN + 1];
 };
 
+/*
+ * A remembered room. Its history is hist_len + 1 entries in the history
+ * area, used as a ring: nhist counts the lines ever added, and the last
+ * min(nhist, hist_len) are shown, so the entry being written is never
+ * one that a reader may replay.
+ */
 struct room {
 	uint32_t	used;
+	uint64_t	lastleft;	/* hdr->roomseq when last left */
+	uint64_t	nhist;
 	char		name[ROOM_MAX_LEN + 1];
+	char		key[ROOM_MAX_LEN + 1];
+};
+
+struct hist_entry {
+	int64_t		time;
+	uint32_t	len;
+	uint32_t	kind;
+	/* hdr->hist_size - sizeof(struct hist_entry) bytes of text follow */
 };
 
 struct hub_hdr {
@@ -55,6 +71,8 @@ struct hub_hdr {
 	uint32_t		nslots;
 	uint32_t		nrooms;
 	uint32_t		slot_size;
+	uint32_t		hist_len;	/* lines of history per room */
+	uint32_t		hist_size;	/* bytes of one history entry */
 	uint64_t		ring_bytes;
 	uint64_t		total;
 	_Atomic uint32_t	ready;	/* set last by the creator */
@@ -63,6 +81,7 @@ struct hub_hdr {
 	uint64_t		lstart;
 	int64_t			started;
 	uint64_t		regseq;
+	uint64_t		roomseq;
 	_Atomic uint32_t	hwm;	/* slots in use are below this */
 	_Atomic uint32_t	shutdown;
 	_Atomic uint64_t	relayed;	/* chat, /me and direct messages */
@@ -76,6 +95,7 @@ struct hub {
 	struct hub_hdr	*hdr;
 	struct slot	*slots;
 	struct room	*rooms;
+	unsigned char	*hist;
 	struct ring	 ring;
 	size_t		 size;
 	int		 dirfd;	/* the instance's directory of pipes */

@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "room.h"
 #include "worker.h"
 
 #define IN_FD	0
@@ -128,12 +129,13 @@ worker_reply(struct worker *w, const char *fmt, ...)
 }
 
 /*
- * Appends a record for a room (target -1) or for one slot, then wakes
- * whoever must read it. Our own slot never receives its room records.
+ * Under the lock: appends a record for a room (target -1) or for one
+ * slot, and a chat or /me line to the room's history. Our own slot never
+ * receives its room records.
  */
 void
-worker_post(struct worker *w, enum rec_kind kind, uint32_t room, int target,
-    const char *text, size_t len)
+worker_post_locked(struct worker *w, enum rec_kind kind, uint32_t room,
+    int target, const char *text, size_t len)
 {
 	struct hub	*h = w->hub;
 	struct record	 rec;
@@ -147,9 +149,19 @@ worker_post(struct worker *w, enum rec_kind kind, uint32_t room, int target,
 	rec.xgen = w->gen;
 	rec.sender = w->slot;
 	rec.time = time(NULL);
-	hub_lock(h);
 	hub_post(h, &rec, text, len);
-	hub_unlock(h);
+	if (kind == REC_CHAT || kind == REC_ME)
+		room_history_add(h, room, rec.time, kind, text, len);
+}
+
+/* Posts a record and wakes whoever must read it. */
+void
+worker_post(struct worker *w, enum rec_kind kind, uint32_t room, int target,
+    const char *text, size_t len)
+{
+	hub_lock(w->hub);
+	worker_post_locked(w, kind, room, target, text, len);
+	hub_unlock(w->hub);
 	if (target >= 0)
 		notify_slot(&w->nt, target);
 	else
@@ -169,28 +181,65 @@ worker_wants(const struct record *rec, void *arg)
 	return rec->room == RING_ALLROOMS || rec->room == w->room;
 }
 
-/* Copies every new record meant for us into the backlog. */
-static void
-worker_deliver(struct worker *w)
+/*
+ * Copies every new record meant for us into the backlog; -1 when we are
+ * too slow (lapped by the log, or the backlog is full). Safe under the
+ * lock: it makes no system call that waits.
+ */
+int
+worker_drain(struct worker *w)
 {
 	struct record	rec;
 
 	if (!w->registered)
-		return;
+		return 0;
 	notify_clear(w->hub, w->slot);
 	for (;;) {
 		switch (ring_read(&w->hub->ring, &w->pos, &rec, w->text,
 		    worker_wants, w)) {
 		case RING_EMPTY:
-			return;
+			return 0;
 		case RING_LAPPED:
-			worker_exit(w, "too slow", NULL);
+			return -1;
 		case RING_OK:
 			if (outbuf_line(&w->out, w->text, rec.len) == -1)
-				worker_exit(w, "too slow", NULL);
+				return -1;
 			break;
 		}
 	}
+}
+
+static void
+worker_deliver(struct worker *w)
+{
+	if (worker_drain(w) == -1)
+		worker_exit(w, "too slow", NULL);
+}
+
+/* Sends a room's history, framed, and frees the copy. */
+void
+worker_replay(struct worker *w, struct history *hist, const char *room)
+{
+	const struct hist_entry	*e;
+	struct tm		 tm;
+	time_t			 t;
+	size_t			 i;
+
+	if (hist->n == 0)
+		return;
+	worker_reply(w, "* history: last %s in %s",
+	    plural(hist->n, "message", "messages"), room);
+	for (i = 0; i < hist->n; i++) {
+		e = (const struct hist_entry *)(hist->buf + i * hist->size);
+		t = (time_t)e->time;
+		if (localtime_r(&t, &tm) == NULL)
+			memset(&tm, 0, sizeof(tm));
+		worker_reply(w, "[%02d:%02d] %.*s", tm.tm_hour, tm.tm_min,
+		    (int)e->len, (const char *)(e + 1));
+	}
+	worker_reply(w, "* end of history");
+	free(hist->buf);
+	hist->buf = NULL;
 }
 
 /*
@@ -248,10 +297,10 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 	}
 	hub_lock(h);
 	if (n > 0)
-		hub_post(h, &(struct record){ .kind = REC_NOTICE,
-		    .room = w->room, .target = -1, .exclude = w->slot,
-		    .xgen = w->gen, .sender = -1, .time = time(NULL) },
-		    notice, (size_t)n);
+		worker_post_locked(w, REC_NOTICE, w->room, -1, notice,
+		    (size_t)n);
+	if (w->registered)
+		room_left(h, w->room);
 	hub_release(h, w->slot);
 	hub_unlock(h);
 	if (n > 0)
@@ -292,6 +341,7 @@ worker_bury(struct hub *h, struct notifier *nt, pid_t pid)
 				rooms[nrooms++] = atomic_load(&s->room);
 			else
 				all = 1;
+			room_left(h, atomic_load(&s->room));
 		}
 		hub_release(h, slot);
 		notify_close(h, slot, -1, -1);
@@ -306,8 +356,8 @@ worker_bury(struct hub *h, struct notifier *nt, pid_t pid)
 }
 
 /* Checks a name; returns NULL or why it is not one. */
-static const char *
-name_problem(const unsigned char *s, size_t n)
+const char *
+worker_name_problem(const unsigned char *s, size_t n)
 {
 	size_t	i;
 
@@ -335,13 +385,14 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 {
 	struct hub	*h = w->hub;
 	struct slot	*sl = &h->slots[w->slot];
+	struct history	 hist;
 	const char	*why;
 	char		 key[NAME_MAX_LEN + 1], notice[64];
 	size_t		 i;
 	int		 len;
 
 	text_trim(&s, &n);
-	if ((why = name_problem(s, n)) != NULL) {
+	if ((why = worker_name_problem(s, n)) != NULL) {
 		worker_reply(w, "! invalid name: %s", why);
 		worker_prompt(w);
 		return;
@@ -365,15 +416,15 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	w->pos = ring_head(&h->ring);
 	atomic_store(&sl->state, SLOT_ACTIVE);
 	len = snprintf(notice, sizeof(notice), "* %s joined lobby", w->name);
-	hub_post(h, &(struct record){ .kind = REC_NOTICE, .room = 0,
-	    .target = -1, .exclude = w->slot, .xgen = w->gen, .sender = -1,
-	    .time = time(NULL) }, notice, (size_t)len);
+	worker_post_locked(w, REC_NOTICE, 0, -1, notice, (size_t)len);
+	room_history_copy(h, 0, &hist);
 	hub_unlock(h);
 	w->registered = 1;
 	notify_room(&w->nt, 0, w->slot);
 	log_debug("%s registered as %s", w->addr, w->name);
 	worker_reply(w, "* Hello, %s! You are in lobby. Type /help for "
 	    "commands.", w->name);
+	worker_replay(w, &hist, "lobby");
 }
 
 static void

@@ -44,8 +44,14 @@ void	worker_main(struct hub *, const struct config *)
 	    __attribute__((noreturn));
 void	worker_reply(struct worker *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+struct history;
 void	worker_post(struct worker *, enum rec_kind, uint32_t, int,
 	    const char *, size_t);
+void	worker_post_locked(struct worker *, enum rec_kind, uint32_t, int,
+	    const char *, size_t);
+int	worker_drain(struct worker *);
+void	worker_replay(struct worker *, struct history *, const char *);
+const char *worker_name_problem(const unsigned char *, size_t);
 void	worker_exit(struct worker *, const char *, const char *)
 	    __attribute__((noreturn));
 void	worker_bury(struct hub *, struct notifier *, pid_t);
