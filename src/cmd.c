@@ -91,6 +91,7 @@ cmd_help(struct worker *w, char *args)
 
 struct entry {
 	uint64_t	regseq;
+	int		op;
 	char		name[NAME_MAX_LEN + 1];
 	char		room[ROOM_MAX_LEN + 1];
 };
@@ -128,6 +129,7 @@ user_list(struct hub *h, uint32_t room, size_t *np)
 		    (room != RING_ALLROOMS && r != room))
 			continue;
 		list[n].regseq = s->regseq;
+		list[n].op = s->op != 0;
 		memcpy(list[n].name, s->name, sizeof(list[n].name));
 		memcpy(list[n].room, h->rooms[r].name, sizeof(list[n].room));
 		n++;
@@ -148,7 +150,8 @@ cmd_users(struct worker *w, char *args)
 	list = user_list(w->hub, RING_ALLROOMS, &n);
 	worker_reply(w, "* %s online", plural(n, "user", "users"));
 	for (i = 0; i < n; i++)
-		worker_reply(w, "* %s (%s)", list[i].name, list[i].room);
+		worker_reply(w, "* %s (%s)%s", list[i].name, list[i].room,
+		    list[i].op ? " [op]" : "");
 	free(list);
 }
 
@@ -187,8 +190,6 @@ cmd_stats(struct worker *w, char *args)
 	    plural(hub_count(w->hub, RING_ALLROOMS), "user", "users"));
 	worker_reply(w, "* %s relayed",
 	    plural(atomic_load(&hdr->relayed), "message", "messages"));
-	worker_reply(w, "* %s received", plural(w->woken, "wake-up",
-	    "wake-ups"));
 }
 
 static void
@@ -202,7 +203,8 @@ cmd_who(struct worker *w, char *args)
 	worker_reply(w, "* %s in %s", plural(n, "user", "users"),
 	    w->hub->rooms[w->room].name);
 	for (i = 0; i < n; i++)
-		worker_reply(w, "* %s", list[i].name);
+		worker_reply(w, "* %s%s", list[i].name,
+		    list[i].op ? " [op]" : "");
 	free(list);
 }
 
@@ -262,7 +264,8 @@ cmd_dm(struct worker *w, char *args)
 	char		 key[NAME_MAX_LEN + 1], to[NAME_MAX_LEN + 1];
 	char		*text = split_word(args);
 	size_t		 i, n = strlen(args);
-	int		 t, len;
+	size_t		 len;
+	int		 t;
 
 	if (text == NULL) {
 		worker_reply(w, "! usage: /dm NAME TEXT");
@@ -271,9 +274,7 @@ cmd_dm(struct worker *w, char *args)
 	for (i = 0; i < n && i < NAME_MAX_LEN; i++)
 		key[i] = (char)tolower((unsigned char)args[i]);
 	key[i] = '\0';
-	len = snprintf(w->text, RECORD_TEXT_MAX, "*%s* %s", w->name, text);
-	if (len >= RECORD_TEXT_MAX)
-		len = RECORD_TEXT_MAX - 1;
+	len = text_format(w->text, RECORD_TEXT_MAX, "*%s* %s", w->name, text);
 	hub_lock(h);
 	t = n <= NAME_MAX_LEN ? hub_find(h, key) : -1;
 	if (t != -1) {
@@ -288,21 +289,17 @@ cmd_dm(struct worker *w, char *args)
 	}
 	notify_slot(&w->nt, t);
 	w->nsent++;
-	atomic_fetch_add(&h->hdr->relayed, 1);
 	worker_reply(w, "-> *%s* %s", to, text);
 }
 
 static void
 cmd_me(struct worker *w, char *args)
 {
-	int	len;
+	size_t	len;
 
-	len = snprintf(w->text, RECORD_TEXT_MAX, "* %s %s", w->name, args);
-	if (len >= RECORD_TEXT_MAX)
-		len = RECORD_TEXT_MAX - 1;
-	worker_post(w, REC_ME, w->room, -1, w->text, (size_t)len);
+	len = text_format(w->text, RECORD_TEXT_MAX, "* %s %s", w->name, args);
+	worker_post(w, REC_ME, w->room, -1, w->text, len);
 	w->nsent++;
-	atomic_fetch_add(&w->hub->hdr->relayed, 1);
 }
 
 static void

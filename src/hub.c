@@ -99,12 +99,12 @@ hub_bind(struct hub *h, void *base, size_t size)
 }
 
 /*
- * The process's start time in clock ticks since boot (field 22 of
- * /proc/PID/stat), so that a reused pid is never taken for its
- * predecessor; 0 where it cannot be read.
+ * Reads a process's state letter (field 3 of /proc/PID/stat) and start
+ * time in clock ticks since boot (field 22). Returns -1 when there is no
+ * such process or no /proc.
  */
-uint64_t
-proc_start(pid_t pid)
+static int
+proc_stat(pid_t pid, char *state, uint64_t *start)
 {
 	char			 path[64], buf[1024], *p;
 	unsigned long long	 v;
@@ -113,35 +113,52 @@ proc_start(pid_t pid)
 
 	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
+		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return 0;
+		return -1;
 	buf[n] = '\0';
 	/* The command name may hold spaces and parentheses: skip past it. */
-	if ((p = strrchr(buf, ')')) == NULL)
-		return 0;
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ' || p[2] == '\0')
+		return -1;
+	*state = p[2];
 	for (field = 2; field < 22 && p != NULL; field++)
 		p = strchr(p + 1, ' ');
 	if (p == NULL || sscanf(p + 1, "%llu", &v) != 1)
-		return 0;
-	return v;
+		return -1;
+	*start = v;
+	return 0;
 }
 
+/* The process's start time, so that a reused pid is never taken for its
+ * predecessor; 0 where it cannot be read. */
+uint64_t
+proc_start(pid_t pid)
+{
+	uint64_t	start;
+	char		state;
+
+	return proc_stat(pid, &state, &start) == 0 ? start : 0;
+}
+
+/*
+ * Whether the process that started at start (0: unknown) still runs. A
+ * zombie does not: it holds nothing, and its parent may never reap it.
+ */
 int
 proc_alive(pid_t pid, uint64_t start)
 {
 	uint64_t	now;
+	char		state;
 
 	if (pid <= 0)
 		return 0;
-	if (kill(pid, 0) == -1 && errno != EPERM)
+	if (proc_stat(pid, &state, &now) == -1)
+		return kill(pid, 0) == 0 || errno == EPERM;
+	if (state == 'Z' || state == 'X')
 		return 0;
-	if (start == 0)
-		return 1;
-	now = proc_start(pid);
-	return now == 0 || now == start;
+	return start == 0 || now == start;
 }
 
 /*
@@ -527,6 +544,7 @@ hub_claim(struct hub *h, const char *addr, unsigned maxclients,
 	s->conntime = time(NULL);
 	s->regseq = 0;
 	s->nsent = 0;
+	s->op = 0;
 	s->name[0] = s->key[0] = '\0';
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
 	atomic_store(&s->room, 0);
@@ -547,6 +565,7 @@ hub_release(struct hub *h, int i)
 
 	atomic_store(&s->state, SLOT_FREE);
 	s->pid = 0;
+	s->op = 0;
 	s->name[0] = s->key[0] = '\0';
 }
 
@@ -588,7 +607,7 @@ hub_post(struct hub *h, const struct record *rec, const char *text,
 
 /*
  * Under the lock: a taken slot whose owner is gone (pid, or any pid with
- * 0), or -1. A zombie still counts as alive until it is reaped.
+ * 0), or -1.
  */
 int
 hub_find_dead(const struct hub *h, pid_t pid)
@@ -604,4 +623,28 @@ hub_find_dead(const struct hub *h, pid_t pid)
 			return (int)i;
 	}
 	return -1;
+}
+
+/*
+ * Under the lock: who becomes operator when one leaves. Nobody while
+ * another operator remains; else the user who registered earliest, or
+ * -1 when nobody is left.
+ */
+int
+hub_op_heir(const struct hub *h)
+{
+	const struct slot	*s;
+	uint32_t		 i, hwm = atomic_load(&h->hdr->hwm);
+	int			 heir = -1;
+
+	for (i = 0; i < hwm; i++) {
+		s = &h->slots[i];
+		if (atomic_load(&s->state) != SLOT_ACTIVE)
+			continue;
+		if (s->op)
+			return -1;
+		if (heir == -1 || s->regseq < h->slots[heir].regseq)
+			heir = (int)i;
+	}
+	return heir;
 }

@@ -39,6 +39,7 @@ struct slot {
 	uint64_t		regseq;	/* registration order */
 	int64_t			conntime;
 	uint64_t		nsent;
+	uint32_t		op;	/* an operator */
 	char			name[NAME_MAX_LEN + 1];
 	char			key[NAME_MAX_LEN + 1];	/* name in lower case */
 	char			addr[ADDR_MAX_LEN + 1];
@@ -127,6 +128,7 @@ int	hub_find(const struct hub *, const char *);
 size_t	hub_count(const struct hub *, uint32_t);
 void	hub_post(struct hub *, const struct record *, const char *, size_t);
 int	hub_find_dead(const struct hub *, pid_t);
+int	hub_op_heir(const struct hub *);
 
 uint64_t proc_start(pid_t);
 int	proc_alive(pid_t, uint64_t);

@@ -157,6 +157,7 @@ static void
 listener_signals(void)
 {
 	struct sigaction	sa;
+	sigset_t		set;
 	int			i;
 
 	if (pipe(sigpipe_fds) == -1)
@@ -177,6 +178,13 @@ listener_signals(void)
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)
 		fatal("sigaction");
+	/* main() held these back until now. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_UNBLOCK, &set, NULL) == -1)
+		fatal("sigprocmask");
 }
 
 static void

@@ -57,6 +57,7 @@ main(int argc, char **argv)
 {
 	struct config	cf;
 	struct hub	h;
+	sigset_t	block;
 	int		fds[2 * CHATD_MAX_LISTEN], nfds;
 
 	config_init(&cf);
@@ -69,6 +70,16 @@ main(int argc, char **argv)
 		worker_main(&h, &cf);
 	}
 	log_init(1, cf.verbose);
+	/*
+	 * A SIGTERM between binding and the listener's handlers would kill
+	 * us with the segment made: hold it until listener_main is ready.
+	 */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &block, NULL) == -1)
+		fatal("sigprocmask");
 	nfds = listener_bind(&cf, fds);
 	if (cf.instance[0] == '\0')
 		snprintf(cf.instance, sizeof(cf.instance), "%u", cf.port);

@@ -9,6 +9,8 @@
  */
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -139,7 +141,13 @@ linebuf_feed(struct linebuf *lb, const unsigned char *in, size_t n,
 				linebuf_reset(lb);
 			continue;
 		}
-		if (c == TEXT_LF && lb->tstate == TEXT_TS_DATA) {
+		/*
+		 * An LF ends the line in data, and after a lone IAC too: IAC
+		 * LF is no telnet command, and a client that sends a raw 0xFF
+		 * last must not have its line run into the next one.
+		 */
+		if (c == TEXT_LF && (lb->tstate == TEXT_TS_DATA ||
+		    lb->tstate == TEXT_TS_IAC)) {
 			*line = lb->buf;
 			*linelen = lb->len;
 			linebuf_reset(lb);
@@ -307,4 +315,51 @@ text_trim(const unsigned char **s, size_t *n)
 		len--;
 	*s = p;
 	*n = len;
+}
+
+/*
+ * vsnprintf into buf, but returns the length actually stored, and when
+ * the text is cut, cuts it before a partial UTF-8 character.
+ */
+size_t
+text_vformat(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	int		n;
+	size_t		len, i, need;
+	unsigned char	c;
+
+	if (size == 0)
+		return (0);
+	n = vsnprintf(buf, size, fmt, ap);
+	if (n < 0) {
+		buf[0] = '\0';
+		return (0);
+	}
+	if ((size_t)n < size)
+		return ((size_t)n);
+	len = size - 1;
+	/* Drop the last character if the cut left only part of it. */
+	i = len;
+	while (i > 0 && ((unsigned char)buf[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i > 0) {
+		c = (unsigned char)buf[i - 1];
+		need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+		if (i - 1 + need > len)
+			len = i - 1;
+	}
+	buf[len] = '\0';
+	return (len);
+}
+
+size_t
+text_format(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list	ap;
+	size_t	n;
+
+	va_start(ap, fmt);
+	n = text_vformat(buf, size, fmt, ap);
+	va_end(ap);
+	return (n);
 }

@@ -9,6 +9,7 @@
 #ifndef TEXT_H
 #define TEXT_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum lb_event {
@@ -50,5 +51,11 @@ size_t		 text_clean(const unsigned char *in, size_t n, unsigned char *out);
 
 /* Trims leading and trailing spaces and tabs in place (returns the new start and length through pointers). */
 void		 text_trim(const unsigned char **s, size_t *n);
+
+/* snprintf that returns the stored length, cut at a character boundary. */
+size_t		 text_format(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+size_t		 text_vformat(char *, size_t, const char *, va_list)
+		    __attribute__((format(printf, 3, 0)));
 
 #endif /* TEXT_H */

@@ -113,18 +113,13 @@ set_nonblock(int fd)
 void
 worker_reply(struct worker *w, const char *fmt, ...)
 {
-	char	line[4096];
 	va_list	ap;
-	int	n;
+	size_t	n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	n = text_vformat(w->reply, RECORD_TEXT_MAX, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		fatalx("bug: vsnprintf failed");
-	if ((size_t)n >= sizeof(line))
-		n = sizeof(line) - 1;
-	if (outbuf_line(&w->out, line, (size_t)n) == -1)
+	if (outbuf_line(&w->out, w->reply, n) == -1)
 		worker_exit(w, "too slow", NULL);
 }
 
@@ -152,6 +147,9 @@ worker_post_locked(struct worker *w, enum rec_kind kind, uint32_t room,
 	hub_post(h, &rec, text, len);
 	if (kind == REC_CHAT || kind == REC_ME)
 		room_history_add(h, room, rec.time, kind, text, len);
+	/* Counted before anyone can read it, so /stats never lags. */
+	if (kind != REC_NOTICE)
+		atomic_fetch_add(&h->hdr->relayed, 1);
 }
 
 /* Posts a record and wakes whoever must read it. */
@@ -273,6 +271,40 @@ worker_linger(struct worker *w)
 }
 
 /*
+ * Under the lock: a user's session ends for good. Its room hears the
+ * notice (len 0: nothing), the slot is freed, and if it was the last
+ * operator the earliest registered user becomes one and is told.
+ * Returns that heir's slot, or -1.
+ */
+static int
+session_end_locked(struct hub *h, int slot, const char *notice, size_t len)
+{
+	struct slot	*s = &h->slots[slot];
+	const char	 told[] = "* You are now the operator.";
+	uint32_t	 room = atomic_load(&s->room);
+	int		 heir = -1, was_op = s->op;
+
+	if (atomic_load(&s->state) == SLOT_ACTIVE) {
+		if (len > 0)
+			hub_post(h, &(struct record){ .kind = REC_NOTICE,
+			    .room = room, .target = -1, .exclude = slot,
+			    .xgen = atomic_load(&s->gen), .sender = -1,
+			    .time = time(NULL) }, notice, len);
+		room_left(h, room);
+	}
+	hub_release(h, slot);
+	if (was_op && !atomic_load(&h->hdr->shutdown) &&
+	    (heir = hub_op_heir(h)) != -1) {
+		h->slots[heir].op = 1;
+		hub_post(h, &(struct record){ .kind = REC_DIRECT,
+		    .room = RING_ALLROOMS, .target = heir,
+		    .tgen = atomic_load(&h->slots[heir].gen), .exclude = -1,
+		    .sender = -1, .time = time(NULL) }, told, sizeof(told) - 1);
+	}
+	return heir;
+}
+
+/*
  * Ends the session: a last line for the client (or NULL), and a reason
  * for the room ("" for a plain quit, NULL for none). Frees the slot so
  * the name can be taken at once, then says goodbye and exits.
@@ -281,30 +313,28 @@ void
 worker_exit(struct worker *w, const char *reason, const char *last)
 {
 	struct hub	*h = w->hub;
-	char		 notice[256];
-	int		 n = -1, slow = reason != NULL &&
+	size_t		 n = 0;
+	int		 heir, slow = reason != NULL &&
 			    strcmp(reason, "too slow") == 0;
 
 	if (last != NULL)
 		(void)outbuf_line(&w->out, last, strlen(last));
 	if (w->registered && reason != NULL &&
-	    !atomic_load(&h->hdr->shutdown)) {
+	    !atomic_load(&h->hdr->shutdown))
 		n = reason[0] == '\0' ?
-		    snprintf(notice, sizeof(notice), "* %s quit", w->name) :
-		    snprintf(notice, sizeof(notice), "* %s quit (%s)", w->name,
-		    reason);
-		log_debug("%s quit (%s)", w->name, reason[0] ? reason : "quit");
-	}
+		    text_format(w->text, RECORD_TEXT_MAX, "* %s quit", w->name) :
+		    text_format(w->text, RECORD_TEXT_MAX, "* %s quit (%s)",
+		    w->name, reason);
+	log_debug("%s left (%s) after %llu wake-ups",
+	    w->registered ? w->name : w->addr, reason ? reason : "no reason",
+	    (unsigned long long)w->woken);
 	hub_lock(h);
-	if (n > 0)
-		worker_post_locked(w, REC_NOTICE, w->room, -1, notice,
-		    (size_t)n);
-	if (w->registered)
-		room_left(h, w->room);
-	hub_release(h, w->slot);
+	heir = session_end_locked(h, w->slot, w->text, n);
 	hub_unlock(h);
 	if (n > 0)
 		notify_room(&w->nt, w->room, w->slot);
+	if (heir != -1)
+		notify_slot(&w->nt, heir);
 	notify_close(h, w->slot, w->rfd, w->wfd);
 	if (!slow)
 		worker_linger(w);
@@ -315,43 +345,27 @@ worker_exit(struct worker *w, const char *reason, const char *last)
  * Frees the slots of workers that died without a word (pid, or any dead
  * owner with 0): their rooms hear "connection lost". Called by the
  * listener when it reaps a child and by any worker that finds a dead
- * owner's pipe.
+ * owner's pipe. Deaths are rare: everybody is woken.
  */
 void
 worker_bury(struct hub *h, struct notifier *nt, pid_t pid)
 {
-	struct slot	*s;
-	char		 notice[64];
-	uint32_t	 rooms[16], i;
-	size_t		 nrooms = 0;
-	int		 slot, n, all = 0;
+	char	notice[64];
+	size_t	n;
+	int	slot, buried = 0;
 
 	hub_lock(h);
 	while ((slot = hub_find_dead(h, pid)) != -1) {
-		s = &h->slots[slot];
-		if (atomic_load(&s->state) == SLOT_ACTIVE) {
-			n = snprintf(notice, sizeof(notice),
-			    "* %s quit (connection lost)", s->name);
-			hub_post(h, &(struct record){ .kind = REC_NOTICE,
-			    .room = atomic_load(&s->room), .target = -1,
-			    .exclude = slot, .xgen = atomic_load(&s->gen),
-			    .sender = -1, .time = time(NULL) },
-			    notice, (size_t)n);
-			if (nrooms < 16)
-				rooms[nrooms++] = atomic_load(&s->room);
-			else
-				all = 1;
-			room_left(h, atomic_load(&s->room));
-		}
-		hub_release(h, slot);
+		n = text_format(notice, sizeof(notice),
+		    "* %s quit (connection lost)", h->slots[slot].name);
+		(void)session_end_locked(h, slot, notice, n);
 		notify_close(h, slot, -1, -1);
+		buried++;
 		if (pid != 0)
 			break;
 	}
 	hub_unlock(h);
-	for (i = 0; i < nrooms && !all; i++)
-		notify_room(nt, rooms[i], -1);
-	if (all)
+	if (buried > 0)
 		notify_room(nt, RING_ALLROOMS, -1);
 }
 
@@ -411,6 +425,8 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	sl->name[n] = '\0';
 	memcpy(sl->key, key, n + 1);
 	sl->regseq = ++h->hdr->regseq;
+	/* The first user to register is the operator (the seed's rule). */
+	sl->op = hub_count(h, RING_ALLROOMS) == 0;
 	memcpy(w->name, sl->name, n + 1);
 	w->room = 0;
 	w->pos = ring_head(&h->ring);
@@ -424,25 +440,22 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	log_debug("%s registered as %s", w->addr, w->name);
 	worker_reply(w, "* Hello, %s! You are in lobby. Type /help for "
 	    "commands.", w->name);
+	if (sl->op)
+		worker_reply(w, "* You are the operator.");
 	worker_replay(w, &hist, "lobby");
 }
 
 static void
 worker_chat(struct worker *w, const unsigned char *s, size_t n)
 {
-	int	len;
+	size_t	len;
 
 	if (n == 0)
 		return;
-	len = snprintf(w->text, RECORD_TEXT_MAX, "<%s> %.*s", w->name, (int)n,
-	    (const char *)s);
-	if (len < 0)
-		fatalx("bug: snprintf failed");
-	if (len >= RECORD_TEXT_MAX)
-		len = RECORD_TEXT_MAX - 1;
-	worker_post(w, REC_CHAT, w->room, -1, w->text, (size_t)len);
+	len = text_format(w->text, RECORD_TEXT_MAX, "<%s> %.*s", w->name,
+	    (int)n, (const char *)s);
+	worker_post(w, REC_CHAT, w->room, -1, w->text, len);
 	w->nsent++;
-	atomic_fetch_add(&w->hub->hdr->relayed, 1);
 }
 
 /* One complete line from the client, still raw from the framer. */
@@ -547,7 +560,8 @@ worker_init(struct worker *w, struct hub *h, const struct config *cf)
 	outbuf_init(&w->out, OUTBUF_MAX);
 	if (linebuf_init(&w->lb, cf->max_line) == -1 ||
 	    (w->clean = malloc(TEXT_CLEAN_MAX(cf->max_line) + 1)) == NULL ||
-	    (w->text = malloc(RECORD_TEXT_MAX)) == NULL)
+	    (w->text = malloc(RECORD_TEXT_MAX)) == NULL ||
+	    (w->reply = malloc(RECORD_TEXT_MAX)) == NULL)
 		fatal("worker buffers");
 	peer_address(w->addr, sizeof(w->addr));
 	set_nonblock(IN_FD);

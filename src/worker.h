@@ -26,6 +26,7 @@ struct worker {
 	struct outbuf		 out;
 	unsigned char		*clean;	/* a cleaned line, 3 * max-line bytes */
 	char			*text;	/* a record's text, RECORD_TEXT_MAX */
+	char			*reply;	/* a reply line, RECORD_TEXT_MAX */
 	int			 slot;
 	uint32_t		 gen;
 	int			 rfd;	/* our wake-up FIFO */

@@ -155,19 +155,29 @@ expect_eof() {
 	fi
 }
 
-# Connects and reads the greeting up to the name prompt.
+declare -gA ONLINE
+
+# Connects and reads the greeting up to the name prompt, remembering how
+# many users were online.
 open_client() {
 	connect "$1" "${2:-}"
-	expect_re "$1" '^\* Welcome to chatd! [0-9]+ users? online\.$' &&
-	    expect "$1" "Enter your name:"
+	expect_re "$1" '^\* Welcome to chatd! ([0-9]+) users? online\.$' ||
+	    return 1
+	ONLINE[$1]=${BASH_REMATCH[1]}
+	expect "$1" "Enter your name:"
 }
 
-# Connects as $1 and registers the name $1 (or $2).
+# Connects as $1 and registers the name $1 (or $2). A user who found
+# nobody online becomes the operator and is told so.
 login() {
 	local name=${2:-$1}
 	open_client "$1" || return 1
 	say "$1" "$name"
-	expect "$1" "* Hello, $name! You are in lobby. Type /help for commands."
+	expect "$1" "* Hello, $name! You are in lobby. Type /help for commands." ||
+	    return 1
+	if [ "${ONLINE[$1]}" -eq 0 ]; then
+		expect "$1" "* You are the operator."
+	fi
 }
 
 # Asserts that the shared segment and the instance's pipes are gone.

@@ -79,7 +79,7 @@ setup() {
 	expect x "* Hello, bob2! You are in lobby. Type /help for commands."
 	say x "/users"
 	expect x "* 2 users online"
-	expect x "* Bob (lobby)"
+	expect x "* Bob (lobby) [op]"
 	expect x "* bob2 (lobby)"
 }
 

@@ -401,8 +401,8 @@ unit_test_framing(void)
 	/* The option byte after WILL/WONT/DO/DONT may be 10 (NAOCRD). */
 	EXPECT_FRAME("a\xff\xfd\nb\n", 80, "Lab\n");
 	EXPECT_FRAME("a\xff\xfb\n\n", 80, "La\n");
-	/* IAC LF is a two-byte command like any other. */
-	EXPECT_FRAME("a\xff\nb\n", 80, "Lab\n");
+	/* IAC LF is no telnet command: the lone IAC goes, the LF ends the line. */
+	EXPECT_FRAME("a\xff\nb\n", 80, "La\nLb\n");
 
 	/* Subnegotiation is removed whole; LF inside it ends nothing. */
 	EXPECT_FRAME("a\xff\xfa\x1f\x00\x50\x00\x18\xff\xf0" "b\n", 80,
@@ -424,10 +424,10 @@ unit_test_framing(void)
 	EXPECT_FRAME("\xff\xfb\x01" "abc\n", 5, "T\n");
 	EXPECT_FRAME("\xff\xff\xff\xff" "a\n", 5, "L\\xff\\xffa\n");
 	EXPECT_FRAME("\xff\xff\xff\xff" "ab\n", 5, "T\n");
-	/* A lone IAC before LF takes the LF as its command byte. */
-	EXPECT_FRAME("\xff\xff\xff\xff\xff\n", 5, "T\n");
+	/* A lone IAC before LF is dropped and the LF still ends the line. */
+	EXPECT_FRAME("\xff\xff\xff\xff\xff\n", 5, "L\\xff\\xff\n");
 	EXPECT_FRAME("\xff\xff\xff\xff\xff\n" "ab\n", 80,
-	    "L\\xff\\xffab\n");
+	    "L\\xff\\xff\nLab\n");
 	EXPECT_FRAME("\xff\xff\xff\xff\xff\xff\n", 5, "T\n");
 
 	/* An unterminated SB that runs past max, then normal again. */
@@ -756,6 +756,29 @@ unit_test_random(void)
 	}
 }
 
+/* text_format: the stored length, and never half a character. */
+static void
+unit_test_format(void)
+{
+	char	buf[8];
+	size_t	n;
+
+	n = text_format(buf, sizeof(buf), "%s", "abc");
+	if (n != 3 || strcmp(buf, "abc") != 0)
+		unit_fail(__LINE__, "short text: %zu '%s'", n, buf);
+	n = text_format(buf, sizeof(buf), "%s", "abcdefghij");
+	if (n != 7 || strcmp(buf, "abcdefg") != 0)
+		unit_fail(__LINE__, "cut text: %zu '%s'", n, buf);
+	/* "abcde" and a 3-byte character: 8 bytes, one too many. */
+	n = text_format(buf, sizeof(buf), "%s", "abcde\xe2\x82\xac");
+	if (n != 5 || strcmp(buf, "abcde") != 0)
+		unit_fail(__LINE__, "cut character: %zu '%s'", n, buf);
+	/* "abcd" and a 3-byte character fit exactly. */
+	n = text_format(buf, sizeof(buf), "%s", "abcd\xe2\x82\xacz");
+	if (n != 7 || strcmp(buf, "abcd\xe2\x82\xac") != 0)
+		unit_fail(__LINE__, "whole character: %zu '%s'", n, buf);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -769,6 +792,7 @@ main(int argc, char **argv)
 	unit_test_clean_controls();
 	unit_test_clean_bound();
 	unit_test_trim();
+	unit_test_format();
 	unit_test_random();
 
 	if (unit_failures != 0) {
