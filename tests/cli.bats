@@ -12,19 +12,6 @@ setup() {
 	mkdir -p -m 700 "$RUNDIR"
 }
 
-# Whether the loopback interface has ::1.
-have_ipv6_loopback() {
-	grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 \
-	    2>/dev/null
-}
-
-# Like connect, over IPv6 to ::1.
-connect6() {
-	local fd
-	exec {fd}<>"/dev/tcp/::1/${2:-$PORT}"
-	FD[$1]=$fd
-}
-
 # Runs chatd with a good command line naming this test's instance and run
 # directory, then the arguments: $status, $output (stdout), $stderr.
 try_chatd() {

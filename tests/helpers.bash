@@ -92,6 +92,19 @@ connect() {
 	FD[$1]=$fd
 }
 
+# Whether the loopback interface has ::1.
+have_ipv6_loopback() {
+	grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 \
+	    2>/dev/null
+}
+
+# Like connect, over IPv6 to ::1.
+connect6() {
+	local fd
+	exec {fd}<>"/dev/tcp/::1/${2:-$PORT}"
+	FD[$1]=$fd
+}
+
 disconnect() {
 	exec {FD[$1]}>&-
 	unset "FD[$1]"

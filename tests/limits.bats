@@ -4,19 +4,6 @@
 
 load helpers
 
-# Whether the loopback interface has ::1.
-have_ipv6_loopback() {
-	grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 \
-	    2>/dev/null
-}
-
-# Like connect, over IPv6 to ::1.
-connect6() {
-	local fd
-	exec {fd}<>"/dev/tcp/::1/${2:-$PORT}"
-	FD[$1]=$fd
-}
-
 # Connects $1 and expects the refusal $2 as its only line, then the close.
 refused() {
 	connect "$1"
