@@ -240,11 +240,12 @@ listener_reap(struct hub *h, struct notifier *nt, struct children *c)
 
 /* The child's side of a fork: become the worker for socket s. */
 static void __attribute__((noreturn))
-listener_child(struct hub *h, const struct config *cf, int s, int *fds,
-    int nfds)
+listener_child(struct hub *h, const struct config *cf, struct notifier *nt,
+    int s, int *fds, int nfds)
 {
 	int	i;
 
+	notify_forget(nt);
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	close(sigpipe_fds[0]);
@@ -257,8 +258,8 @@ listener_child(struct hub *h, const struct config *cf, int s, int *fds,
 }
 
 static void
-listener_accept(struct hub *h, const struct config *cf, int fd, int *fds,
-    int nfds, struct children *c)
+listener_accept(struct hub *h, const struct config *cf, struct notifier *nt,
+    int fd, int *fds, int nfds, struct children *c)
 {
 	pid_t	pid;
 	int	s;
@@ -270,7 +271,7 @@ listener_accept(struct hub *h, const struct config *cf, int fd, int *fds,
 			continue;
 		}
 		if (pid == 0)
-			listener_child(h, cf, s, fds, nfds);
+			listener_child(h, cf, nt, s, fds, nfds);
 		children_add(c, pid);
 		close(s);
 	}
@@ -344,6 +345,7 @@ listener_main(struct hub *h, const struct config *cf, int *fds, int nfds)
 		}
 		for (i = 0; i < nfds; i++)
 			if (pfd[i].revents & POLLIN)
-				listener_accept(h, cf, fds[i], fds, nfds, &c);
+				listener_accept(h, cf, &nt, fds[i], fds, nfds,
+				    &c);
 	}
 }

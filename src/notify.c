@@ -102,6 +102,20 @@ notify_init(struct notifier *n, struct hub *h)
 	}
 }
 
+/* Closes every cached pipe: a forked worker starts with none of ours. */
+void
+notify_forget(struct notifier *n)
+{
+	size_t	i;
+
+	for (i = 0; i < FIFO_CACHE; i++)
+		if (n->cache[i].fd != -1) {
+			close(n->cache[i].fd);
+			n->cache[i].fd = -1;
+			n->cache[i].slot = -1;
+		}
+}
+
 /* The cached write end of a slot's current FIFO, opening it if needed. */
 static int
 fifo_get(struct notifier *n, int slot, uint32_t gen)

@@ -34,6 +34,7 @@ void	notify_close(struct hub *, int, int, int);
 void	notify_drain(int);
 void	notify_clear(struct hub *, int);
 void	notify_init(struct notifier *, struct hub *);
+void	notify_forget(struct notifier *);
 void	notify_slot(struct notifier *, int);
 void	notify_room(struct notifier *, uint32_t, int);
 void	notify_all(struct notifier *);

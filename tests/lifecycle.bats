@@ -327,3 +327,33 @@ assert_rebuilt() {
 		fi
 	done
 }
+
+# The pipes a process holds open in the instance's directory.
+pipes_of() {
+	local fd n=0
+	for fd in /proc/"$1"/fd/*; do
+		case $(readlink "$fd") in
+		"$RUNDIR/$INSTANCE/w"*) n=$((n + 1)) ;;
+		esac
+	done
+	echo "$n"
+}
+
+@test "a worker holds no wake-up pipes but its own two ends" {
+	start_chatd
+	login alice
+	login bob
+	expect alice "* bob joined lobby"
+	login carol
+	expect alice "* carol joined lobby"
+	# The listener wakes everybody when it buries carol, and so opens
+	# their pipes; a worker forked after that must not inherit them.
+	kill -KILL "$(worker_pid carol)"
+	expect alice "* carol quit (connection lost)"
+	# dave has woken nobody yet: every pipe it holds was inherited.
+	open_client dave
+	local pid
+	pid=$(sed -n 's/^chatd\[\([0-9]*\)\]: connection from .*/\1/p' "$LOG" |
+	    tail -n 1)
+	[ "$(pipes_of "$pid")" -eq 2 ]
+}
