@@ -4,12 +4,18 @@
  * help), so /help, usage errors and unknown names come from one place.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#ifdef HAVE_CRYPT_H
+#include <crypt.h>
+#endif
+#include <unistd.h>
 
+#include "ban.h"
 #include "config.h"
 #include "hub.h"
 #include "log.h"
@@ -20,6 +26,7 @@ struct cmd {
 	const char	*name;
 	const char	*args;	/* shown in usage and help */
 	int		 needs_args;
+	int		 oper;	/* for operators only */
 	void		(*fn)(struct worker *, char *);
 	const char	*help;
 };
@@ -35,24 +42,37 @@ static void	cmd_nick(struct worker *, char *);
 static void	cmd_join(struct worker *, char *);
 static void	cmd_leave(struct worker *, char *);
 static void	cmd_quit(struct worker *, char *);
+static void	cmd_oper(struct worker *, char *);
+static void	cmd_kick(struct worker *, char *);
+static void	cmd_ban(struct worker *, char *);
+static void	cmd_unban(struct worker *, char *);
+static void	cmd_bans(struct worker *, char *);
 
 static const struct cmd cmds[] = {
-	{ "help",	"",		0, cmd_help,	"list the commands" },
-	{ "users",	"",		0, cmd_users,
+	{ "help",	"",		0, 0, cmd_help,	"list the commands" },
+	{ "users",	"",		0, 0, cmd_users,
 	    "list everybody online and their rooms" },
-	{ "who",	"",		0, cmd_who,	"list the users in your room" },
-	{ "rooms",	"",		0, cmd_rooms,	"list the rooms" },
-	{ "stats",	"",		0, cmd_stats,
+	{ "who",	"",		0, 0, cmd_who,	"list the users in your room" },
+	{ "rooms",	"",		0, 0, cmd_rooms, "list the rooms" },
+	{ "stats",	"",		0, 0, cmd_stats,
 	    "your message count, times and the server's counters" },
-	{ "dm",		"NAME TEXT",	1, cmd_dm,
+	{ "dm",		"NAME TEXT",	1, 0, cmd_dm,
 	    "send TEXT to NAME only (alias /msg)" },
-	{ "msg",	"NAME TEXT",	1, cmd_dm,	NULL },
-	{ "me",		"TEXT",		1, cmd_me,	"act: * NAME TEXT" },
-	{ "nick",	"NEW",		1, cmd_nick,	"change your name" },
-	{ "join",	"ROOM",		1, cmd_join,
+	{ "msg",	"NAME TEXT",	1, 0, cmd_dm,	NULL },
+	{ "me",		"TEXT",		1, 0, cmd_me,	"act: * NAME TEXT" },
+	{ "nick",	"NEW",		1, 0, cmd_nick,	"change your name" },
+	{ "join",	"ROOM",		1, 0, cmd_join,
 	    "go to ROOM, making it if need be" },
-	{ "leave",	"",		0, cmd_leave,	"go back to lobby" },
-	{ "quit",	"[REASON]",	0, cmd_quit,	"leave the chat" },
+	{ "leave",	"",		0, 0, cmd_leave, "go back to lobby" },
+	{ "oper",	"PASSWORD",	1, 0, cmd_oper,
+	    "become an operator" },
+	{ "kick",	"NAME [REASON]", 1, 1, cmd_kick,
+	    "disconnect NAME" },
+	{ "ban",	"NAME [REASON]", 1, 1, cmd_ban,
+	    "disconnect NAME and refuse its address" },
+	{ "unban",	"ADDRESS",	1, 1, cmd_unban, "lift a ban" },
+	{ "bans",	"",		0, 1, cmd_bans,	"list the bans" },
+	{ "quit",	"[REASON]",	0, 0, cmd_quit,	"leave the chat" },
 };
 
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
@@ -65,6 +85,12 @@ plural(unsigned long n, const char *one, const char *many)
 
 	snprintf(buf, sizeof(buf), "%lu %s", n, n == 1 ? one : many);
 	return buf;
+}
+
+static int
+is_op(const struct worker *w)
+{
+	return atomic_load(&w->hub->slots[w->slot].op) != 0;
 }
 
 static void
@@ -82,7 +108,7 @@ cmd_help(struct worker *w, char *args)
 	(void)args;
 	worker_reply(w, "* commands:");
 	for (i = 0; i < NCMDS; i++)
-		if (cmds[i].help != NULL)
+		if (cmds[i].help != NULL && (!cmds[i].oper || is_op(w)))
 			worker_reply(w, "* /%s%s%s - %s", cmds[i].name,
 		    cmds[i].args[0] ? " " : "", cmds[i].args, cmds[i].help);
 	worker_reply(w, "* a line not starting with / goes to everybody in "
@@ -279,7 +305,7 @@ cmd_dm(struct worker *w, char *args)
 	t = n <= NAME_MAX_LEN ? hub_find(h, key) : -1;
 	if (t != -1) {
 		memcpy(to, h->slots[t].name, sizeof(to));
-		worker_post_locked(w, REC_DIRECT, RING_ALLROOMS, t, w->text,
+		worker_post_locked(w, REC_DM, RING_ALLROOMS, t, w->text,
 		    (size_t)len);
 	}
 	hub_unlock(h);
@@ -384,6 +410,10 @@ move_room(struct worker *w, const char *name)
 		free(hist.buf);
 		worker_exit(w, "too slow", NULL);
 	}
+	if (w->kicked) {
+		free(hist.buf);
+		worker_check_kicked(w);
+	}
 	notify_room(&w->nt, old, w->slot);
 	notify_room(&w->nt, w->room, w->slot);
 	log_debug("%s joined %s", w->name, room);
@@ -409,6 +439,161 @@ cmd_leave(struct worker *w, char *args)
 {
 	(void)args;
 	move_room(w, "lobby");
+}
+
+/*
+ * /kick and /ban. Under the lock the target is marked kicked, so that
+ * however it leaves its room hears exactly one line: ours. Its room (and
+ * we, wherever we are) get the notice; it gets a kick record, and its
+ * worker says the line and disconnects.
+ */
+static void
+kick(struct worker *w, char *args, int ban)
+{
+	struct hub	*h = w->hub;
+	struct slot	*s;
+	const char	*verb = ban ? "banned" : "kicked";
+	char		*reason = split_word(args), key[NAME_MAX_LEN + 1];
+	char		 name[NAME_MAX_LEN + 1], addr[ADDR_MAX_LEN + 1];
+	size_t		 i, n = strlen(args), len;
+	uint32_t	 room;
+	int		 t, full = 0;
+
+	for (i = 0; i < n && i < NAME_MAX_LEN; i++)
+		key[i] = (char)tolower((unsigned char)args[i]);
+	key[i] = '\0';
+	hub_lock(h);
+	t = n <= NAME_MAX_LEN ? hub_find(h, key) : -1;
+	if (t == -1 || t == w->slot || h->slots[t].kicked) {
+		hub_unlock(h);
+		if (t == w->slot)
+			worker_reply(w, "! you cannot %s yourself",
+			    ban ? "ban" : "kick");
+		else
+			worker_reply(w, "! no such user: %s", args);
+		return;
+	}
+	s = &h->slots[t];
+	s->kicked = 1;
+	room = atomic_load(&s->room);
+	memcpy(name, s->name, sizeof(name));
+	memcpy(addr, s->addr, sizeof(addr));
+	if (ban)
+		full = ban_add(h, addr, name, reason ? reason : "") == -1;
+	len = text_format(w->text, RECORD_TEXT_MAX, "* %s was %s by %s%s%s%s",
+	    name, verb, w->name, reason ? " (" : "", reason ? reason : "",
+	    reason ? ")" : "");
+	hub_post(h, &(struct record){ .kind = REC_NOTICE, .room = room,
+	    .target = -1, .exclude = t, .xgen = atomic_load(&s->gen),
+	    .sender = w->slot, .time = time(NULL) }, w->text, len);
+	if (room != w->room)
+		worker_post_locked(w, REC_DIRECT, RING_ALLROOMS, w->slot,
+		    w->text, len);
+	len = text_format(w->text, RECORD_TEXT_MAX, "! you were %s by %s%s%s%s",
+	    verb, w->name, reason ? " (" : "", reason ? reason : "",
+	    reason ? ")" : "");
+	worker_post_locked(w, REC_KICK, RING_ALLROOMS, t, w->text, len);
+	hub_unlock(h);
+	notify_room(&w->nt, room, t);
+	notify_slot(&w->nt, t);
+	log_info("%s %s %s (%s)%s", w->name, verb, name, addr,
+	    full ? "; the ban table is full" : "");
+	if (full)
+		worker_reply(w, "! the ban table is full; %s was only kicked",
+		    name);
+}
+
+static void
+cmd_kick(struct worker *w, char *args)
+{
+	kick(w, args, 0);
+}
+
+static void
+cmd_ban(struct worker *w, char *args)
+{
+	kick(w, args, 1);
+}
+
+static void
+cmd_unban(struct worker *w, char *args)
+{
+	int	r;
+
+	hub_lock(w->hub);
+	r = ban_remove(w->hub, args);
+	hub_unlock(w->hub);
+	if (r == -1) {
+		worker_reply(w, "! not banned: %s", args);
+		return;
+	}
+	log_info("%s unbanned %s", w->name, args);
+	worker_reply(w, "* unbanned %s", args);
+}
+
+static void
+cmd_bans(struct worker *w, char *args)
+{
+	struct ban	*list;
+	size_t		 i, n = 0;
+
+	(void)args;
+	if ((list = calloc(CHATD_MAX_BANS, sizeof(*list))) == NULL)
+		fatal("calloc");
+	hub_lock(w->hub);
+	for (i = 0; i < CHATD_MAX_BANS; i++)
+		if (w->hub->hdr->bans[i].used)
+			list[n++] = w->hub->hdr->bans[i];
+	hub_unlock(w->hub);
+	worker_reply(w, "* %s", plural(n, "ban", "bans"));
+	for (i = 0; i < n; i++)
+		worker_reply(w, "* %s %s%s%s", list[i].addr, list[i].name,
+		    list[i].reason[0] ? " " : "", list[i].reason);
+	free(list);
+}
+
+/* Compares without stopping at the first difference. */
+static int
+same_secret(const char *a, const char *b)
+{
+	size_t		 na = strlen(a), nb = strlen(b), i;
+	unsigned char	 d = na != nb;
+
+	for (i = 0; i < na && i < nb; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+/*
+ * /oper PASSWORD, checked against the crypt(3) hash of
+ * --oper-password-file. A wrong password is answered after a delay and
+ * logged, so guessing is slow and seen.
+ */
+static void
+cmd_oper(struct worker *w, char *args)
+{
+	const char	*hash = w->cf->oper_hash, *c;
+	struct timespec	 ts = { OPER_DELAY_MS / 1000,
+			    (OPER_DELAY_MS % 1000) * 1000000L };
+
+	if (hash[0] == '\0') {
+		worker_reply(w, "! /oper is not enabled");
+		return;
+	}
+	c = crypt(args, hash);
+	if (c == NULL || c[0] == '*' || !same_secret(c, hash)) {
+		log_warnx("wrong /oper password from %s (%s)", w->name,
+		    w->addr);
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
+		worker_reply(w, "! wrong password");
+		return;
+	}
+	hub_lock(w->hub);
+	atomic_store(&w->hub->slots[w->slot].op, 1);
+	hub_unlock(w->hub);
+	log_info("%s (%s) is now an operator", w->name, w->addr);
+	worker_reply(w, "* You are now an operator.");
 }
 
 static void
@@ -445,6 +630,11 @@ cmd_run(struct worker *w, char *line, size_t len)
 	for (n = strlen(args); n > 0 && (args[n - 1] == ' ' ||
 	    args[n - 1] == '\t'); n--)
 		args[n - 1] = '\0';
+	if (c->oper && !is_op(w)) {
+		worker_reply(w, "! permission denied: /%s is for the operator",
+		    c->name);
+		return;
+	}
 	if ((c->needs_args && args[0] == '\0') ||
 	    (c->args[0] == '\0' && args[0] != '\0')) {
 		usage(w, c);

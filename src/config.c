@@ -3,6 +3,8 @@
  * options in order and stops chatd with EX_USAGE, naming the option, at
  * the first bad one.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -27,6 +29,12 @@ static const char usage_text[] =
 "      --max-line=BYTES       longest accepted line (default 1024)\n"
 "      --history=N            chat lines kept per room (default 50; 0 = none)\n"
 "      --max-rooms=N          rooms remembered at once (default 256)\n"
+"      --rate=LINES           lines a second per client (default 2; 0 = no limit)\n"
+"      --burst=LINES          token bucket size (default 10)\n"
+"      --flood-kick=SECONDS   disconnect after flooding this long (default 10; 0 = never)\n"
+"      --keepalive=SECONDS    close dead connections within this time (default 120; 0 = off)\n"
+"      --oper-password-file=FILE  enables /oper; FILE holds a crypt(3) hash\n"
+"      --oper-first-user=yes|no   whether the first user is operator (default yes)\n"
 "      --register-timeout=S   seconds to choose a name (default 60; 0 = none)\n"
 "  -v, --verbose              log every connection and command\n"
 "  -V, --version              print the version and exit\n"
@@ -39,7 +47,13 @@ enum {
 	OPT_MAXLINE,
 	OPT_REGTIMEOUT,
 	OPT_HISTORY,
-	OPT_MAXROOMS
+	OPT_MAXROOMS,
+	OPT_RATE,
+	OPT_BURST,
+	OPT_FLOODKICK,
+	OPT_KEEPALIVE,
+	OPT_OPERFILE,
+	OPT_OPERFIRST
 };
 
 static const struct option longopts[] = {
@@ -54,6 +68,12 @@ static const struct option longopts[] = {
 	{ "register-timeout",	required_argument, NULL, OPT_REGTIMEOUT },
 	{ "history",		required_argument, NULL, OPT_HISTORY },
 	{ "max-rooms",		required_argument, NULL, OPT_MAXROOMS },
+	{ "rate",		required_argument, NULL, OPT_RATE },
+	{ "burst",		required_argument, NULL, OPT_BURST },
+	{ "flood-kick",		required_argument, NULL, OPT_FLOODKICK },
+	{ "keepalive",		required_argument, NULL, OPT_KEEPALIVE },
+	{ "oper-password-file",	required_argument, NULL, OPT_OPERFILE },
+	{ "oper-first-user",	required_argument, NULL, OPT_OPERFIRST },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -84,6 +104,11 @@ config_init(struct config *cf)
 	cf->reg_timeout = CHATD_REG_TIMEOUT;
 	cf->history = CHATD_HISTORY;
 	cf->max_rooms = CHATD_MAX_ROOMS;
+	cf->rate = CHATD_RATE;
+	cf->burst = CHATD_BURST;
+	cf->flood_kick = CHATD_FLOOD_KICK;
+	cf->keepalive = CHATD_KEEPALIVE;
+	cf->oper_first_user = 1;
 }
 
 /* Parses a whole decimal number in [min, max] for the option name. */
@@ -130,6 +155,32 @@ set_rundir(struct config *cf, const char *s)
 	strcpy(cf->rundir, s);
 }
 
+/*
+ * Reads the operator password's crypt(3) hash: the first line of the
+ * file, which must not be readable by others.
+ */
+static void
+read_oper_hash(struct config *cf, const char *path)
+{
+	struct stat	 st;
+	FILE		*fp;
+	size_t		 n;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		usage_error("--oper-password-file: %s: %s", path,
+		    strerror(errno));
+	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 077) != 0)
+		log_warnx("%s is readable by others; keep it 0600", path);
+	if (fgets(cf->oper_hash, sizeof(cf->oper_hash), fp) == NULL)
+		cf->oper_hash[0] = '\0';
+	fclose(fp);
+	n = strcspn(cf->oper_hash, "\r\n");
+	cf->oper_hash[n] = '\0';
+	if (n == 0 || cf->oper_hash[0] == '#')
+		usage_error("--oper-password-file: %s: no crypt(3) hash on "
+		    "its first line", path);
+}
+
 static void
 set_option(struct config *cf, int ch, const char *arg)
 {
@@ -173,6 +224,30 @@ set_option(struct config *cf, int ch, const char *arg)
 		break;
 	case OPT_MAXROOMS:
 		cf->max_rooms = number("max-rooms", arg, 1, CHATD_MAX_ROOMS_CAP);
+		break;
+	case OPT_RATE:
+		cf->rate = number("rate", arg, 0, 1000000);
+		break;
+	case OPT_BURST:
+		cf->burst = number("burst", arg, 1, 1000000);
+		break;
+	case OPT_FLOODKICK:
+		cf->flood_kick = number("flood-kick", arg, 0, 86400);
+		break;
+	case OPT_KEEPALIVE:
+		cf->keepalive = number("keepalive", arg, 0, 86400);
+		break;
+	case OPT_OPERFILE:
+		read_oper_hash(cf, arg);
+		break;
+	case OPT_OPERFIRST:
+		if (strcmp(arg, "yes") == 0)
+			cf->oper_first_user = 1;
+		else if (strcmp(arg, "no") == 0)
+			cf->oper_first_user = 0;
+		else
+			usage_error("--oper-first-user: '%s' is not yes or no",
+			    arg);
 		break;
 	case 'v':
 		cf->verbose = 1;

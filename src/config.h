@@ -23,6 +23,12 @@ struct config {
 	unsigned	 reg_timeout;
 	unsigned	 history;
 	unsigned	 max_rooms;
+	unsigned	 rate;
+	unsigned	 burst;
+	unsigned	 flood_kick;
+	unsigned	 keepalive;
+	int		 oper_first_user;
+	char		 oper_hash[256];	/* crypt(3) hash; empty: no /oper */
 	int		 verbose;
 };
 

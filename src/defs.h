@@ -12,6 +12,13 @@
 #define CHATD_MAX_LINE		1024	/* longest accepted client line, raw bytes */
 #define CHATD_MAX_LINE_CAP	8192	/* largest --max-line accepted */
 #define CHATD_REG_TIMEOUT	60	/* seconds from connect to choose a name */
+#define CHATD_RATE		2	/* lines a second a client may send */
+#define CHATD_BURST		10	/* token bucket size, lines */
+#define CHATD_FLOOD_KICK	10	/* seconds of flooding before a disconnect */
+#define CHATD_KEEPALIVE		120	/* seconds to detect a vanished peer */
+#define CHATD_MAX_BANS		256	/* bans remembered at once */
+#define BAN_REASON_MAX		200	/* bytes of a ban's reason kept */
+#define OPER_DELAY_MS		1000	/* wait before "! wrong password" */
 #define CHATD_MAX_LISTEN	16	/* -l addresses at most */
 #define CHATD_MAX_ROOMS		256	/* rooms remembered at once, lobby included */
 #define CHATD_MAX_ROOMS_CAP	4096	/* largest --max-rooms accepted */

@@ -45,12 +45,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ban.h"
 #include "config.h"
 #include "hub.h"
 #include "log.h"
 
 #define HUB_MAGIC	0x6368617464687562ULL	/* "chatdhub" */
-#define HUB_VERSION	2
+#define HUB_VERSION	3
 
 static int	hub_repaired;
 
@@ -522,6 +523,10 @@ hub_claim(struct hub *h, const char *addr, unsigned maxclients,
 	uint32_t	 i, n = h->hdr->nslots;
 	size_t		 used;
 
+	if (ban_find(h, addr) != -1) {
+		*why = HUB_BANNED;
+		return -1;
+	}
 	used = slot_count_addr(h, NULL);
 	if ((maxclients != 0 && used >= maxclients) || used >= n) {
 		*why = HUB_FULL;
@@ -545,6 +550,7 @@ hub_claim(struct hub *h, const char *addr, unsigned maxclients,
 	s->regseq = 0;
 	s->nsent = 0;
 	s->op = 0;
+	s->kicked = 0;
 	s->name[0] = s->key[0] = '\0';
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
 	atomic_store(&s->room, 0);

@@ -39,7 +39,8 @@ struct slot {
 	uint64_t		regseq;	/* registration order */
 	int64_t			conntime;
 	uint64_t		nsent;
-	uint32_t		op;	/* an operator */
+	_Atomic uint32_t	op;	/* an operator */
+	uint32_t		kicked;	/* being kicked: its room was told */
 	char			name[NAME_MAX_LEN + 1];
 	char			key[NAME_MAX_LEN + 1];	/* name in lower case */
 	char			addr[ADDR_MAX_LEN + 1];
@@ -66,6 +67,13 @@ struct hist_entry {
 	/* hdr->hist_size - sizeof(struct hist_entry) bytes of text follow */
 };
 
+struct ban {
+	uint32_t	used;
+	char		addr[ADDR_MAX_LEN + 1];
+	char		name[NAME_MAX_LEN + 1];
+	char		reason[BAN_REASON_MAX + 1];
+};
+
 struct hub_hdr {
 	uint64_t		magic;
 	uint32_t		version;
@@ -90,6 +98,7 @@ struct hub_hdr {
 	_Atomic uint64_t	wakes;	/* wake-ups written to pipes */
 	pthread_mutex_t		lock;
 	struct ring_hdr		ring;
+	struct ban		bans[CHATD_MAX_BANS];
 };
 
 struct hub {
@@ -113,7 +122,8 @@ enum hub_role {
 enum hub_refusal {
 	HUB_OK,
 	HUB_FULL,
-	HUB_PERADDR
+	HUB_PERADDR,
+	HUB_BANNED
 };
 
 void	hub_open(struct hub *, const struct config *, enum hub_role);

@@ -27,6 +27,7 @@
 #include "worker.h"
 
 static int	sigpipe_fds[2] = { -1, -1 };
+static int	op_handover = 1;	/* --oper-first-user */
 
 struct children {
 	pid_t	*pids;
@@ -225,7 +226,7 @@ listener_exited(struct hub *h, struct notifier *nt, struct children *c,
 	else if (WEXITSTATUS(status) != 0)
 		log_warnx("worker %ld exited with status %d", (long)pid,
 		    WEXITSTATUS(status));
-	worker_bury(h, nt, pid);
+	worker_bury(h, nt, pid, op_handover);
 }
 
 static void
@@ -323,6 +324,7 @@ listener_main(struct hub *h, const struct config *cf, int *fds, int nfds)
 
 	listener_signals();
 	notify_init(&nt, h);
+	op_handover = cf->oper_first_user;
 	for (i = 0; i < nfds; i++) {
 		pfd[i].fd = fds[i];
 		pfd[i].events = POLLIN;

@@ -30,7 +30,9 @@ enum rec_kind {
 	REC_CHAT,	/* <NAME> TEXT, to a room */
 	REC_ME,		/* * NAME TEXT, to a room */
 	REC_NOTICE,	/* * ... from the server, to a room or everybody */
-	REC_DIRECT	/* a line for one user only */
+	REC_DIRECT,	/* a notice for one user only */
+	REC_DM,		/* a direct message, for one user only */
+	REC_KICK	/* its one user is told the line and disconnected */
 };
 
 struct ring_hdr {

@@ -40,7 +40,7 @@ on_stop(int sig)
 	stop_requested = 1;
 }
 
-static int64_t
+int64_t
 now_ms(void)
 {
 	struct timespec	ts;
@@ -96,6 +96,35 @@ peer_address(char *buf, size_t len)
 	}
 }
 
+/*
+ * Closes a connection whose peer vanished within about secs seconds:
+ * keepalive probes find a silent dead peer (idle half the time, then
+ * three probes), and TCP_USER_TIMEOUT one that stopped acknowledging
+ * what we send, when no probes go out. A read or write then fails with
+ * ETIMEDOUT: "ping timeout".
+ */
+static void
+keepalive(unsigned secs)
+{
+	int		on = 1, idle, intvl, cnt = 3;
+	unsigned	ms = secs * 1000;
+
+	idle = secs / 2 > 0 ? (int)(secs / 2) : 1;
+	intvl = (int)(secs - (unsigned)idle) / cnt > 0 ?
+	    (int)(secs - (unsigned)idle) / cnt : 1;
+	if (setsockopt(IN_FD, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) == -1)
+		return;		/* not a TCP socket */
+	if (setsockopt(IN_FD, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
+	    sizeof(idle)) == -1 ||
+	    setsockopt(IN_FD, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+	    sizeof(intvl)) == -1 ||
+	    setsockopt(IN_FD, IPPROTO_TCP, TCP_KEEPCNT, &cnt,
+	    sizeof(cnt)) == -1 ||
+	    setsockopt(IN_FD, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms,
+	    sizeof(ms)) == -1)
+		log_warn("keepalive options");
+}
+
 static void
 set_nonblock(int fd)
 {
@@ -148,7 +177,7 @@ worker_post_locked(struct worker *w, enum rec_kind kind, uint32_t room,
 	if (kind == REC_CHAT || kind == REC_ME)
 		room_history_add(h, room, rec.time, kind, text, len);
 	/* Counted before anyone can read it, so /stats never lags. */
-	if (kind != REC_NOTICE)
+	if (kind == REC_CHAT || kind == REC_ME || kind == REC_DM)
 		atomic_fetch_add(&h->hdr->relayed, 1);
 }
 
@@ -202,9 +231,22 @@ worker_drain(struct worker *w)
 		case RING_OK:
 			if (outbuf_line(&w->out, w->text, rec.len) == -1)
 				return -1;
+			/* Kicked: nothing after this line is for us. */
+			if (rec.kind == REC_KICK) {
+				w->kicked = 1;
+				return 0;
+			}
 			break;
 		}
 	}
+}
+
+/* Leaves if a kick came for us; the kicker told the room. */
+void
+worker_check_kicked(struct worker *w)
+{
+	if (w->kicked)
+		worker_exit(w, NULL, NULL);
 }
 
 static void
@@ -212,6 +254,7 @@ worker_deliver(struct worker *w)
 {
 	if (worker_drain(w) == -1)
 		worker_exit(w, "too slow", NULL);
+	worker_check_kicked(w);
 }
 
 /* Sends a room's history, framed, and frees the copy. */
@@ -277,15 +320,17 @@ worker_linger(struct worker *w)
  * Returns that heir's slot, or -1.
  */
 static int
-session_end_locked(struct hub *h, int slot, const char *notice, size_t len)
+session_end_locked(struct hub *h, int slot, const char *notice, size_t len,
+    int handover)
 {
 	struct slot	*s = &h->slots[slot];
 	const char	 told[] = "* You are now the operator.";
 	uint32_t	 room = atomic_load(&s->room);
-	int		 heir = -1, was_op = s->op;
+	int		 heir = -1, was_op = s->op && handover;
 
 	if (atomic_load(&s->state) == SLOT_ACTIVE) {
-		if (len > 0)
+		/* A kicked user's room has heard already. */
+		if (len > 0 && !s->kicked)
 			hub_post(h, &(struct record){ .kind = REC_NOTICE,
 			    .room = room, .target = -1, .exclude = slot,
 			    .xgen = atomic_load(&s->gen), .sender = -1,
@@ -329,7 +374,8 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 	    w->registered ? w->name : w->addr, reason ? reason : "no reason",
 	    (unsigned long long)w->woken);
 	hub_lock(h);
-	heir = session_end_locked(h, w->slot, w->text, n);
+	heir = session_end_locked(h, w->slot, w->text, n,
+	    w->cf->oper_first_user);
 	hub_unlock(h);
 	if (n > 0)
 		notify_room(&w->nt, w->room, w->slot);
@@ -348,7 +394,7 @@ worker_exit(struct worker *w, const char *reason, const char *last)
  * owner's pipe. Deaths are rare: everybody is woken.
  */
 void
-worker_bury(struct hub *h, struct notifier *nt, pid_t pid)
+worker_bury(struct hub *h, struct notifier *nt, pid_t pid, int handover)
 {
 	char	notice[64];
 	size_t	n;
@@ -358,7 +404,7 @@ worker_bury(struct hub *h, struct notifier *nt, pid_t pid)
 	while ((slot = hub_find_dead(h, pid)) != -1) {
 		n = text_format(notice, sizeof(notice),
 		    "* %s quit (connection lost)", h->slots[slot].name);
-		(void)session_end_locked(h, slot, notice, n);
+		(void)session_end_locked(h, slot, notice, n, handover);
 		notify_close(h, slot, -1, -1);
 		buried++;
 		if (pid != 0)
@@ -426,7 +472,7 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	memcpy(sl->key, key, n + 1);
 	sl->regseq = ++h->hdr->regseq;
 	/* The first user to register is the operator (the seed's rule). */
-	sl->op = hub_count(h, RING_ALLROOMS) == 0;
+	sl->op = w->cf->oper_first_user && hub_count(h, RING_ALLROOMS) == 0;
 	memcpy(w->name, sl->name, n + 1);
 	w->room = 0;
 	w->pos = ring_head(&h->ring);
@@ -468,6 +514,19 @@ worker_line(struct worker *w, const unsigned char *raw, size_t rawlen)
 		worker_register(w, w->clean, n);
 		return;
 	}
+	switch (bucket_take(&w->bucket, now_ms(), w->cf->flood_kick)) {
+	case BUCKET_PASS:
+		break;
+	case BUCKET_WARN:
+		worker_reply(w, "! rate limit exceeded, slow down");
+		return;
+	case BUCKET_DROP:
+		return;
+	case BUCKET_FLOOD:
+		log_info("%s from %s disconnected for flooding", w->name,
+		    w->addr);
+		worker_exit(w, "flooding", "! disconnected: flooding");
+	}
 	if (n > 0 && w->clean[0] == '/') {
 		if (n > 1 && w->clean[1] == '/') {
 			worker_chat(w, w->clean + 1, n - 1);
@@ -494,7 +553,8 @@ worker_input(struct worker *w)
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
-		worker_exit(w, "connection lost", NULL);
+		worker_exit(w, errno == ETIMEDOUT ? "ping timeout" :
+		    "connection lost", NULL);
 	}
 	for (left = (size_t)n; left > 0; p += used, left -= used) {
 		switch (linebuf_feed(&w->lb, p, left, &used, &line, &len)) {
@@ -517,10 +577,11 @@ worker_admit(struct worker *w)
 {
 	struct hub		*h = w->hub;
 	enum hub_refusal	 why;
+	const char		*msg;
 	size_t			 online;
 
 	if (w->cf->inetd)
-		worker_bury(h, &w->nt, 0);
+		worker_bury(h, &w->nt, 0, w->cf->oper_first_user);
 	hub_lock(h);
 	w->slot = hub_claim(h, w->addr, w->cf->max_clients,
 	    w->cf->max_per_addr, &why);
@@ -529,11 +590,11 @@ worker_admit(struct worker *w)
 	online = hub_count(h, RING_ALLROOMS);
 	hub_unlock(h);
 	if (w->slot == -1) {
-		log_debug("%s refused: %s", w->addr,
-		    why == HUB_FULL ? "server full" : "too many connections");
-		(void)outbuf_printf(&w->out, why == HUB_FULL ?
-		    "! server full" :
-		    "! too many connections from your address");
+		msg = why == HUB_BANNED ? "! you are banned" :
+		    why == HUB_FULL ? "! server full" :
+		    "! too many connections from your address";
+		log_debug("%s refused: %s", w->addr, msg + 2);
+		(void)outbuf_line(&w->out, msg, strlen(msg));
 		worker_linger(w);
 		_exit(0);
 	}
@@ -563,7 +624,10 @@ worker_init(struct worker *w, struct hub *h, const struct config *cf)
 	    (w->text = malloc(RECORD_TEXT_MAX)) == NULL ||
 	    (w->reply = malloc(RECORD_TEXT_MAX)) == NULL)
 		fatal("worker buffers");
+	bucket_init(&w->bucket, cf->rate, cf->burst, now_ms());
 	peer_address(w->addr, sizeof(w->addr));
+	if (cf->keepalive > 0)
+		keepalive(cf->keepalive);
 	set_nonblock(IN_FD);
 	set_nonblock(OUT_FD);
 	log_debug("connection from %s", w->addr);
@@ -624,12 +688,13 @@ worker_main(struct hub *h, const struct config *cf)
 			worker_exit(&w, "connection lost",
 			    "* server shutting down");
 		if (outbuf_flush(&w.out, OUT_FD) == -1)
-			worker_exit(&w, "connection lost", NULL);
+			worker_exit(&w, errno == ETIMEDOUT ? "ping timeout" :
+			    "connection lost", NULL);
 		worker_round(&w);
 		worker_deliver(&w);
 		if (w.nt.dead) {
 			w.nt.dead = 0;
-			worker_bury(h, &w.nt, 0);
+			worker_bury(h, &w.nt, 0, cf->oper_first_user);
 		}
 	}
 }

@@ -14,6 +14,7 @@
 #include "hub.h"
 #include "notify.h"
 #include "outbuf.h"
+#include "ratelimit.h"
 #include "text.h"
 
 struct config;
@@ -39,6 +40,8 @@ struct worker {
 	time_t			 connected;
 	uint64_t		 nsent;	/* chat lines, /me and direct messages */
 	uint64_t		 woken;	/* wake-ups received */
+	struct bucket		 bucket;	/* rate limit */
+	int			 kicked;	/* a kick record came for us */
 };
 
 void	worker_main(struct hub *, const struct config *)
@@ -55,7 +58,9 @@ void	worker_replay(struct worker *, struct history *, const char *);
 const char *worker_name_problem(const unsigned char *, size_t);
 void	worker_exit(struct worker *, const char *, const char *)
 	    __attribute__((noreturn));
-void	worker_bury(struct hub *, struct notifier *, pid_t);
+void	worker_bury(struct hub *, struct notifier *, pid_t, int);
+int64_t	now_ms(void);
+void	worker_check_kicked(struct worker *);
 
 /* cmd.c */
 void	cmd_run(struct worker *, char *, size_t);
