@@ -392,7 +392,7 @@ move_room(struct worker *w, const char *name)
 			worker_reply(w, "! you are already in %s", room);
 		return;
 	}
-	slow = worker_drain(w);
+	slow = worker_drain(w, 1);
 	len = snprintf(notice, sizeof(notice), "* %s left %s", w->name,
 	    h->rooms[old].name);
 	worker_post_locked(w, REC_NOTICE, old, -1, notice, (size_t)len);

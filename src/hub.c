@@ -603,12 +603,69 @@ hub_count(const struct hub *h, uint32_t room)
 	return n;
 }
 
-/* Appends a record to the log; the caller holds the lock. */
+/* The chain a record belongs to: its one recipient, its room, or all. */
+static uint64_t *
+hub_chain(struct hub *h, const struct record *rec)
+{
+	if (rec->target >= 0 && (uint32_t)rec->target < h->hdr->nslots)
+		return &h->slots[rec->target].lastpost;
+	if (rec->room < h->hdr->nrooms)
+		return &h->rooms[rec->room].lastpost;
+	return &h->hdr->lastall;
+}
+
+/*
+ * Appends a record to the log; the caller holds the lock. Each record
+ * also links back to the previous one of its chain (same recipient, same
+ * room, or every room), so that a lapped reader can find out whether it
+ * lost anything: see hub_resync().
+ */
 void
 hub_post(struct hub *h, const struct record *rec, const char *text,
     size_t len)
 {
-	ring_append(&h->ring, rec, text, len);
+	struct record	 r = *rec;
+	uint64_t	*chain = hub_chain(h, rec);
+	uint64_t	 at = ring_next_pos(&h->ring, len);
+
+	r.prev = *chain;
+	ring_append(&h->ring, &r, text, len);
+	*chain = at + 1;
+}
+
+/*
+ * Under the lock: a reader in room, at slot, was lapped at *pos. Walks
+ * each chain that can hold records for it back from the newest: if
+ * every such record from *pos on is still intact, the reader resumes at
+ * the oldest of them (or at the head: it lost nothing) and 0 is
+ * returned. If one was overwritten, the reader lost a message: -1. So
+ * an idle user in a quiet room is never "too slow", however busy the
+ * other rooms are.
+ */
+int
+hub_resync(const struct hub *h, uint32_t room, int slot, uint64_t *pos)
+{
+	const struct record	*rec;
+	const uint64_t		*chains[3];
+	uint64_t		 tail = ring_tail(&h->ring), cur, p;
+	uint64_t		 resume = ring_head(&h->ring);
+	size_t			 i;
+
+	chains[0] = &h->rooms[room].lastpost;
+	chains[1] = &h->slots[slot].lastpost;
+	chains[2] = &h->hdr->lastall;
+	for (i = 0; i < 3; i++) {
+		for (cur = *chains[i]; cur > *pos; cur = rec->prev) {
+			p = cur - 1;
+			rec = ring_at(&h->ring, p);
+			if (p < tail || rec->pos != p || rec->prev >= cur)
+				return -1;
+			if (p < resume)
+				resume = p;
+		}
+	}
+	*pos = resume;
+	return 0;
 }
 
 /*

@@ -34,6 +34,7 @@ struct slot {
 	_Atomic uint32_t	wake;	/* a wake-up is pending */
 	_Atomic uint32_t	gen;	/* bumped at each claim */
 	_Atomic uint32_t	room;
+	uint64_t		lastpost;	/* 1 + last record for it alone */
 	pid_t			pid;
 	uint64_t		pstart;	/* owner's start time, see proc_start() */
 	uint64_t		regseq;	/* registration order */
@@ -53,6 +54,7 @@ struct slot {
  * one that a reader may replay.
  */
 struct room {
+	uint64_t	lastpost;	/* 1 + position of its last record */
 	uint32_t	used;
 	uint64_t	lastleft;	/* hdr->roomseq when last left */
 	uint64_t	nhist;
@@ -95,7 +97,7 @@ struct hub_hdr {
 	_Atomic uint32_t	shutdown;
 	_Atomic uint64_t	relayed;	/* chat, /me and direct messages */
 	_Atomic uint64_t	repairs;	/* locks recovered from dead owners */
-	_Atomic uint64_t	wakes;	/* wake-ups written to pipes */
+	uint64_t		lastall;	/* 1 + last record for every room */
 	pthread_mutex_t		lock;
 	struct ring_hdr		ring;
 	struct ban		bans[CHATD_MAX_BANS];
@@ -138,6 +140,7 @@ int	hub_find(const struct hub *, const char *);
 size_t	hub_count(const struct hub *, uint32_t);
 void	hub_post(struct hub *, const struct record *, const char *, size_t);
 int	hub_find_dead(const struct hub *, pid_t);
+int	hub_resync(const struct hub *, uint32_t, int, uint64_t *);
 int	hub_op_heir(const struct hub *);
 
 uint64_t proc_start(pid_t);

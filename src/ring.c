@@ -45,6 +45,41 @@ ring_head(const struct ring *r)
 	return atomic_load_explicit(&r->hdr->head, memory_order_acquire);
 }
 
+/*
+ * Where a record of len bytes of text will go: at the head, or past the
+ * pad that fills the ring's tail. The caller holds the hub lock.
+ */
+uint64_t
+ring_next_pos(const struct ring *r, size_t len)
+{
+	uint64_t	head = atomic_load_explicit(&r->hdr->head,
+			    memory_order_relaxed);
+	uint64_t	room = r->size - head % r->size;
+
+	if (len > RECORD_TEXT_MAX)
+		len = RECORD_TEXT_MAX;
+	return room < rec_size(len) ? head + room : head;
+}
+
+/*
+ * The oldest position whose bytes are intact; with the hub lock held
+ * (no writer running) everything from here to the head can be read.
+ */
+uint64_t
+ring_tail(const struct ring *r)
+{
+	uint64_t	alloc = atomic_load(&r->hdr->alloc);
+
+	return alloc > r->size ? alloc - r->size : 0;
+}
+
+/* The record at pos, for a caller holding the hub lock. */
+const struct record *
+ring_at(const struct ring *r, uint64_t pos)
+{
+	return (const struct record *)(r->base + pos % r->size);
+}
+
 /* Reserves [from, to) before the writer touches it. */
 static void
 ring_reserve(struct ring *r, uint64_t to)

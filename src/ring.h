@@ -53,7 +53,8 @@ struct record {
 	uint32_t	xgen;
 	int32_t		sender;	/* the slot that wrote it, or -1 */
 	int64_t		time;	/* seconds since the epoch */
-	char		pad_[16];	/* to RING_ALIGN */
+	uint64_t	prev;	/* 1 + the previous record of its chain, or 0 */
+	char		pad_[8];	/* to RING_ALIGN */
 };
 
 struct ring {
@@ -71,6 +72,9 @@ enum ring_result {
 void		ring_init(struct ring *);
 int		ring_check(const struct ring *);
 uint64_t	ring_head(const struct ring *);
+uint64_t	ring_next_pos(const struct ring *, size_t);
+uint64_t	ring_tail(const struct ring *);
+const struct record *ring_at(const struct ring *, uint64_t);
 void		ring_append(struct ring *, const struct record *, const char *,
 		    size_t);
 enum ring_result ring_read(const struct ring *, uint64_t *,

@@ -210,13 +210,15 @@ worker_wants(const struct record *rec, void *arg)
 
 /*
  * Copies every new record meant for us into the backlog; -1 when we are
- * too slow (lapped by the log, or the backlog is full). Safe under the
- * lock: it makes no system call that waits.
+ * too slow (lapped by the log and a line for us lost, or the backlog is
+ * full). locked says whether the caller holds the hub lock; it makes no
+ * system call that waits.
  */
 int
-worker_drain(struct worker *w)
+worker_drain(struct worker *w, int locked)
 {
 	struct record	rec;
+	int		r;
 
 	if (!w->registered)
 		return 0;
@@ -227,7 +229,14 @@ worker_drain(struct worker *w)
 		case RING_EMPTY:
 			return 0;
 		case RING_LAPPED:
-			return -1;
+			if (!locked)
+				hub_lock(w->hub);
+			r = hub_resync(w->hub, w->room, w->slot, &w->pos);
+			if (!locked)
+				hub_unlock(w->hub);
+			if (r == -1)
+				return -1;
+			break;
 		case RING_OK:
 			if (outbuf_line(&w->out, w->text, rec.len) == -1)
 				return -1;
@@ -252,7 +261,7 @@ worker_check_kicked(struct worker *w)
 static void
 worker_deliver(struct worker *w)
 {
-	if (worker_drain(w) == -1)
+	if (worker_drain(w, 0) == -1)
 		worker_exit(w, "too slow", NULL);
 	worker_check_kicked(w);
 }

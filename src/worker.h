@@ -53,7 +53,7 @@ void	worker_post(struct worker *, enum rec_kind, uint32_t, int,
 	    const char *, size_t);
 void	worker_post_locked(struct worker *, enum rec_kind, uint32_t, int,
 	    const char *, size_t);
-int	worker_drain(struct worker *);
+int	worker_drain(struct worker *, int);
 void	worker_replay(struct worker *, struct history *, const char *);
 const char *worker_name_problem(const unsigned char *, size_t);
 void	worker_exit(struct worker *, const char *, const char *)

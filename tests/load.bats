@@ -40,3 +40,26 @@ setup() {
 	login carol
 	expect_eventually alice "* carol joined lobby"
 }
+
+@test "a worker lapped by the log with lines lost is evicted as too slow" {
+	login alice
+	login bob
+	expect alice "* bob joined lobby"
+	local pid i
+	pid=$(worker_pid bob)
+	[ -n "$pid" ]
+	# bob's worker cannot run while alice sends more than the 8 MiB log.
+	kill -STOP "$pid"
+	for ((i = 0; i < 10000; i++)); do
+		printf 'line %05d %0900d\n' "$i" 0
+	done >"$BATS_TEST_TMPDIR/lines"
+	cat "$BATS_TEST_TMPDIR/lines" >&"${FD[alice]}"
+	say alice "/stats"
+	expect alice "* you have sent 10000 messages"
+	kill -CONT "$pid"
+	expect_eventually alice "* bob quit (too slow)"
+	wait_for "$TIMEOUT" not_running "$pid"
+	say alice "still here"
+	login carol
+	expect_eventually alice "* carol joined lobby"
+}

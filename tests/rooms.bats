@@ -115,13 +115,18 @@ repeat() {
 	say bob "/join DEV"
 	expect bob "* you are now in Dev (2 users)"
 	expect alice "* bob joined Dev"
+	expect first "* alice joined lobby"
+	expect first "* bob joined lobby"
+	expect first "* alice left lobby"
+	expect first "* bob left lobby"
 	say first "/join dEv"
 	expect first "* you are now in Dev (3 users)"
 	expect alice "* first joined Dev"
 	expect bob "* first joined Dev"
 	say bob "/rooms"
 	expect bob "* 2 rooms"
-	expect_any_order bob "* lobby (0)" "* Dev (3)"
+	expect bob "* lobby (0)"
+	expect bob "* Dev (3)"
 	barrier bob
 	say bob "/who"
 	expect bob "* 3 users in Dev"
@@ -215,7 +220,7 @@ repeat() {
 	dm_barrier alice bob
 }
 
-@test "/rooms counts the rooms in use and lists each with its users" {
+@test "/rooms counts the rooms in use and lists lobby first, then the others" {
 	login alice
 	login bob
 	expect alice "* bob joined lobby"
@@ -224,18 +229,23 @@ repeat() {
 	expect bob "* carol joined lobby"
 	say alice "/join dev"
 	expect alice "* you are now in dev (1 user)"
+	expect bob "* alice left lobby"
+	expect carol "* alice left lobby"
 	say bob "/join dev"
 	expect bob "* you are now in dev (2 users)"
 	expect alice "* bob joined dev"
+	expect carol "* bob left lobby"
 	say carol "/join ops"
 	expect carol "* you are now in ops (1 user)"
 	say carol "/rooms"
 	expect carol "* 3 rooms"
-	expect_any_order carol "* lobby (1)" "* dev (2)" "* ops (1)"
+	expect carol "* lobby (1)"
+	expect_any_order carol "* dev (2)" "* ops (1)"
 	barrier carol
 	say alice "/Rooms"
 	expect alice "* 3 rooms"
-	expect_any_order alice "* lobby (1)" "* dev (2)" "* ops (1)"
+	expect alice "* lobby (1)"
+	expect_any_order alice "* dev (2)" "* ops (1)"
 	barrier alice
 }
 
@@ -251,20 +261,25 @@ repeat() {
 	expect first "* you are now in dev (1 user)"
 	say first "/rooms"
 	expect first "* 2 rooms"
-	expect_any_order first "* lobby (0)" "* dev (1)"
+	expect first "* lobby (0)"
+	expect first "* dev (1)"
 	barrier first
 }
 
 @test "/rooms no longer lists a room once it is empty" {
 	login alice
+	expect first "* alice joined lobby"
 	say alice "/join dev"
 	expect alice "* you are now in dev (1 user)"
+	expect first "* alice left lobby"
 	say first "/rooms"
 	expect first "* 2 rooms"
-	expect_any_order first "* lobby (1)" "* dev (1)"
+	expect first "* lobby (1)"
+	expect first "* dev (1)"
 	barrier first
 	say alice "/leave"
 	expect alice "* you are now in lobby (2 users)"
+	expect first "* alice joined lobby"
 	say first "/rooms"
 	expect first "* 1 room"
 	expect first "* lobby (2)"
@@ -272,6 +287,7 @@ repeat() {
 	# A user quitting empties a room too.
 	say alice "/join ops"
 	expect alice "* you are now in ops (1 user)"
+	expect first "* alice left lobby"
 	say alice "/quit"
 	expect alice "* Goodbye, alice."
 	expect_eof alice
@@ -292,9 +308,13 @@ repeat() {
 	expect carol "* dave joined lobby"
 	say carol "/join dev"
 	expect carol "* you are now in dev (1 user)"
+	expect dave "* carol left lobby"
 	say dave "/join dev"
 	expect dave "* you are now in dev (2 users)"
 	expect carol "* dave joined dev"
+	expect alice "* dave joined lobby"
+	expect alice "* carol left lobby"
+	expect alice "* dave left lobby"
 	say alice "/who"
 	expect alice "* 3 users in lobby"
 	expect alice "* first [op]"
@@ -308,6 +328,7 @@ repeat() {
 	barrier dave
 	say carol "/leave"
 	expect carol "* you are now in lobby (4 users)"
+	expect dave "* carol left dev"
 	say dave "/who"
 	expect dave "* 1 user in dev"
 	expect dave "* dave"
@@ -323,6 +344,7 @@ repeat() {
 	expect alice "* bob joined lobby"
 	say alice "/join dev"
 	expect alice "* you are now in dev (1 user)"
+	expect bob "* alice left lobby"
 	say bob "/join Ops"
 	expect bob "* you are now in Ops (1 user)"
 	say bob "/users"
@@ -331,6 +353,10 @@ repeat() {
 	expect bob "* alice (dev)"
 	expect bob "* bob (Ops)"
 	barrier bob
+	expect first "* alice joined lobby"
+	expect first "* bob joined lobby"
+	expect first "* alice left lobby"
+	expect first "* bob left lobby"
 	say first "/join OPS"
 	expect first "* you are now in Ops (2 users)"
 	say alice "/users"
@@ -533,6 +559,10 @@ repeat() {
 	expect carol "* alice"
 	expect carol "* carol"
 	barrier carol
+	# So does first, idle in lobby all along.
+	say carol "/dm first still there?"
+	expect carol "-> *first* still there?"
+	expect_eventually first "*carol* still there?"
 }
 
 @test "--max-rooms: with every room in use, /join a new one: ! too many rooms" {
@@ -560,7 +590,8 @@ repeat() {
 	expect alice "* carol left one"
 	say carol "/rooms"
 	expect carol "* 3 rooms"
-	expect_any_order carol "* lobby (2)" "* one (1)" "* two (1)"
+	expect carol "* lobby (2)"
+	expect_any_order carol "* one (1)" "* two (1)"
 	barrier carol
 }
 
@@ -587,6 +618,8 @@ repeat() {
 	expect bob "* carol joined lobby"
 	say carol "/join three"
 	expect carol "* you are now in three (1 user)"
+	expect alice "* carol left lobby"
+	expect bob "* carol left lobby"
 	barrier carol
 	say carol "/join two"
 	expect carol "* you are now in two (1 user)"
@@ -600,7 +633,8 @@ repeat() {
 	barrier carol
 	say carol "/rooms"
 	expect carol "* 2 rooms"
-	expect_any_order carol "* lobby (3)" "* one (1)"
+	expect carol "* lobby (3)"
+	expect carol "* one (1)"
 	barrier carol
 	say alice "/join three"
 	expect alice "* you are now in three (1 user)"
