@@ -32,8 +32,10 @@ start_chatd() {
 	LOG=$BATS_TEST_TMPDIR/chatd.log
 	INSTANCE=test$$.${BATS_TEST_NUMBER:-0}.$RANDOM
 	mkdir -p -m 700 "$RUNDIR"
+	# No rate limit unless a test asks for one (a later --rate wins):
+	# most tests send faster than a person types.
 	"$CHATD" -p 0 -l 127.0.0.1 -n "$INSTANCE" --run-dir "$RUNDIR" -v \
-	    "$@" 2>"$LOG" &
+	    --rate 0 "$@" 2>"$LOG" &
 	CHATD_PID=$!
 	wait_for "$TIMEOUT" grep -q 'listening on' "$LOG" || {
 		cat "$LOG" >&2

@@ -7,3 +7,8 @@ load helpers
 	run "$TESTBIN/unit_text"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 }
+
+@test "the token bucket and the flood detector pass their unit tests" {
+	run "$TESTBIN/unit_ratelimit"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+}
