@@ -5,6 +5,8 @@
  * SENDERS clients each send LINES lines "m SENDER SEQ".  Every client
  * must get every other sender's lines exactly once and in order, and
  * never its own.  Then all clients send /quit and wait for the close.
+ * With -z BYTES each line is padded to BYTES bytes (LF not counted):
+ * "m SENDER SEQ " and filler, which the receivers ignore.
  *
  * One poll() loop, non-blocking sockets, no threads.  Exit 0 only when
  * nothing was lost, duplicated, reordered or echoed within TIMEOUT.
@@ -40,6 +42,8 @@
 #define READ_ROUNDS	8	/* reads per client per loop */
 #define MAX_NAME	16
 #define MAX_PROBLEMS	10
+#define MAX_PAD		4000	/* -z at most: the relayed line fits MAX_LINE */
+#define PAD_CHAR	'x'
 #define PROMPT		"Enter your name:"
 
 enum state {
@@ -81,6 +85,7 @@ static unsigned		 nsenders = 5;
 static unsigned		 nlines = 50;
 static unsigned		 rate;
 static unsigned		 timeout = 60;
+static unsigned		 padbytes;
 
 static struct addrinfo	*addr;
 static struct client	*clients;
@@ -113,7 +118,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: chatload [-h host] -p port [-n clients] "
-	    "[-s senders] [-l lines] [-r rate] [-t timeout] [-x prefix]\n");
+	    "[-s senders] [-l lines] [-r rate] [-t timeout] [-x prefix]\n"
+	    "                [-z bytes]\n");
 	exit(2);
 }
 
@@ -191,7 +197,7 @@ getopts(int argc, char **argv)
 {
 	int	ch;
 
-	while ((ch = getopt(argc, argv, "h:p:n:s:l:r:t:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "h:p:n:s:l:r:t:x:z:")) != -1) {
 		switch (ch) {
 		case 'h':
 			host = optarg;
@@ -217,6 +223,9 @@ getopts(int argc, char **argv)
 			break;
 		case 'x':
 			prefix = optarg;
+			break;
+		case 'z':
+			padbytes = number(optarg, 0, MAX_PAD, "bytes");
 			break;
 		default:
 			usage();
@@ -430,7 +439,10 @@ parse_uint(char **pp, unsigned *v)
 	return (0);
 }
 
-/* A "<NAME> TEXT" line; only TEXT starting with "m " is ours. */
+/*
+ * A "<NAME> TEXT" line; only TEXT starting with "m " is ours. Filler
+ * after "m SENDER SEQ " is ignored.
+ */
 static void
 check_chat(struct client *c, char *line)
 {
@@ -450,7 +462,7 @@ check_chat(struct client *c, char *line)
 	}
 	p = text + 2;
 	if (parse_uint(&p, &s) == -1 || *p++ != ' ' ||
-	    parse_uint(&p, &seq) == -1 || *p != '\0' ||
+	    parse_uint(&p, &seq) == -1 || (*p != '\0' && *p != ' ') ||
 	    s >= nsenders || seq >= nlines ||
 	    strcmp(name, clients[s].name) != 0) {
 		nbad++;
@@ -614,7 +626,7 @@ static double
 fill_sender(unsigned i, double t)
 {
 	struct client	*c = &clients[i];
-	char		 buf[64];
+	char		 buf[MAX_PAD + 64];
 	double		 due;
 	int		 round, n;
 
@@ -628,7 +640,13 @@ fill_sender(unsigned i, double t)
 				if (due > t)
 					return (due);
 			}
-			n = snprintf(buf, sizeof buf, "m %u %u\n", i, c->sent);
+			n = snprintf(buf, sizeof buf, "m %u %u", i, c->sent);
+			if ((unsigned)n + 1 < padbytes) {
+				buf[n++] = ' ';
+				memset(buf + n, PAD_CHAR, padbytes - n);
+				n = padbytes;
+			}
+			buf[n++] = '\n';
 			out_append(c, buf, n);
 			c->sent++;
 		}
