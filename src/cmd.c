@@ -452,7 +452,7 @@ kick(struct worker *w, char *args, int ban)
 {
 	struct hub	*h = w->hub;
 	struct slot	*s;
-	const char	*verb = ban ? "banned" : "kicked";
+	const char	*verb;
 	char		*reason = split_word(args), key[NAME_MAX_LEN + 1];
 	char		 name[NAME_MAX_LEN + 1], addr[ADDR_MAX_LEN + 1];
 	size_t		 i, n = strlen(args), len;
@@ -480,6 +480,8 @@ kick(struct worker *w, char *args, int ban)
 	memcpy(addr, s->addr, sizeof(addr));
 	if (ban)
 		full = ban_add(h, addr, name, reason ? reason : "") == -1;
+	/* With the ban table full it was a kick, and is called one. */
+	verb = ban && !full ? "banned" : "kicked";
 	len = text_format(w->text, RECORD_TEXT_MAX, "* %s was %s by %s%s%s%s",
 	    name, verb, w->name, reason ? " (" : "", reason ? reason : "",
 	    reason ? ")" : "");

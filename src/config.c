@@ -169,8 +169,9 @@ read_oper_hash(struct config *cf, const char *path)
 	if ((fp = fopen(path, "r")) == NULL)
 		usage_error("--oper-password-file: %s: %s", path,
 		    strerror(errno));
+	/* Warned about once logging is set up (under inetd, not here). */
 	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 077) != 0)
-		log_warnx("%s is readable by others; keep it 0600", path);
+		cf->oper_loose = path;
 	if (fgets(cf->oper_hash, sizeof(cf->oper_hash), fp) == NULL)
 		cf->oper_hash[0] = '\0';
 	fclose(fp);

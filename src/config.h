@@ -29,6 +29,7 @@ struct config {
 	unsigned	 keepalive;
 	int		 oper_first_user;
 	char		 oper_hash[256];	/* crypt(3) hash; empty: no /oper */
+	const char	*oper_loose;	/* a password file others may read */
 	int		 verbose;
 };
 

@@ -52,6 +52,15 @@ stderr_is_socket(void)
 	return fstat(2, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
+/* What the options deserve a warning for, once logging is set up. */
+static void
+warn_config(const struct config *cf)
+{
+	if (cf->oper_loose != NULL)
+		log_warnx("%s may be read by others; keep it 0600",
+		    cf->oper_loose);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -65,11 +74,13 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (cf.inetd) {
 		log_init(!stderr_is_socket(), cf.verbose);
+		warn_config(&cf);
 		inetd_instance(&cf);
 		hub_open(&h, &cf, HUB_INETD);
 		worker_main(&h, &cf);
 	}
 	log_init(1, cf.verbose);
+	warn_config(&cf);
 	/*
 	 * A SIGTERM between binding and the listener's handlers would kill
 	 * us with the segment made: hold it until listener_main is ready.
