@@ -68,7 +68,8 @@ assert_usage_error() {
 	for opt in -p --port -l --listen -i --inetd \
 	    -n --instance --run-dir \
 	    --max-clients --max-per-address --history --max-rooms \
-	    --max-line --register-timeout \
+	    --max-line --register-timeout --rate --burst --flood-kick \
+	    --keepalive --oper-password-file --oper-first-user \
 	    -v --verbose -V --version -h --help; do
 		[[ $output =~ (^|[^-[:alnum:]])$opt([^-[:alnum:]]|$) ]] ||
 		    missing+=" $opt"

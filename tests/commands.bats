@@ -35,6 +35,7 @@ expect_help() {
 	expect "$1" "* /nick NEW - change your name"
 	expect "$1" "* /join ROOM - go to ROOM, making it if need be"
 	expect "$1" "* /leave - go back to lobby"
+	expect "$1" "* /oper PASSWORD - become an operator"
 	expect "$1" "* /quit [REASON] - leave the chat"
 	expect "$1" "* a line not starting with / goes to everybody in your room; start it with // to send a line beginning with /"
 }
