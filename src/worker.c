@@ -548,6 +548,21 @@ worker_line(struct worker *w, const unsigned char *raw, size_t rawlen)
 	worker_chat(w, w->clean, n);
 }
 
+/*
+ * Why a connection failed, for the room. A vanished peer is found by
+ * keepalive probes (ETIMEDOUT) or, with lines in flight, by the user
+ * timeout, which reports the last soft error: on a LAN whose host went
+ * down that is "unreachable". Either way the peer stopped answering.
+ */
+static const char *
+lost_reason(int err)
+{
+	if (err == ETIMEDOUT || err == EHOSTUNREACH || err == ENETUNREACH ||
+	    err == EHOSTDOWN)
+		return "ping timeout";
+	return "connection lost";
+}
+
 static void
 worker_input(struct worker *w)
 {
@@ -562,8 +577,7 @@ worker_input(struct worker *w)
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
-		worker_exit(w, errno == ETIMEDOUT ? "ping timeout" :
-		    "connection lost", NULL);
+		worker_exit(w, lost_reason(errno), NULL);
 	}
 	for (left = (size_t)n; left > 0; p += used, left -= used) {
 		switch (linebuf_feed(&w->lb, p, left, &used, &line, &len)) {
@@ -626,6 +640,7 @@ worker_init(struct worker *w, struct hub *h, const struct config *cf)
 	w->slot = -1;
 	w->rfd = w->wfd = -1;
 	w->connected = time(NULL);
+	w->connected_ms = now_ms();
 	notify_init(&w->nt, h);
 	outbuf_init(&w->out, OUTBUF_MAX);
 	if (linebuf_init(&w->lb, cf->max_line) == -1 ||
@@ -646,14 +661,13 @@ worker_init(struct worker *w, struct hub *h, const struct config *cf)
 static int
 worker_timeout(const struct worker *w)
 {
-	time_t	left;
+	int64_t	left;
 
 	if (w->registered || w->cf->reg_timeout == 0)
 		return -1;
-	left = w->connected + (time_t)w->cf->reg_timeout - time(NULL);
-	if (left <= 0)
-		return 0;
-	return (int)(left * 1000);
+	left = w->connected_ms + (int64_t)w->cf->reg_timeout * 1000 -
+	    now_ms();
+	return left > 0 ? (int)left : 0;
 }
 
 static void
@@ -697,8 +711,7 @@ worker_main(struct hub *h, const struct config *cf)
 			worker_exit(&w, "connection lost",
 			    "* server shutting down");
 		if (outbuf_flush(&w.out, OUT_FD) == -1)
-			worker_exit(&w, errno == ETIMEDOUT ? "ping timeout" :
-			    "connection lost", NULL);
+			worker_exit(&w, lost_reason(errno), NULL);
 		worker_round(&w);
 		worker_deliver(&w);
 		if (w.nt.dead) {

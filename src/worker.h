@@ -38,6 +38,7 @@ struct worker {
 	char			 name[NAME_MAX_LEN + 1];
 	char			 addr[ADDR_MAX_LEN + 1];
 	time_t			 connected;
+	int64_t			 connected_ms;	/* monotonic, for the deadline */
 	uint64_t		 nsent;	/* chat lines, /me and direct messages */
 	uint64_t		 woken;	/* wake-ups received */
 	struct bucket		 bucket;	/* rate limit */
