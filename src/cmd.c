@@ -393,6 +393,12 @@ move_room(struct worker *w, const char *name)
 		return;
 	}
 	slow = worker_drain(w, 1);
+	if (slow == -1 || w->kicked) {
+		hub_unlock(h);
+		if (slow == -1)
+			worker_exit(w, "too slow", NULL);
+		worker_check_kicked(w);
+	}
 	len = snprintf(notice, sizeof(notice), "* %s left %s", w->name,
 	    h->rooms[old].name);
 	worker_post_locked(w, REC_NOTICE, old, -1, notice, (size_t)len);
@@ -406,14 +412,6 @@ move_room(struct worker *w, const char *name)
 	room_history_copy(h, w->room, &hist);
 	w->pos = ring_head(&h->ring);
 	hub_unlock(h);
-	if (slow == -1) {
-		free(hist.buf);
-		worker_exit(w, "too slow", NULL);
-	}
-	if (w->kicked) {
-		free(hist.buf);
-		worker_check_kicked(w);
-	}
 	notify_room(&w->nt, old, w->slot);
 	notify_room(&w->nt, w->room, w->slot);
 	log_debug("%s joined %s", w->name, room);
@@ -442,10 +440,10 @@ cmd_leave(struct worker *w, char *args)
 }
 
 /*
- * /kick and /ban. Under the lock the target is marked kicked, so that
- * however it leaves its room hears exactly one line: ours. Its room (and
- * we, wherever we are) get the notice; it gets a kick record, and its
- * worker says the line and disconnects.
+ * /kick and /ban. Under the lock the target leaves its room with our
+ * notice (so the room hears exactly one line, and the name is free at
+ * once), we hear it too wherever we are, and the target gets a kick
+ * record: its worker says the line and disconnects.
  */
 static void
 kick(struct worker *w, char *args, int ban)
@@ -457,14 +455,14 @@ kick(struct worker *w, char *args, int ban)
 	char		 name[NAME_MAX_LEN + 1], addr[ADDR_MAX_LEN + 1];
 	size_t		 i, n = strlen(args), len;
 	uint32_t	 room;
-	int		 t, full = 0;
+	int		 t, heir, full = 0;
 
 	for (i = 0; i < n && i < NAME_MAX_LEN; i++)
 		key[i] = (char)tolower((unsigned char)args[i]);
 	key[i] = '\0';
 	hub_lock(h);
 	t = n <= NAME_MAX_LEN ? hub_find(h, key) : -1;
-	if (t == -1 || t == w->slot || h->slots[t].kicked) {
+	if (t == -1 || t == w->slot) {
 		hub_unlock(h);
 		if (t == w->slot)
 			worker_reply(w, "! you cannot %s yourself",
@@ -474,7 +472,6 @@ kick(struct worker *w, char *args, int ban)
 		return;
 	}
 	s = &h->slots[t];
-	s->kicked = 1;
 	room = atomic_load(&s->room);
 	memcpy(name, s->name, sizeof(name));
 	memcpy(addr, s->addr, sizeof(addr));
@@ -485,9 +482,8 @@ kick(struct worker *w, char *args, int ban)
 	len = text_format(w->text, RECORD_TEXT_MAX, "* %s was %s by %s%s%s%s",
 	    name, verb, w->name, reason ? " (" : "", reason ? reason : "",
 	    reason ? ")" : "");
-	hub_post(h, &(struct record){ .kind = REC_NOTICE, .room = room,
-	    .target = -1, .exclude = t, .xgen = atomic_load(&s->gen),
-	    .sender = w->slot, .time = time(NULL) }, w->text, len);
+	heir = worker_leave_locked(h, t, w->text, len,
+	    w->cf->oper_first_user);
 	if (room != w->room)
 		worker_post_locked(w, REC_DIRECT, RING_ALLROOMS, w->slot,
 		    w->text, len);
@@ -498,6 +494,8 @@ kick(struct worker *w, char *args, int ban)
 	hub_unlock(h);
 	notify_room(&w->nt, room, t);
 	notify_slot(&w->nt, t);
+	if (heir != -1)
+		notify_slot(&w->nt, heir);
 	log_info("%s %s %s (%s)%s", w->name, verb, name, addr,
 	    full ? "; the ban table is full" : "");
 	if (full)

@@ -550,7 +550,6 @@ hub_claim(struct hub *h, const char *addr, unsigned maxclients,
 	s->regseq = 0;
 	s->nsent = 0;
 	s->op = 0;
-	s->kicked = 0;
 	s->name[0] = s->key[0] = '\0';
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
 	atomic_store(&s->room, 0);

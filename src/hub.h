@@ -22,7 +22,8 @@ struct config;
 enum slot_state {
 	SLOT_FREE = 0,
 	SLOT_CLAIMED,	/* connected, choosing a name */
-	SLOT_ACTIVE	/* registered */
+	SLOT_ACTIVE,	/* registered */
+	SLOT_KICKED	/* gone for everybody, its worker not yet */
 };
 
 /*
@@ -41,7 +42,6 @@ struct slot {
 	int64_t			conntime;
 	uint64_t		nsent;
 	_Atomic uint32_t	op;	/* an operator */
-	uint32_t		kicked;	/* being kicked: its room was told */
 	char			name[NAME_MAX_LEN + 1];
 	char			key[NAME_MAX_LEN + 1];	/* name in lower case */
 	char			addr[ADDR_MAX_LEN + 1];

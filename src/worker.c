@@ -323,13 +323,14 @@ worker_linger(struct worker *w)
 }
 
 /*
- * Under the lock: a user's session ends for good. Its room hears the
- * notice (len 0: nothing), the slot is freed, and if it was the last
- * operator the earliest registered user becomes one and is told.
- * Returns that heir's slot, or -1.
+ * Under the lock: a registered user leaves its room for good. The room
+ * hears the notice (len 0: nothing) and, if the user was the last
+ * operator, the earliest registered user left becomes one and is told.
+ * The slot is left SLOT_KICKED, gone from every list and its name free,
+ * for its owner to free. Returns the heir's slot, or -1.
  */
-static int
-session_end_locked(struct hub *h, int slot, const char *notice, size_t len,
+int
+worker_leave_locked(struct hub *h, int slot, const char *notice, size_t len,
     int handover)
 {
 	struct slot	*s = &h->slots[slot];
@@ -337,24 +338,35 @@ session_end_locked(struct hub *h, int slot, const char *notice, size_t len,
 	uint32_t	 room = atomic_load(&s->room);
 	int		 heir = -1, was_op = s->op && handover;
 
-	if (atomic_load(&s->state) == SLOT_ACTIVE) {
-		/* A kicked user's room has heard already. */
-		if (len > 0 && !s->kicked)
-			hub_post(h, &(struct record){ .kind = REC_NOTICE,
-			    .room = room, .target = -1, .exclude = slot,
-			    .xgen = atomic_load(&s->gen), .sender = -1,
-			    .time = time(NULL) }, notice, len);
-		room_left(h, room);
-	}
-	hub_release(h, slot);
+	if (atomic_load(&s->state) != SLOT_ACTIVE)
+		return -1;
+	if (len > 0)
+		hub_post(h, &(struct record){ .kind = REC_NOTICE,
+		    .room = room, .target = -1, .exclude = slot,
+		    .xgen = atomic_load(&s->gen), .sender = -1,
+		    .time = time(NULL) }, notice, len);
+	room_left(h, room);
+	atomic_store(&s->state, SLOT_KICKED);
+	atomic_store(&s->op, 0);
 	if (was_op && !atomic_load(&h->hdr->shutdown) &&
 	    (heir = hub_op_heir(h)) != -1) {
-		h->slots[heir].op = 1;
+		atomic_store(&h->slots[heir].op, 1);
 		hub_post(h, &(struct record){ .kind = REC_DIRECT,
 		    .room = RING_ALLROOMS, .target = heir,
 		    .tgen = atomic_load(&h->slots[heir].gen), .exclude = -1,
 		    .sender = -1, .time = time(NULL) }, told, sizeof(told) - 1);
 	}
+	return heir;
+}
+
+/* Under the lock: the session ends and the slot is freed. */
+static int
+session_end_locked(struct hub *h, int slot, const char *notice, size_t len,
+    int handover)
+{
+	int	heir = worker_leave_locked(h, slot, notice, len, handover);
+
+	hub_release(h, slot);
 	return heir;
 }
 
@@ -521,6 +533,11 @@ worker_line(struct worker *w, const unsigned char *raw, size_t rawlen)
 
 	if (!w->registered) {
 		worker_register(w, w->clean, n);
+		return;
+	}
+	/* Kicked: the kick record is in the log already; read it and go. */
+	if (atomic_load(&w->hub->slots[w->slot].state) != SLOT_ACTIVE) {
+		worker_deliver(w);
 		return;
 	}
 	switch (bucket_take(&w->bucket, now_ms(), w->cf->flood_kick)) {

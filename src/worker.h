@@ -62,6 +62,7 @@ void	worker_exit(struct worker *, const char *, const char *)
 void	worker_bury(struct hub *, struct notifier *, pid_t, int);
 int64_t	now_ms(void);
 void	worker_check_kicked(struct worker *);
+int	worker_leave_locked(struct hub *, int, const char *, size_t, int);
 
 /* cmd.c */
 void	cmd_run(struct worker *, char *, size_t);
