@@ -94,6 +94,15 @@ expect_help() {
 	barrier "$1"
 }
 
+# A worker stopped by a test is let go again, whatever happened.
+teardown() {
+	if [ -n "${STOPPED:-}" ]; then
+		kill -CONT "$STOPPED" 2>/dev/null || true
+	fi
+	stop_chatd
+	assert_no_sanitizer_report
+}
+
 # Microseconds since the epoch, in $NOW.
 now_us() {
 	NOW=${EPOCHREALTIME//[!0-9]/}
@@ -174,7 +183,8 @@ now_us() {
 	expect bob "* first quit"
 	expect bob "* You are now the operator."
 	expect carol "* first quit"
-	room_barrier bob carol
+	say bob "barrier from bert"
+	expect carol "<bert> barrier from bert"
 	room_barrier carol bob
 	say carol "/users"
 	expect carol "* 2 users online"
@@ -450,6 +460,40 @@ now_us() {
 	expect first "<bob> back"
 }
 
+@test "a kicked user is gone when the room hears it, even before its worker runs" {
+	start_chatd
+	login first
+	login alice
+	expect first "* alice joined lobby"
+	login bob
+	expect first "* bob joined lobby"
+	expect alice "* bob joined lobby"
+	# bob's worker is kept from running until the end: a busy machine
+	# may do the same to it for a while.
+	STOPPED=$(worker_pid bob)
+	[ -n "$STOPPED" ]
+	kill -STOP "$STOPPED"
+	say first "/kick bob"
+	expect alice "* bob was kicked by first"
+	expect first "* bob was kicked by first"
+	say alice "/users"
+	expect alice "* 2 users online"
+	expect alice "* first (lobby) [op]"
+	expect alice "* alice (lobby)"
+	login bob2 bob
+	expect alice "* bob joined lobby"
+	expect first "* bob joined lobby"
+	kill -CONT "$STOPPED"
+	STOPPED=
+	expect bob "! you were kicked by first"
+	expect_eof bob
+	# The new bob is not the one kicked, and nobody hears the old one go.
+	say bob2 "still here"
+	expect alice "<bob> still here"
+	expect first "<bob> still here"
+	room_barrier first alice
+}
+
 @test "/kick from another room: the target's room and the operator hear it" {
 	start_chatd
 	login first
@@ -464,6 +508,7 @@ now_us() {
 	expect alice "* bob joined lobby"
 	say first "/join ops"
 	expect first "* you are now in ops (1 user)"
+	expect mate "* first left lobby"
 	say mate "/join ops"
 	expect mate "* you are now in ops (2 users)"
 	expect first "* mate joined ops"
@@ -664,6 +709,10 @@ now_us() {
 	expect_eof carol
 	login_plain dave
 	[ "${ONLINE[dave]}" -eq 0 ]
+	expect dave "* history: last 2 messages in lobby"
+	expect_re dave '^\[[0-9]{2}:[0-9]{2}\] <carol> barrier from carol$'
+	expect_re dave '^\[[0-9]{2}:[0-9]{2}\] <bob> barrier from bob$'
+	expect dave "* end of history"
 	barrier dave
 	say dave "/who"
 	expect dave "* 1 user in lobby"
