@@ -26,11 +26,6 @@ start_chatd_oper() {
 	start_chatd --oper-password-file "$OPER_FILE" "$@"
 }
 
-# The reply to an unknown command: the barrier for client $1's replies.
-barrier() {
-	say "$1" "/barrier"
-	expect "$1" "! unknown command: /barrier (try /help)"
-}
 
 # $1 says a chat line, and each of the other clients named must get it
 # as its next line: whatever the log held for them before has come.
