@@ -16,11 +16,6 @@ setup() {
 	login first
 }
 
-# The reply to an unknown command: the barrier for client $1.
-barrier() {
-	say "$1" "/barrier"
-	expect "$1" "! unknown command: /barrier (try /help)"
-}
 
 # The whole of /help for a user who is not the operator.
 expect_help() {

@@ -19,11 +19,6 @@ setup() {
 	login first
 }
 
-# The reply to an unknown command: the barrier for client $1's replies.
-barrier() {
-	say "$1" "/barrier"
-	expect "$1" "! unknown command: /barrier (try /help)"
-}
 
 # alice, bob and carol in the lobby, every join seen.
 trio() {

@@ -150,6 +150,13 @@ expect_re() {
 	fi
 }
 
+# The reply to an unknown command: a barrier for client $1's own
+# replies (lines from the shared log may still come after it).
+barrier() {
+	say "$1" "/barrier"
+	expect "$1" "! unknown command: /barrier (try /help)"
+}
+
 # Skips lines until one equals $2.
 expect_eventually() {
 	while next_line "$1"; do

@@ -14,11 +14,6 @@ setup() {
 	start_chatd
 }
 
-# The reply to an unknown command: the barrier for client $1's replies.
-barrier() {
-	say "$1" "/barrier"
-	expect "$1" "! unknown command: /barrier (try /help)"
-}
 
 # A replayed line: [HH:MM] and a space, then exactly $2.
 expect_hist() {

@@ -26,11 +26,6 @@ start_chatd_oper() {
 	start_chatd --oper-password-file "$OPER_FILE" "$@"
 }
 
-# The reply to an unknown command: the barrier for client $1's replies.
-barrier() {
-	say "$1" "/barrier"
-	expect "$1" "! unknown command: /barrier (try /help)"
-}
 
 # $1 says a chat line, and each of the other clients named must get it
 # as its next line: whatever the log held for them before has come.
@@ -668,6 +663,7 @@ now_us() {
 }
 
 @test "--oper-first-user no: only /oper makes an operator, nothing is handed over" {
+	local pid
 	start_chatd_oper --oper-first-user no
 	login_plain alice
 	barrier alice
@@ -701,9 +697,17 @@ now_us() {
 	expect bob "* carol (lobby)"
 	say bob "/bans"
 	expect bob "! permission denied: /bans is for the operator"
+	# Nor when an operator's worker dies.
+	say bob "/oper secret"
+	expect bob "* You are now an operator."
+	pid=$(worker_pid bob)
+	[ -n "$pid" ]
+	kill -KILL "$pid"
+	expect carol "* bob quit (connection lost)"
+	say carol "/users"
+	expect carol "* 1 user online"
+	expect carol "* carol (lobby)"
 	# Nobody online: the next user is no operator either.
-	say bob "/quit"
-	expect carol "* bob quit"
 	say carol "/quit"
 	expect carol "* Goodbye, carol."
 	expect_eof carol

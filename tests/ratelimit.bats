@@ -227,19 +227,25 @@ flood() {
 	[ "${NUMS[*]:0:5}" = "1 2 3 4 5" ]
 }
 
-@test "the name line costs no token" {
+@test "name lines cost no token" {
 	local i lines=
 	start_chatd --rate 2 --burst 10
 	login first
 	login bob
 	expect first "* bob joined lobby"
 	open_client alice
-	# The name and --burst lines in one write.
-	lines="alice"$'\n'
+	# Names that fail, the name, and --burst lines, in one write.
+	lines=$'\n1abc\nfirst\nalice\n'
 	for i in $(seq 1 10); do
 		lines+="line $i"$'\n'
 	done
 	printf '%s' "$lines" >&"${FD[alice]}"
+	expect alice "! invalid name: empty"
+	expect alice "Enter your name:"
+	expect alice "! invalid name: must start with a letter"
+	expect alice "Enter your name:"
+	expect alice "! name taken: first"
+	expect alice "Enter your name:"
 	expect alice "* Hello, alice! You are in lobby. Type /help for commands."
 	expect bob "* alice joined lobby"
 	for i in $(seq 1 10); do

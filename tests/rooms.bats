@@ -18,11 +18,6 @@ setup() {
 	login first
 }
 
-# The reply to an unknown command: the barrier for client $1's replies.
-barrier() {
-	say "$1" "/barrier"
-	expect "$1" "! unknown command: /barrier (try /help)"
-}
 
 # A direct message from $1 to $2: whatever the log held for $2 before it
 # has arrived when $2 reads it.
