@@ -17,24 +17,6 @@ setup() {
 }
 
 
-# The whole of /help for a user who is not the operator.
-expect_help() {
-	expect "$1" "* commands:"
-	expect "$1" "* /help - list the commands"
-	expect "$1" "* /users - list everybody online and their rooms"
-	expect "$1" "* /who - list the users in your room"
-	expect "$1" "* /rooms - list the rooms"
-	expect "$1" "* /stats - your message count, times and the server's counters"
-	expect "$1" "* /dm NAME TEXT - send TEXT to NAME only (alias /msg)"
-	expect "$1" "* /me TEXT - act: * NAME TEXT"
-	expect "$1" "* /nick NEW - change your name"
-	expect "$1" "* /join ROOM - go to ROOM, making it if need be"
-	expect "$1" "* /leave - go back to lobby"
-	expect "$1" "* /oper PASSWORD - become an operator"
-	expect "$1" "* /quit [REASON] - leave the chat"
-	expect "$1" "* a line not starting with / goes to everybody in your room; start it with // to send a line beginning with /"
-}
-
 # /stats's connection time and uptime lines: 4s, 2m 5s, 1h 0m 3s, 2d 1h 0m 3s.
 DURATION='(((0|[1-9][0-9]*)d )?(0|[1-9][0-9]?)h )?((0|[1-9][0-9]?)m )?(0|[1-9][0-9]?)s'
 

@@ -157,6 +157,30 @@ barrier() {
 	expect "$1" "! unknown command: /barrier (try /help)"
 }
 
+# The whole of /help: for an operator with "op" as $2, else for anybody.
+expect_help() {
+	expect "$1" "* commands:"
+	expect "$1" "* /help - list the commands"
+	expect "$1" "* /users - list everybody online and their rooms"
+	expect "$1" "* /who - list the users in your room"
+	expect "$1" "* /rooms - list the rooms"
+	expect "$1" "* /stats - your message count, times and the server's counters"
+	expect "$1" "* /dm NAME TEXT - send TEXT to NAME only (alias /msg)"
+	expect "$1" "* /me TEXT - act: * NAME TEXT"
+	expect "$1" "* /nick NEW - change your name"
+	expect "$1" "* /join ROOM - go to ROOM, making it if need be"
+	expect "$1" "* /leave - go back to lobby"
+	expect "$1" "* /oper PASSWORD - become an operator"
+	if [ "$2" = op ]; then
+		expect "$1" "* /kick NAME [REASON] - disconnect NAME"
+		expect "$1" "* /ban NAME [REASON] - disconnect NAME and refuse its address"
+		expect "$1" "* /unban ADDRESS - lift a ban"
+		expect "$1" "* /bans - list the bans"
+	fi
+	expect "$1" "* /quit [REASON] - leave the chat"
+	expect "$1" "* a line not starting with / goes to everybody in your room; start it with // to send a line beginning with /"
+}
+
 # Skips lines until one equals $2.
 expect_eventually() {
 	while next_line "$1"; do

@@ -64,31 +64,6 @@ expect_refused() {
 	disconnect "$1"
 }
 
-# The whole of /help for the operator, and for anybody else.
-expect_help() {
-	expect "$1" "* commands:"
-	expect "$1" "* /help - list the commands"
-	expect "$1" "* /users - list everybody online and their rooms"
-	expect "$1" "* /who - list the users in your room"
-	expect "$1" "* /rooms - list the rooms"
-	expect "$1" "* /stats - your message count, times and the server's counters"
-	expect "$1" "* /dm NAME TEXT - send TEXT to NAME only (alias /msg)"
-	expect "$1" "* /me TEXT - act: * NAME TEXT"
-	expect "$1" "* /nick NEW - change your name"
-	expect "$1" "* /join ROOM - go to ROOM, making it if need be"
-	expect "$1" "* /leave - go back to lobby"
-	expect "$1" "* /oper PASSWORD - become an operator"
-	if [ "$2" = op ]; then
-		expect "$1" "* /kick NAME [REASON] - disconnect NAME"
-		expect "$1" "* /ban NAME [REASON] - disconnect NAME and refuse its address"
-		expect "$1" "* /unban ADDRESS - lift a ban"
-		expect "$1" "* /bans - list the bans"
-	fi
-	expect "$1" "* /quit [REASON] - leave the chat"
-	expect "$1" "* a line not starting with / goes to everybody in your room; start it with // to send a line beginning with /"
-	barrier "$1"
-}
-
 # A worker stopped by a test is let go again, whatever happened.
 teardown() {
 	if [ -n "${STOPPED:-}" ]; then
@@ -310,14 +285,17 @@ now_us() {
 	login first
 	say first "/help"
 	expect_help first op
+	barrier first
 	login alice
 	expect first "* alice joined lobby"
 	say alice "/help"
 	expect_help alice
+	barrier alice
 	say alice "/oper secret"
 	expect alice "* You are now an operator."
 	say alice "/HELP"
 	expect_help alice op
+	barrier alice
 }
 
 @test "a user who is not the operator gets permission denied for /kick, /ban, /unban and /bans" {
