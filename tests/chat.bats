@@ -17,9 +17,7 @@ setup() {
 }
 
 @test "a chat line reaches the room as <NAME> TEXT and is not echoed" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	say alice "hello, bob"
 	expect bob "<alice> hello, bob"
 	say bob "hi alice"
@@ -31,12 +29,7 @@ setup() {
 }
 
 @test "a line reaches every other user in the room" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
-	login carol
-	expect alice "* carol joined lobby"
-	expect bob "* carol joined lobby"
+	login_all alice bob carol
 	say alice "to all of you"
 	expect bob "<alice> to all of you"
 	expect carol "<alice> to all of you"
@@ -50,9 +43,7 @@ setup() {
 
 @test "lines from one sender arrive in order" {
 	local i lines=
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	for i in $(seq 1 50); do
 		lines+="line $i"$'\n'
 	done
@@ -66,9 +57,7 @@ setup() {
 }
 
 @test "a leading // is sent as a plain line with one / removed" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	say alice "//x"
 	expect bob "<alice> /x"
 	say alice "///x"
@@ -84,9 +73,7 @@ setup() {
 }
 
 @test "an empty line is ignored" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	say alice ""
 	say alice "after the empty line"
 	expect bob "<alice> after the empty line"
@@ -96,9 +83,7 @@ setup() {
 }
 
 @test "/quit says goodbye and closes, the room sees * NAME quit" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	say alice "/quit"
 	expect alice "* Goodbye, alice."
 	expect_eof alice
@@ -109,9 +94,7 @@ setup() {
 }
 
 @test "/quit REASON shows the reason to the room" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	say alice "/quit gone fishing"
 	expect alice "* Goodbye, alice."
 	expect_eof alice
@@ -123,9 +106,7 @@ setup() {
 
 @test "/quit REASON shows all of a long reason" {
 	local reason
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	printf -v reason 'reason %04d ' $(seq 1 80)
 	reason=${reason% }
 	say alice "/quit $reason"
@@ -136,9 +117,7 @@ setup() {
 }
 
 @test "a client that closes the connection quits with (connection closed)" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	disconnect alice
 	expect bob "* alice quit (connection closed)"
 	login alice
@@ -146,9 +125,7 @@ setup() {
 }
 
 @test "a name is free again as soon as the room hears its owner quit" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	say alice "/quit"
 	expect bob "* alice quit"
 	login alice2 alice

@@ -28,9 +28,7 @@ DURATION='(((0|[1-9][0-9]*)d )?(0|[1-9][0-9]?)h )?((0|[1-9][0-9]?)m )?(0|[1-9][0
 }
 
 @test "/users counts users and lists them in registration order" {
-	login zed
-	login bob
-	expect zed "* bob joined lobby"
+	login_all zed bob
 	login dave
 	expect zed "* dave joined lobby"
 	say bob "/quit"
@@ -64,12 +62,7 @@ DURATION='(((0|[1-9][0-9]*)d )?(0|[1-9][0-9]?)h )?((0|[1-9][0-9]?)m )?(0|[1-9][0
 }
 
 @test "/stats counts your chat lines, users online and messages relayed" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
-	login carol
-	expect alice "* carol joined lobby"
-	expect bob "* carol joined lobby"
+	login_all alice bob carol
 	# Nobody until registered.
 	open_client x
 	# Each sender's reply to /frob shows that its lines before have been
@@ -167,9 +160,7 @@ DURATION='(((0|[1-9][0-9]*)d )?(0|[1-9][0-9]?)h )?((0|[1-9][0-9]?)m )?(0|[1-9][0
 }
 
 @test "arguments to a command that takes none are a usage error" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	say alice "/users everybody"
 	expect alice "! usage: /users"
 	say alice "/help me"

@@ -22,12 +22,7 @@ setup() {
 
 # alice, bob and carol in the lobby, every join seen.
 trio() {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
-	login carol
-	expect alice "* carol joined lobby"
-	expect bob "* carol joined lobby"
+	login_all alice bob carol
 }
 
 # /stats's connection time and uptime lines: 4s, 2m 5s, 1h 0m 3s, 2d 1h 0m 3s.
@@ -90,9 +85,7 @@ DURATION='(((0|[1-9][0-9]*)d )?(0|[1-9][0-9]?)h )?((0|[1-9][0-9]?)m )?(0|[1-9][0
 }
 
 @test "/dm to an unknown user: ! no such user: NAME, as typed" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	say alice "/dm Nobody hello"
 	expect alice "! no such user: Nobody"
 	say alice "/msg zed hello"
@@ -109,9 +102,7 @@ DURATION='(((0|[1-9][0-9]*)d )?(0|[1-9][0-9]?)h )?((0|[1-9][0-9]?)m )?(0|[1-9][0
 }
 
 @test "/dm to a user who has quit: ! no such user: NAME" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	say bob "/quit"
 	expect bob "* Goodbye, bob."
 	expect_eof bob
@@ -128,9 +119,7 @@ DURATION='(((0|[1-9][0-9]*)d )?(0|[1-9][0-9]?)h )?((0|[1-9][0-9]?)m )?(0|[1-9][0
 }
 
 @test "/dm without text, or without anything: ! usage: /dm NAME TEXT" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	say alice "/dm bob"
 	expect alice "! usage: /dm NAME TEXT"
 	say alice "/dm bob   "
@@ -147,9 +136,7 @@ DURATION='(((0|[1-9][0-9]*)d )?(0|[1-9][0-9]?)h )?((0|[1-9][0-9]?)m )?(0|[1-9][0
 # chatd(8): /msg is /dm, except that without any argument it names
 # itself in the usage line.
 @test "/msg without anything: ! usage: /msg NAME TEXT; without text, as /dm" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	say alice "/msg"
 	expect alice "! usage: /msg NAME TEXT"
 	say alice "/MSG   "
@@ -183,9 +170,7 @@ DURATION='(((0|[1-9][0-9]*)d )?(0|[1-9][0-9]?)h )?((0|[1-9][0-9]?)m )?(0|[1-9][0
 }
 
 @test "/dm to a renamed user goes by the new name; the old one is unknown" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	say bob "/nick robert"
 	expect bob "* you are now known as robert"
 	expect alice "* bob is now known as robert"
@@ -203,9 +188,7 @@ DURATION='(((0|[1-9][0-9]*)d )?(0|[1-9][0-9]?)h )?((0|[1-9][0-9]?)m )?(0|[1-9][0
 }
 
 @test "direct messages are never history" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	say alice "/dm bob private"
 	expect alice "-> *bob* private"
 	expect bob "*alice* private"
@@ -222,9 +205,7 @@ DURATION='(((0|[1-9][0-9]*)d )?(0|[1-9][0-9]?)h )?((0|[1-9][0-9]?)m )?(0|[1-9][0
 }
 
 @test "/stats counts the direct messages you sent" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	say alice "/dm bob one"
 	expect alice "-> *bob* one"
 	say alice "/msg bob two"

@@ -226,6 +226,19 @@ login() {
 	fi
 }
 
+# Logs in each name in turn, in lobby; everyone already in sees each
+# newcomer join.
+login_all() {
+	local i j names=("$@")
+	for ((i = 0; i < ${#names[@]}; i++)); do
+		login "${names[i]}" || return 1
+		for ((j = 0; j < i; j++)); do
+			expect "${names[j]}" "* ${names[i]} joined lobby" ||
+			    return 1
+		done
+	done
+}
+
 # Asserts that the shared segment and the instance's pipes are gone.
 assert_clean() {
 	[ ! -e "/dev/shm/chatd.$INSTANCE" ] || {

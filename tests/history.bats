@@ -37,9 +37,7 @@ repeat() {
 DURATION='(((0|[1-9][0-9]*)d )?(0|[1-9][0-9]?)h )?((0|[1-9][0-9]?)m )?(0|[1-9][0-9]?)s'
 
 @test "login replays the room's history after the Hello line, framed" {
-	login first
-	login alice
-	expect first "* alice joined lobby"
+	login_all first alice
 	say alice "hi"
 	expect first "<alice> hi"
 	say first "hello alice"
@@ -75,9 +73,7 @@ DURATION='(((0|[1-9][0-9]*)d )?(0|[1-9][0-9]?)h )?((0|[1-9][0-9]?)m )?(0|[1-9][0
 }
 
 @test "/join replays the new room's history after the reply" {
-	login first
-	login alice
-	expect first "* alice joined lobby"
+	login_all first alice
 	say alice "/join dev"
 	expect alice "* you are now in dev (1 user)"
 	expect first "* alice left lobby"
@@ -211,9 +207,7 @@ DURATION='(((0|[1-9][0-9]*)d )?(0|[1-9][0-9]?)h )?((0|[1-9][0-9]?)m )?(0|[1-9][0
 }
 
 @test "history survives the users who wrote it" {
-	login first
-	login alice
-	expect first "* alice joined lobby"
+	login_all first alice
 	say alice "/join dev"
 	expect alice "* you are now in dev (1 user)"
 	expect first "* alice left lobby"
@@ -259,12 +253,7 @@ DURATION='(((0|[1-9][0-9]*)d )?(0|[1-9][0-9]?)h )?((0|[1-9][0-9]?)m )?(0|[1-9][0
 }
 
 @test "notices and direct messages are never history" {
-	login first
-	login alice
-	expect first "* alice joined lobby"
-	login bob
-	expect first "* bob joined lobby"
-	expect alice "* bob joined lobby"
+	login_all first alice bob
 	say alice "/dm bob a secret"
 	expect alice "-> *bob* a secret"
 	expect bob "*alice* a secret"
@@ -347,9 +336,7 @@ DURATION='(((0|[1-9][0-9]*)d )?(0|[1-9][0-9]?)h )?((0|[1-9][0-9]?)m )?(0|[1-9][0
 	login carol
 	say carol "/join quiet"
 	expect carol "* you are now in quiet (1 user)"
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	for i in $(seq 1 200); do
 		lines+="burst $i"$'\n'
 	done

@@ -20,9 +20,7 @@ setup() {
 
 # alice and bob in the lobby, bob's join seen by alice.
 pair() {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 }
 
 # $1 copies of the character $2.

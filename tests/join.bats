@@ -20,9 +20,7 @@ setup() {
 }
 
 @test "a valid name is greeted and the room is told" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 }
 
 @test "an empty name is invalid and the prompt comes again" {

@@ -70,9 +70,7 @@ collect() {
 # clients; each must hear the news and be closed.
 shutdown_by() {
 	start_chatd
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	open_client x
 	kill "-$1" "$CHATD_PID"
 	expect alice "* server shutting down"
@@ -97,12 +95,7 @@ shutdown_by() {
 @test "a killed worker: the room sees connection lost and keeps chatting" {
 	local pid i line chat=0 notice=0
 	start_chatd
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
-	login carol
-	expect alice "* carol joined lobby"
-	expect bob "* carol joined lobby"
+	login_all alice bob carol
 	pid=$(worker_pid bob)
 	[ -n "$pid" ]
 	for i in 1 2 3 4; do
@@ -184,9 +177,7 @@ assert_rebuilt() {
 @test "a crashed server's segment is rebuilt (workers killed, then the listener)" {
 	local a b ino
 	start_chatd
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	a=$(worker_pid alice)
 	b=$(worker_pid bob)
 	[ -n "$a" ] && [ -n "$b" ]
@@ -207,9 +198,7 @@ assert_rebuilt() {
 @test "a crashed server's segment is rebuilt (the listener killed, then workers)" {
 	local a b ino
 	start_chatd
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	a=$(worker_pid alice)
 	b=$(worker_pid bob)
 	[ -n "$a" ] && [ -n "$b" ]
@@ -341,9 +330,7 @@ pipes_of() {
 
 @test "a worker holds no wake-up pipes but its own two ends" {
 	start_chatd
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	login carol
 	expect alice "* carol joined lobby"
 	# The listener wakes everybody when it buries carol, and so opens

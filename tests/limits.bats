@@ -36,9 +36,7 @@ refused() {
 
 @test "--max-clients: a place freed by a leaving user goes to the next one" {
 	start_chatd --max-clients 2
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	refused c "! server full"
 	disconnect alice
 	expect bob "* alice quit (connection closed)"
@@ -72,9 +70,7 @@ refused() {
 
 @test "--max-per-address: a place freed by a leaving user goes to the next one" {
 	start_chatd --max-per-address 2
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	refused c "! too many connections from your address"
 	disconnect alice
 	expect bob "* alice quit (connection closed)"

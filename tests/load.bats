@@ -15,12 +15,7 @@ setup() {
 }
 
 @test "kill -9 of a worker while others chat: nobody else loses a line" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
-	login carol
-	expect alice "* carol joined lobby"
-	expect bob "* carol joined lobby"
+	login_all alice bob carol
 	local pid i
 	pid=$(worker_pid carol)
 	[ -n "$pid" ]
@@ -42,9 +37,7 @@ setup() {
 }
 
 @test "a worker lapped by the log with lines lost is evicted as too slow" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	local pid i
 	pid=$(worker_pid bob)
 	[ -n "$pid" ]

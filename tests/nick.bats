@@ -22,9 +22,7 @@ setup() {
 
 # alice and bob in the lobby, bob's join seen by alice.
 pair() {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 }
 
 # /stats's connection time and uptime lines: 4s, 2m 5s, 1h 0m 3s, 2d 1h 0m 3s.

@@ -129,12 +129,7 @@ now_us() {
 
 @test "the operator quits: the user who registered earliest is the operator" {
 	start_chatd
-	login first
-	login alice
-	expect first "* alice joined lobby"
-	login bob
-	expect first "* bob joined lobby"
-	expect alice "* bob joined lobby"
+	login_all first alice bob
 	say alice "/quit"
 	expect first "* alice quit"
 	expect bob "* alice quit"
@@ -168,12 +163,7 @@ now_us() {
 
 @test "the operator's connection closes: the earliest registered user is the operator" {
 	start_chatd
-	login first
-	login alice
-	expect first "* alice joined lobby"
-	login bob
-	expect first "* bob joined lobby"
-	expect alice "* bob joined lobby"
+	login_all first alice bob
 	disconnect first
 	expect alice "* first quit (connection closed)"
 	expect alice "* You are now the operator."
@@ -189,12 +179,7 @@ now_us() {
 @test "the operator's worker is killed: the heir is told, in whatever room" {
 	local pid
 	start_chatd
-	login first
-	login alice
-	expect first "* alice joined lobby"
-	login bob
-	expect first "* bob joined lobby"
-	expect alice "* bob joined lobby"
+	login_all first alice bob
 	say alice "/join side"
 	expect alice "* you are now in side (1 user)"
 	expect first "* alice left lobby"
@@ -239,12 +224,7 @@ now_us() {
 
 @test "with several operators nothing is handed over until the last leaves" {
 	start_chatd_oper
-	login first
-	login alice
-	expect first "* alice joined lobby"
-	login bob
-	expect first "* bob joined lobby"
-	expect alice "* bob joined lobby"
+	login_all first alice bob
 	login carol
 	expect first "* carol joined lobby"
 	expect alice "* carol joined lobby"
@@ -300,12 +280,7 @@ now_us() {
 
 @test "a user who is not the operator gets permission denied for /kick, /ban, /unban and /bans" {
 	start_chatd
-	login first
-	login alice
-	expect first "* alice joined lobby"
-	login bob
-	expect first "* bob joined lobby"
-	expect alice "* bob joined lobby"
+	login_all first alice bob
 	say alice "/kick bob"
 	expect alice "! permission denied: /kick is for the operator"
 	say alice "/KICK bob too loud"
@@ -336,9 +311,7 @@ now_us() {
 
 @test "the operator's commands: usage, no such user, not yourself, not banned" {
 	start_chatd
-	login first
-	login alice
-	expect first "* alice joined lobby"
+	login_all first alice
 	say first "/kick"
 	expect first "! usage: /kick NAME [REASON]"
 	say first "/ban"
@@ -377,12 +350,7 @@ now_us() {
 
 @test "/kick NAME: NAME is told and disconnected, its room hears it once" {
 	start_chatd
-	login first
-	login alice
-	expect first "* alice joined lobby"
-	login bob
-	expect first "* bob joined lobby"
-	expect alice "* bob joined lobby"
+	login_all first alice bob
 	say first "/kick BOB"
 	expect bob "! you were kicked by first"
 	expect_eof bob
@@ -399,12 +367,7 @@ now_us() {
 
 @test "/kick NAME REASON: NAME and its room are told the reason" {
 	start_chatd
-	login first
-	login alice
-	expect first "* alice joined lobby"
-	login bob
-	expect first "* bob joined lobby"
-	expect alice "* bob joined lobby"
+	login_all first alice bob
 	say first "/kick bob too many capitals, again"
 	expect bob "! you were kicked by first (too many capitals, again)"
 	expect_eof bob
@@ -416,12 +379,7 @@ now_us() {
 
 @test "a kicked user's name is free again as soon as the room hears the kick" {
 	start_chatd
-	login first
-	login alice
-	expect first "* alice joined lobby"
-	login bob
-	expect first "* bob joined lobby"
-	expect alice "* bob joined lobby"
+	login_all first alice bob
 	say first "/kick bob"
 	expect alice "* bob was kicked by first"
 	login bob2 bob
@@ -435,12 +393,7 @@ now_us() {
 
 @test "a kicked user is gone when the room hears it, even before its worker runs" {
 	start_chatd
-	login first
-	login alice
-	expect first "* alice joined lobby"
-	login bob
-	expect first "* bob joined lobby"
-	expect alice "* bob joined lobby"
+	login_all first alice bob
 	# bob's worker is kept from running until the end: a busy machine
 	# may do the same to it for a while.
 	STOPPED=$(worker_pid bob)
@@ -469,12 +422,7 @@ now_us() {
 
 @test "/kick from another room: the target's room and the operator hear it" {
 	start_chatd
-	login first
-	login mate
-	expect first "* mate joined lobby"
-	login alice
-	expect first "* alice joined lobby"
-	expect mate "* alice joined lobby"
+	login_all first mate alice
 	login bob
 	expect first "* bob joined lobby"
 	expect mate "* bob joined lobby"
@@ -504,12 +452,7 @@ now_us() {
 
 @test "/ban NAME REASON: NAME is disconnected and its address refused" {
 	start_chatd
-	login first
-	login alice
-	expect first "* alice joined lobby"
-	login bob
-	expect first "* bob joined lobby"
-	expect alice "* bob joined lobby"
+	login_all first alice bob
 	say first "/ban Bob spamming the room"
 	expect bob "! you were banned by first (spamming the room)"
 	expect_eof bob
@@ -534,12 +477,7 @@ now_us() {
 
 @test "/ban NAME from another room, without a reason" {
 	start_chatd
-	login first
-	login alice
-	expect first "* alice joined lobby"
-	login bob
-	expect first "* bob joined lobby"
-	expect alice "* bob joined lobby"
+	login_all first alice bob
 	say first "/join ops"
 	expect first "* you are now in ops (1 user)"
 	expect alice "* first left lobby"
@@ -562,12 +500,7 @@ now_us() {
 
 @test "/unban ADDRESS lets the address in again" {
 	start_chatd
-	login first
-	login alice
-	expect first "* alice joined lobby"
-	login bob
-	expect first "* bob joined lobby"
-	expect alice "* bob joined lobby"
+	login_all first alice bob
 	say first "/ban bob"
 	expect bob "! you were banned by first"
 	expect_eof bob
@@ -594,9 +527,7 @@ now_us() {
 	have_ipv6_loopback || skip "no IPv6 loopback (::1)"
 	start_chatd -l ::1
 	wait_for "$TIMEOUT" grep -q 'listening on ::1 port' "$LOG"
-	login first
-	login alice
-	expect first "* alice joined lobby"
+	login_all first alice
 	login6 bob6
 	expect first "* bob6 joined lobby"
 	expect alice "* bob6 joined lobby"
@@ -703,9 +634,7 @@ now_us() {
 
 @test "/oper without a password file is not enabled" {
 	start_chatd
-	login first
-	login alice
-	expect first "* alice joined lobby"
+	login_all first alice
 	say alice "/oper secret"
 	expect alice "! /oper is not enabled"
 	say alice "/OPER"
@@ -720,12 +649,7 @@ now_us() {
 
 @test "/oper PASSWORD makes an operator, marked [op], who may kick" {
 	start_chatd_oper
-	login first
-	login alice
-	expect first "* alice joined lobby"
-	login bob
-	expect first "* bob joined lobby"
-	expect alice "* bob joined lobby"
+	login_all first alice bob
 	say alice "/oper secret"
 	expect alice "* You are now an operator."
 	say bob "/users"
@@ -749,9 +673,7 @@ now_us() {
 @test "/oper with a wrong password: ! wrong password after a second, logged" {
 	local start elapsed
 	start_chatd_oper
-	login first
-	login alice
-	expect first "* alice joined lobby"
+	login_all first alice
 	now_us
 	start=$NOW
 	say alice "/oper wrongsecret"

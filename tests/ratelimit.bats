@@ -163,12 +163,7 @@ flood() {
 @test "a burst: the first --burst lines pass, the rest are dropped with one warning" {
 	local i lines= start elapsed max warned
 	start_chatd --rate 2 --burst 10
-	login first
-	login bob
-	expect first "* bob joined lobby"
-	login alice
-	expect first "* alice joined lobby"
-	expect bob "* alice joined lobby"
+	login_all first bob alice
 	for i in $(seq 1 30); do
 		lines+="line $i"$'\n'
 	done
@@ -199,12 +194,7 @@ flood() {
 @test "exactly --burst lines pass at once; the next is dropped" {
 	local i lines= start elapsed max warned
 	start_chatd --rate 1 --burst 5
-	login first
-	login bob
-	expect first "* bob joined lobby"
-	login alice
-	expect first "* alice joined lobby"
-	expect bob "* alice joined lobby"
+	login_all first bob alice
 	for i in $(seq 1 6); do
 		lines+="line $i"$'\n'
 	done
@@ -230,9 +220,7 @@ flood() {
 @test "name lines cost no token" {
 	local i lines=
 	start_chatd --rate 2 --burst 10
-	login first
-	login bob
-	expect first "* bob joined lobby"
+	login_all first bob
 	open_client alice
 	# Names that fail, the name, and --burst lines, in one write.
 	lines=$'\n1abc\nfirst\nalice\n'
@@ -257,12 +245,7 @@ flood() {
 @test "a command costs a token like a chat line" {
 	local i lines= start elapsed max warned
 	start_chatd --rate 2 --burst 10
-	login first
-	login bob
-	expect first "* bob joined lobby"
-	login alice
-	expect first "* alice joined lobby"
-	expect bob "* alice joined lobby"
+	login_all first bob alice
 	for i in $(seq 1 10); do
 		lines+="/frob"$'\n'
 	done
@@ -294,12 +277,7 @@ flood() {
 
 @test "the bucket refills: after a pause a line passes again" {
 	start_chatd --rate 2 --burst 2
-	login first
-	login bob
-	expect first "* bob joined lobby"
-	login alice
-	expect first "* alice joined lobby"
-	expect bob "* alice joined lobby"
+	login_all first bob alice
 	printf 'one\ntwo\nthree\n' >&"${FD[alice]}"
 	expect alice "$WARNING"
 	expect bob "<alice> one"
@@ -315,12 +293,7 @@ flood() {
 @test "one client's bucket does not limit another's" {
 	local i lines=
 	start_chatd --rate 2 --burst 10
-	login first
-	login bob
-	expect first "* bob joined lobby"
-	login alice
-	expect first "* alice joined lobby"
-	expect bob "* alice joined lobby"
+	login_all first bob alice
 	for i in $(seq 1 20); do
 		lines+="line $i"$'\n'
 	done
@@ -346,12 +319,7 @@ flood() {
 @test "--rate 0: no limit" {
 	local i lines=
 	start_chatd --rate 0 --burst 1 --flood-kick 1
-	login first
-	login bob
-	expect first "* bob joined lobby"
-	login alice
-	expect first "* alice joined lobby"
-	expect bob "* alice joined lobby"
+	login_all first bob alice
 	for i in $(seq 1 100); do
 		lines+="line $i"$'\n'
 	done
@@ -370,12 +338,7 @@ flood() {
 
 @test "--flood-kick: dropping lines that many seconds in a row disconnects" {
 	start_chatd --rate 1 --burst 1 --flood-kick 2
-	login first
-	login bob
-	expect first "* bob joined lobby"
-	login alice
-	expect first "* alice joined lobby"
-	expect bob "* alice joined lobby"
+	login_all first bob alice
 	trap '' PIPE
 	flood alice 6
 	[ "$KICKED" -eq 1 ] || {
@@ -396,12 +359,7 @@ flood() {
 @test "a client that keeps under the rate is never warned or kicked" {
 	local i
 	start_chatd --rate 2 --burst 1 --flood-kick 1
-	login first
-	login bob
-	expect first "* bob joined lobby"
-	login alice
-	expect first "* alice joined lobby"
-	expect bob "* alice joined lobby"
+	login_all first bob alice
 	# A line, and then 0.6 s from when bob has it, so the server took the
 	# lines more than the 0.5 s of a token apart; about 3.5 s in all.
 	for i in $(seq 1 6); do
@@ -419,12 +377,7 @@ flood() {
 @test "--flood-kick 0: a client is never disconnected for flooding" {
 	local start elapsed max warned received
 	start_chatd --rate 1 --burst 1 --flood-kick 0
-	login first
-	login bob
-	expect first "* bob joined lobby"
-	login alice
-	expect first "* alice joined lobby"
-	expect bob "* alice joined lobby"
+	login_all first bob alice
 	trap '' PIPE
 	now_us
 	start=$NOW

@@ -53,12 +53,7 @@ repeat() {
 }
 
 @test "/join ROOM: the old room sees NAME left, the new one NAME joined" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
-	login carol
-	expect alice "* carol joined lobby"
-	expect bob "* carol joined lobby"
+	login_all alice bob carol
 	say alice "/join dev"
 	expect alice "* you are now in dev (1 user)"
 	expect bob "* alice left lobby"
@@ -81,9 +76,7 @@ repeat() {
 }
 
 @test "/join the room you are in: ! you are already in ROOM" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	say alice "/join lobby"
 	expect alice "! you are already in lobby"
 	say alice "/join LOBBY"
@@ -101,9 +94,7 @@ repeat() {
 }
 
 @test "room names are case-insensitive and shown as the creator spelled them" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	say alice "/join Dev"
 	expect alice "* you are now in Dev (1 user)"
 	expect bob "* alice left lobby"
@@ -188,9 +179,7 @@ repeat() {
 }
 
 @test "/leave goes back to lobby; in lobby: ! you are already in lobby" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	say alice "/leave"
 	expect alice "! you are already in lobby"
 	say alice "/join dev"
@@ -216,12 +205,7 @@ repeat() {
 }
 
 @test "/rooms counts the rooms in use and lists lobby first, then the others" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
-	login carol
-	expect alice "* carol joined lobby"
-	expect bob "* carol joined lobby"
+	login_all alice bob carol
 	say alice "/join dev"
 	expect alice "* you are now in dev (1 user)"
 	expect bob "* alice left lobby"
@@ -293,12 +277,7 @@ repeat() {
 }
 
 @test "/who lists the users in your room only, [op] for the operator" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
-	login carol
-	expect alice "* carol joined lobby"
-	expect bob "* carol joined lobby"
+	login_all alice bob carol
 	login dave
 	expect carol "* dave joined lobby"
 	say carol "/join dev"
@@ -334,9 +313,7 @@ repeat() {
 }
 
 @test "/users shows each user's room" {
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	say alice "/join dev"
 	expect alice "* you are now in dev (1 user)"
 	expect bob "* alice left lobby"
@@ -370,9 +347,7 @@ repeat() {
 	say bob "/join dev"
 	expect bob "* you are now in dev (2 users)"
 	expect alice "* bob joined dev"
-	login carol
-	login dave
-	expect carol "* dave joined lobby"
+	login_all carol dave
 	say alice "in dev"
 	expect bob "<alice> in dev"
 	# Posted after alice's line: dave would have had hers first.
@@ -394,9 +369,7 @@ repeat() {
 	say bob "/join dev"
 	expect bob "* you are now in dev (2 users)"
 	expect alice "* bob joined dev"
-	login carol
-	login dave
-	expect carol "* dave joined lobby"
+	login_all carol dave
 	say alice "/me waves in dev"
 	expect bob "* alice waves in dev"
 	say carol "/me waves in lobby"
@@ -416,9 +389,7 @@ repeat() {
 	login carol
 	say carol "/join ops"
 	expect carol "* you are now in ops (1 user)"
-	login dave
-	login bob
-	expect dave "* bob joined lobby"
+	login_all dave bob
 	say bob "/join dev"
 	expect bob "* you are now in dev (2 users)"
 	expect alice "* bob joined dev"

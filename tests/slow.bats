@@ -52,9 +52,7 @@ still_chatting() {
 
 @test "a client that stops reading is evicted as too slow, and the others lose nothing" {
 	start_chatd --max-per-address 0
-	login observer
-	login stalled
-	expect observer "* stalled joined lobby"
+	login_all observer stalled
 	local pid out=$BATS_TEST_TMPDIR/observer.out
 	pid=$(worker_pid stalled)
 	[ -n "$pid" ]
@@ -138,9 +136,7 @@ clock_at_90_to_94() {
 	else
 		start_chatd --max-clients 20 --max-per-address 16
 	fi
-	login alice
-	login bob
-	expect alice "* bob joined lobby"
+	login_all alice bob
 	# alice and bob are 2 of the 16 connections 127.0.0.1 may have.
 	for ((i = 0; i < 40; i++)); do
 		connect "a$i"
