@@ -483,7 +483,7 @@ kick(struct worker *w, char *args, int ban)
 	    name, verb, w->name, reason ? " (" : "", reason ? reason : "",
 	    reason ? ")" : "");
 	heir = worker_leave_locked(h, t, w->text, len,
-	    w->cf->oper_first_user);
+	    w->cf->live.oper_first_user);
 	if (room != w->room)
 		worker_post_locked(w, REC_DIRECT, RING_ALLROOMS, w->slot,
 		    w->text, len);
@@ -572,7 +572,7 @@ same_secret(const char *a, const char *b)
 static void
 cmd_oper(struct worker *w, char *args)
 {
-	const char	*hash = w->cf->oper_hash, *c;
+	const char	*hash = w->cf->live.oper_hash, *c;
 	struct timespec	 ts = { OPER_DELAY_MS / 1000,
 			    (OPER_DELAY_MS % 1000) * 1000000L };
 

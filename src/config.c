@@ -18,12 +18,19 @@
 #include "log.h"
 
 static const char usage_text[] =
-"usage: chatd [-hiVv] [-l address] [-n instance] [-p port] [options]\n"
+"usage: chatd [-dhiVv] [-f file] [-l address] [-n instance] [-p port]\n"
+"             [-u user] [options]\n"
 "  -p, --port=PORT            TCP port (default 9000; 0 picks a free one)\n"
 "  -l, --listen=ADDR          address to bind, repeatable (default: all)\n"
 "  -i, --inetd                serve the connection on stdin/stdout\n"
+"  -d, --daemon               detach, write the pid file, log to syslog\n"
+"  -f, --config=FILE          read settings from FILE\n"
 "  -n, --instance=NAME        shared segment and run directory name\n"
+"  -u, --user=USER            after binding, run as USER and its group\n"
+"      --pidfile=FILE         pid file (default with -d: /run/chatd.NAME.pid)\n"
 "      --run-dir=DIR          where the wake-up pipes live\n"
+"      --state-dir=DIR        keep room history and bans across restarts\n"
+"      --motd=FILE            lines sent after the greeting\n"
 "      --max-clients=N        connections at most (default 1024; 0 = no limit)\n"
 "      --max-per-address=N    connections from one address (default 16)\n"
 "      --max-line=BYTES       longest accepted line (default 1024)\n"
@@ -53,14 +60,23 @@ enum {
 	OPT_FLOODKICK,
 	OPT_KEEPALIVE,
 	OPT_OPERFILE,
-	OPT_OPERFIRST
+	OPT_OPERFIRST,
+	OPT_PIDFILE,
+	OPT_STATEDIR,
+	OPT_MOTD
 };
 
 static const struct option longopts[] = {
 	{ "port",		required_argument, NULL, 'p' },
 	{ "listen",		required_argument, NULL, 'l' },
 	{ "inetd",		no_argument,	   NULL, 'i' },
+	{ "daemon",		no_argument,	   NULL, 'd' },
+	{ "config",		required_argument, NULL, 'f' },
 	{ "instance",		required_argument, NULL, 'n' },
+	{ "user",		required_argument, NULL, 'u' },
+	{ "pidfile",		required_argument, NULL, OPT_PIDFILE },
+	{ "state-dir",		required_argument, NULL, OPT_STATEDIR },
+	{ "motd",		required_argument, NULL, OPT_MOTD },
 	{ "run-dir",		required_argument, NULL, OPT_RUNDIR },
 	{ "max-clients",	required_argument, NULL, OPT_MAXCLIENTS },
 	{ "max-per-address",	required_argument, NULL, OPT_MAXPERADDR },
@@ -98,17 +114,17 @@ config_init(struct config *cf)
 {
 	memset(cf, 0, sizeof(*cf));
 	cf->port = CHATD_PORT;
-	cf->max_clients = CHATD_MAX_CLIENTS;
-	cf->max_per_addr = CHATD_MAX_PER_ADDR;
+	cf->live.max_clients = CHATD_MAX_CLIENTS;
+	cf->live.max_per_addr = CHATD_MAX_PER_ADDR;
 	cf->max_line = CHATD_MAX_LINE;
-	cf->reg_timeout = CHATD_REG_TIMEOUT;
+	cf->live.reg_timeout = CHATD_REG_TIMEOUT;
 	cf->history = CHATD_HISTORY;
 	cf->max_rooms = CHATD_MAX_ROOMS;
-	cf->rate = CHATD_RATE;
-	cf->burst = CHATD_BURST;
-	cf->flood_kick = CHATD_FLOOD_KICK;
-	cf->keepalive = CHATD_KEEPALIVE;
-	cf->oper_first_user = 1;
+	cf->live.rate = CHATD_RATE;
+	cf->live.burst = CHATD_BURST;
+	cf->live.flood_kick = CHATD_FLOOD_KICK;
+	cf->live.keepalive = CHATD_KEEPALIVE;
+	cf->live.oper_first_user = 1;
 }
 
 /* Parses a whole decimal number in [min, max] for the option name. */
@@ -172,12 +188,12 @@ read_oper_hash(struct config *cf, const char *path)
 	/* Warned about once logging is set up (under inetd, not here). */
 	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 077) != 0)
 		cf->oper_loose = path;
-	if (fgets(cf->oper_hash, sizeof(cf->oper_hash), fp) == NULL)
-		cf->oper_hash[0] = '\0';
+	if (fgets(cf->live.oper_hash, sizeof(cf->live.oper_hash), fp) == NULL)
+		cf->live.oper_hash[0] = '\0';
 	fclose(fp);
-	n = strcspn(cf->oper_hash, "\r\n");
-	cf->oper_hash[n] = '\0';
-	if (n == 0 || cf->oper_hash[0] == '#')
+	n = strcspn(cf->live.oper_hash, "\r\n");
+	cf->live.oper_hash[n] = '\0';
+	if (n == 0 || cf->live.oper_hash[0] == '#')
 		usage_error("--oper-password-file: %s: no crypt(3) hash on "
 		    "its first line", path);
 }
@@ -207,18 +223,18 @@ set_option(struct config *cf, int ch, const char *arg)
 		set_rundir(cf, arg);
 		break;
 	case OPT_MAXCLIENTS:
-		cf->max_clients = number("max-clients", arg, 0,
+		cf->live.max_clients = number("max-clients", arg, 0,
 		    CHATD_MAX_SLOTS);
 		break;
 	case OPT_MAXPERADDR:
-		cf->max_per_addr = number("max-per-address", arg, 0,
+		cf->live.max_per_addr = number("max-per-address", arg, 0,
 		    CHATD_MAX_SLOTS);
 		break;
 	case OPT_MAXLINE:
 		cf->max_line = number("max-line", arg, 16, CHATD_MAX_LINE_CAP);
 		break;
 	case OPT_REGTIMEOUT:
-		cf->reg_timeout = number("register-timeout", arg, 0, 86400);
+		cf->live.reg_timeout = number("register-timeout", arg, 0, 86400);
 		break;
 	case OPT_HISTORY:
 		cf->history = number("history", arg, 0, CHATD_HISTORY_CAP);
@@ -227,31 +243,31 @@ set_option(struct config *cf, int ch, const char *arg)
 		cf->max_rooms = number("max-rooms", arg, 1, CHATD_MAX_ROOMS_CAP);
 		break;
 	case OPT_RATE:
-		cf->rate = number("rate", arg, 0, 1000000);
+		cf->live.rate = number("rate", arg, 0, 1000000);
 		break;
 	case OPT_BURST:
-		cf->burst = number("burst", arg, 1, 1000000);
+		cf->live.burst = number("burst", arg, 1, 1000000);
 		break;
 	case OPT_FLOODKICK:
-		cf->flood_kick = number("flood-kick", arg, 0, 86400);
+		cf->live.flood_kick = number("flood-kick", arg, 0, 86400);
 		break;
 	case OPT_KEEPALIVE:
-		cf->keepalive = number("keepalive", arg, 0, 86400);
+		cf->live.keepalive = number("keepalive", arg, 0, 86400);
 		break;
 	case OPT_OPERFILE:
 		read_oper_hash(cf, arg);
 		break;
 	case OPT_OPERFIRST:
 		if (strcmp(arg, "yes") == 0)
-			cf->oper_first_user = 1;
+			cf->live.oper_first_user = 1;
 		else if (strcmp(arg, "no") == 0)
-			cf->oper_first_user = 0;
+			cf->live.oper_first_user = 0;
 		else
 			usage_error("--oper-first-user: '%s' is not yes or no",
 			    arg);
 		break;
 	case 'v':
-		cf->verbose = 1;
+		cf->live.verbose = 1;
 		break;
 	case 'V':
 		printf("chatd %s\n", PACKAGE_VERSION);
@@ -311,5 +327,5 @@ config_default_rundir(struct config *cf)
 unsigned
 config_slots(const struct config *cf)
 {
-	return cf->max_clients == 0 ? CHATD_MAX_SLOTS : cf->max_clients;
+	return cf->live.max_clients == 0 ? CHATD_MAX_SLOTS : cf->live.max_clients;
 }

@@ -7,30 +7,48 @@
 #define CHATD_CONFIG_H
 
 #include <limits.h>
+#include <stdint.h>
 
 #include "defs.h"
+
+/*
+ * The settings a running server can change (SIGHUP): the listener, or
+ * under inetd each new instance, publishes them in the segment, and
+ * every worker picks them up from there. Plain data: it is copied.
+ */
+struct live {
+	uint32_t	max_clients;
+	uint32_t	max_per_addr;
+	uint32_t	reg_timeout;
+	uint32_t	rate;
+	uint32_t	burst;
+	uint32_t	flood_kick;
+	uint32_t	keepalive;
+	uint32_t	oper_first_user;
+	uint32_t	verbose;
+	char		oper_hash[256];	/* crypt(3) hash; empty: no /oper */
+	uint32_t	motd_len;
+	char		motd[MOTD_MAX];	/* "* line\n" lines, cleaned */
+};
 
 struct config {
 	unsigned	 port;
 	const char	*listen[CHATD_MAX_LISTEN];
 	int		 nlisten;
 	int		 inetd;
+	int		 daemon;		/* -d: detach, pid file, syslog */
+	char		 config_file[PATH_MAX];	/* -f, absolute; empty: none */
+	char		 user[64];		/* -u: run as this user */
+	char		 pidfile[PATH_MAX];	/* empty: the -d default */
+	char		 statedir[PATH_MAX];	/* empty: nothing persists */
+	char		 motd_file[PATH_MAX];	/* empty: no MOTD */
 	char		 instance[INSTANCE_MAX_LEN + 1];
 	char		 rundir[PATH_MAX];
-	unsigned	 max_clients;
-	unsigned	 max_per_addr;
 	unsigned	 max_line;
-	unsigned	 reg_timeout;
 	unsigned	 history;
 	unsigned	 max_rooms;
-	unsigned	 rate;
-	unsigned	 burst;
-	unsigned	 flood_kick;
-	unsigned	 keepalive;
-	int		 oper_first_user;
-	char		 oper_hash[256];	/* crypt(3) hash; empty: no /oper */
 	const char	*oper_loose;	/* a password file others may read */
-	int		 verbose;
+	struct live	 live;
 };
 
 void	config_init(struct config *);

@@ -18,6 +18,7 @@
 #define CHATD_KEEPALIVE		120	/* seconds to detect a vanished peer */
 #define CHATD_MAX_BANS		256	/* bans remembered at once */
 #define BAN_REASON_MAX		200	/* bytes of a ban's reason kept */
+#define MOTD_MAX		4096	/* bytes of MOTD, as sent */
 #define OPER_DELAY_MS		1000	/* wait before "! wrong password" */
 #define CHATD_MAX_LISTEN	16	/* -l addresses at most */
 #define CHATD_MAX_ROOMS		256	/* rooms remembered at once, lobby included */

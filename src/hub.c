@@ -51,7 +51,7 @@
 #include "log.h"
 
 #define HUB_MAGIC	0x6368617464687562ULL	/* "chatdhub" */
-#define HUB_VERSION	3
+#define HUB_VERSION	4
 
 static int	hub_repaired;
 
@@ -463,6 +463,32 @@ hub_set_listener(struct hub *h)
 	h->hdr->listener = getpid();
 	h->hdr->lstart = proc_start(getpid());
 	hub_unlock(h);
+}
+
+/*
+ * Makes live the settings of every worker: they compare hdr->livegen
+ * with theirs and copy hdr->live under the lock when it moved.
+ */
+void
+hub_publish(struct hub *h, const struct live *lv)
+{
+	hub_lock(h);
+	memcpy(&h->hdr->live, lv, sizeof(*lv));
+	atomic_fetch_add(&h->hdr->livegen, 1);
+	hub_unlock(h);
+}
+
+/* Copies the published settings if they changed since *gen: 1 if so. */
+int
+hub_fetch(struct hub *h, struct live *lv, uint32_t *gen)
+{
+	if (atomic_load(&h->hdr->livegen) == *gen)
+		return 0;
+	hub_lock(h);
+	memcpy(lv, &h->hdr->live, sizeof(*lv));
+	*gen = atomic_load(&h->hdr->livegen);
+	hub_unlock(h);
+	return 1;
 }
 
 /*

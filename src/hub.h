@@ -14,10 +14,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "config.h"
 #include "defs.h"
 #include "ring.h"
-
-struct config;
 
 enum slot_state {
 	SLOT_FREE = 0,
@@ -98,6 +97,8 @@ struct hub_hdr {
 	_Atomic uint64_t	relayed;	/* chat, /me and direct messages */
 	_Atomic uint64_t	repairs;	/* locks recovered from dead owners */
 	uint64_t		lastall;	/* 1 + last record for every room */
+	_Atomic uint32_t	livegen;	/* bumped when live changes */
+	struct live		live;	/* settings SIGHUP can change */
 	pthread_mutex_t		lock;
 	struct ring_hdr		ring;
 	struct ban		bans[CHATD_MAX_BANS];
@@ -133,6 +134,8 @@ void	hub_destroy(struct hub *);
 void	hub_lock(struct hub *);
 void	hub_unlock(struct hub *);
 void	hub_set_listener(struct hub *);
+void	hub_publish(struct hub *, const struct live *);
+int	hub_fetch(struct hub *, struct live *, uint32_t *);
 int	hub_claim(struct hub *, const char *, unsigned, unsigned,
 	    enum hub_refusal *);
 void	hub_release(struct hub *, int);

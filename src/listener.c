@@ -241,7 +241,7 @@ listener_reap(struct hub *h, struct notifier *nt, struct children *c)
 
 /* The child's side of a fork: become the worker for socket s. */
 static void __attribute__((noreturn))
-listener_child(struct hub *h, const struct config *cf, struct notifier *nt,
+listener_child(struct hub *h, struct config *cf, struct notifier *nt,
     int s, int *fds, int nfds)
 {
 	int	i;
@@ -259,7 +259,7 @@ listener_child(struct hub *h, const struct config *cf, struct notifier *nt,
 }
 
 static void
-listener_accept(struct hub *h, const struct config *cf, struct notifier *nt,
+listener_accept(struct hub *h, struct config *cf, struct notifier *nt,
     int fd, int *fds, int nfds, struct children *c)
 {
 	pid_t	pid;
@@ -314,7 +314,7 @@ listener_shutdown(struct hub *h, struct notifier *nt, struct children *c)
 }
 
 void
-listener_main(struct hub *h, const struct config *cf, int *fds, int nfds)
+listener_main(struct hub *h, struct config *cf, int *fds, int nfds)
 {
 	struct pollfd		 pfd[2 * CHATD_MAX_LISTEN + 1];
 	struct children		 c = { NULL, 0, 0 };
@@ -324,7 +324,7 @@ listener_main(struct hub *h, const struct config *cf, int *fds, int nfds)
 
 	listener_signals();
 	notify_init(&nt, h);
-	op_handover = cf->oper_first_user;
+	op_handover = cf->live.oper_first_user;
 	for (i = 0; i < nfds; i++) {
 		pfd[i].fd = fds[i];
 		pfd[i].events = POLLIN;

@@ -14,7 +14,7 @@ struct config;
 struct hub;
 
 int	listener_bind(struct config *, int *);
-void	listener_main(struct hub *, const struct config *, int *, int)
+void	listener_main(struct hub *, struct config *, int *, int)
 	    __attribute__((noreturn));
 
 #endif

@@ -73,13 +73,14 @@ main(int argc, char **argv)
 	config_args(&cf, argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	if (cf.inetd) {
-		log_init(!stderr_is_socket(), cf.verbose);
+		log_init(!stderr_is_socket(), cf.live.verbose);
 		warn_config(&cf);
 		inetd_instance(&cf);
 		hub_open(&h, &cf, HUB_INETD);
+		hub_publish(&h, &cf.live);
 		worker_main(&h, &cf);
 	}
-	log_init(1, cf.verbose);
+	log_init(1, cf.live.verbose);
 	warn_config(&cf);
 	/*
 	 * A SIGTERM between binding and the listener's handlers would kill
@@ -95,5 +96,6 @@ main(int argc, char **argv)
 	if (cf.instance[0] == '\0')
 		snprintf(cf.instance, sizeof(cf.instance), "%u", cf.port);
 	hub_open(&h, &cf, HUB_LISTENER);
+	hub_publish(&h, &cf.live);
 	listener_main(&h, &cf, fds, nfds);
 }

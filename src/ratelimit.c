@@ -31,6 +31,20 @@ bucket_refill(struct bucket *b, int64_t now)
 	b->last = now;
 }
 
+/*
+ * New settings for a bucket in use: what was earned at the old rate is
+ * kept, up to the new size.
+ */
+void
+bucket_set(struct bucket *b, unsigned rate, unsigned burst, int64_t now)
+{
+	bucket_refill(b, now);
+	b->rate = rate;
+	b->burst = burst;
+	if (b->milli > (int64_t)burst * 1000)
+		b->milli = (int64_t)burst * 1000;
+}
+
 /* Counts the seconds in a row in which lines were dropped. */
 static void
 bucket_flood(struct bucket *b, int64_t now)

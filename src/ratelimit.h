@@ -27,6 +27,8 @@ enum bucket_verdict {
 
 void			bucket_init(struct bucket *, unsigned, unsigned,
 			    int64_t);
+void			bucket_set(struct bucket *, unsigned, unsigned,
+			    int64_t);
 enum bucket_verdict	bucket_take(struct bucket *, int64_t, unsigned);
 
 #endif

@@ -396,7 +396,7 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 	    (unsigned long long)w->woken);
 	hub_lock(h);
 	heir = session_end_locked(h, w->slot, w->text, n,
-	    w->cf->oper_first_user);
+	    w->cf->live.oper_first_user);
 	hub_unlock(h);
 	if (n > 0)
 		notify_room(&w->nt, w->room, w->slot);
@@ -493,7 +493,7 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	memcpy(sl->key, key, n + 1);
 	sl->regseq = ++h->hdr->regseq;
 	/* The first user to register is the operator (the seed's rule). */
-	sl->op = w->cf->oper_first_user && hub_count(h, RING_ALLROOMS) == 0;
+	sl->op = w->cf->live.oper_first_user && hub_count(h, RING_ALLROOMS) == 0;
 	memcpy(w->name, sl->name, n + 1);
 	w->room = 0;
 	w->pos = ring_head(&h->ring);
@@ -540,7 +540,7 @@ worker_line(struct worker *w, const unsigned char *raw, size_t rawlen)
 		worker_deliver(w);
 		return;
 	}
-	switch (bucket_take(&w->bucket, now_ms(), w->cf->flood_kick)) {
+	switch (bucket_take(&w->bucket, now_ms(), w->cf->live.flood_kick)) {
 	case BUCKET_PASS:
 		break;
 	case BUCKET_WARN:
@@ -611,6 +611,18 @@ worker_input(struct worker *w)
 	}
 }
 
+/* Sends the MOTD, kept as "* " lines each ended by a newline. */
+static void
+worker_motd(struct worker *w)
+{
+	const char	*p = w->cf->live.motd, *end = p + w->cf->live.motd_len;
+	const char	*nl;
+
+	for (; p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL;
+	    p = nl + 1)
+		(void)outbuf_line(&w->out, p, (size_t)(nl - p));
+}
+
 /* Claims a slot or tells the client why not and closes. */
 static void
 worker_admit(struct worker *w)
@@ -621,10 +633,10 @@ worker_admit(struct worker *w)
 	size_t			 online;
 
 	if (w->cf->inetd)
-		worker_bury(h, &w->nt, 0, w->cf->oper_first_user);
+		worker_bury(h, &w->nt, 0, w->cf->live.oper_first_user);
 	hub_lock(h);
-	w->slot = hub_claim(h, w->addr, w->cf->max_clients,
-	    w->cf->max_per_addr, &why);
+	w->slot = hub_claim(h, w->addr, w->cf->live.max_clients,
+	    w->cf->live.max_per_addr, &why);
 	if (w->slot != -1)
 		w->gen = atomic_load(&h->slots[w->slot].gen);
 	online = hub_count(h, RING_ALLROOMS);
@@ -645,11 +657,12 @@ worker_admit(struct worker *w)
 	}
 	worker_reply(w, "* Welcome to chatd! %s online.",
 	    plural(online, "user", "users"));
+	worker_motd(w);
 	worker_prompt(w);
 }
 
 static void
-worker_init(struct worker *w, struct hub *h, const struct config *cf)
+worker_init(struct worker *w, struct hub *h, struct config *cf)
 {
 	memset(w, 0, sizeof(*w));
 	w->hub = h;
@@ -665,10 +678,12 @@ worker_init(struct worker *w, struct hub *h, const struct config *cf)
 	    (w->text = malloc(RECORD_TEXT_MAX)) == NULL ||
 	    (w->reply = malloc(RECORD_TEXT_MAX)) == NULL)
 		fatal("worker buffers");
-	bucket_init(&w->bucket, cf->rate, cf->burst, now_ms());
+	(void)hub_fetch(h, &cf->live, &w->livegen);
+	log_setverbose(cf->live.verbose);
+	bucket_init(&w->bucket, cf->live.rate, cf->live.burst, now_ms());
 	peer_address(w->addr, sizeof(w->addr));
-	if (cf->keepalive > 0)
-		keepalive(cf->keepalive);
+	if (cf->live.keepalive > 0)
+		keepalive(cf->live.keepalive);
 	set_nonblock(IN_FD);
 	set_nonblock(OUT_FD);
 	log_debug("connection from %s", w->addr);
@@ -680,11 +695,26 @@ worker_timeout(const struct worker *w)
 {
 	int64_t	left;
 
-	if (w->registered || w->cf->reg_timeout == 0)
+	if (w->registered || w->cf->live.reg_timeout == 0)
 		return -1;
-	left = w->connected_ms + (int64_t)w->cf->reg_timeout * 1000 -
+	left = w->connected_ms + (int64_t)w->cf->live.reg_timeout * 1000 -
 	    now_ms();
 	return left > 0 ? (int)left : 0;
+}
+
+/* Takes up settings a SIGHUP (or a newer inetd instance) published. */
+static void
+worker_refresh(struct worker *w)
+{
+	struct live	*lv = &w->cf->live;
+	unsigned	 ka = lv->keepalive;
+
+	if (!hub_fetch(w->hub, lv, &w->livegen))
+		return;
+	log_setverbose(lv->verbose);
+	bucket_set(&w->bucket, lv->rate, lv->burst, now_ms());
+	if (lv->keepalive != ka && lv->keepalive > 0)
+		keepalive(lv->keepalive);
 }
 
 static void
@@ -710,12 +740,13 @@ worker_round(struct worker *w)
 		notify_drain(w->rfd);
 		w->woken++;
 	}
+	worker_refresh(w);
 	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
 		worker_input(w);
 }
 
 void
-worker_main(struct hub *h, const struct config *cf)
+worker_main(struct hub *h, struct config *cf)
 {
 	struct worker	w;
 
@@ -733,7 +764,7 @@ worker_main(struct hub *h, const struct config *cf)
 		worker_deliver(&w);
 		if (w.nt.dead) {
 			w.nt.dead = 0;
-			worker_bury(h, &w.nt, 0, cf->oper_first_user);
+			worker_bury(h, &w.nt, 0, cf->live.oper_first_user);
 		}
 	}
 }

@@ -21,7 +21,8 @@ struct config;
 
 struct worker {
 	struct hub		*hub;
-	const struct config	*cf;
+	struct config		*cf;	/* our own copy: live is refreshed */
+	uint32_t		 livegen;	/* of the settings in cf->live */
 	struct notifier		 nt;
 	struct linebuf		 lb;
 	struct outbuf		 out;
@@ -45,7 +46,7 @@ struct worker {
 	int			 kicked;	/* a kick record came for us */
 };
 
-void	worker_main(struct hub *, const struct config *)
+void	worker_main(struct hub *, struct config *)
 	    __attribute__((noreturn));
 void	worker_reply(struct worker *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
