@@ -198,10 +198,50 @@ read_oper_hash(struct config *cf, const char *path)
 		    "its first line", path);
 }
 
+/* Stores an option's path made absolute, since -d moves to /. */
+static void
+set_path(char *dst, size_t size, const char *opt, const char *arg)
+{
+	char	cwd[PATH_MAX];
+	int	n;
+
+	if (*arg == '\0')
+		usage_error("--%s: empty path", opt);
+	if (arg[0] == '/')
+		n = snprintf(dst, size, "%s", arg);
+	else if (getcwd(cwd, sizeof(cwd)) == NULL)
+		usage_error("--%s: getcwd: %s", opt, strerror(errno));
+	else
+		n = snprintf(dst, size, "%s/%s", cwd, arg);
+	if (n < 0 || (size_t)n >= size)
+		usage_error("--%s: path too long", opt);
+}
+
 static void
 set_option(struct config *cf, int ch, const char *arg)
 {
 	switch (ch) {
+	case 'd':
+		cf->daemon = 1;
+		break;
+	case 'f':
+		set_path(cf->config_file, sizeof(cf->config_file), "config",
+		    arg);
+		break;
+	case 'u':
+		if (*arg == '\0' || strlen(arg) >= sizeof(cf->user))
+			usage_error("--user: '%s' is not a user name", arg);
+		strcpy(cf->user, arg);
+		break;
+	case OPT_PIDFILE:
+		set_path(cf->pidfile, sizeof(cf->pidfile), "pidfile", arg);
+		break;
+	case OPT_STATEDIR:
+		set_path(cf->statedir, sizeof(cf->statedir), "state-dir", arg);
+		break;
+	case OPT_MOTD:
+		set_path(cf->motd_file, sizeof(cf->motd_file), "motd", arg);
+		break;
 	case 'p':
 		cf->port = number("port", arg, 0, 65535);
 		break;
@@ -287,7 +327,7 @@ config_args(struct config *cf, int argc, char **argv)
 	int	ch;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":hil:n:p:Vv", longopts,
+	while ((ch = getopt_long(argc, argv, ":df:hil:n:p:u:Vv", longopts,
 	    NULL)) != -1) {
 		if (ch == '?') {
 			if (optopt != 0)
