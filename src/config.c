@@ -1,12 +1,18 @@
 /*
- * The command line. Defaults come from defs.h; config_args() applies the
- * options in order and stops chatd with EX_USAGE, naming the option, at
- * the first bad one.
+ * The command line and the configuration file. Defaults come from
+ * defs.h; then the file (-f), then the command line, which wins. The
+ * first bad value stops chatd naming the option (and the file and line),
+ * with EX_USAGE for the command line and EX_CONFIG for the file. On
+ * SIGHUP config_reload() reads both again; there a bad value leaves the
+ * old settings in place instead, so every setter can simply give up with
+ * usage_error(), which returns to config_reload() by longjmp.
  */
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,15 +22,17 @@
 
 #include "config.h"
 #include "log.h"
+#include "text.h"
 
 static const char usage_text[] =
-"usage: chatd [-dhiVv] [-f file] [-l address] [-n instance] [-p port]\n"
+"usage: chatd [-dhitVv] [-f file] [-l address] [-n instance] [-p port]\n"
 "             [-u user] [options]\n"
 "  -p, --port=PORT            TCP port (default 9000; 0 picks a free one)\n"
 "  -l, --listen=ADDR          address to bind, repeatable (default: all)\n"
 "  -i, --inetd                serve the connection on stdin/stdout\n"
 "  -d, --daemon               detach, write the pid file, log to syslog\n"
 "  -f, --config=FILE          read settings from FILE\n"
+"  -t, --check-config         check the settings and the file, then exit\n"
 "  -n, --instance=NAME        shared segment and run directory name\n"
 "  -u, --user=USER            after binding, run as USER and its group\n"
 "      --pidfile=FILE         pid file (default with -d: /run/chatd.NAME.pid)\n"
@@ -72,6 +80,7 @@ static const struct option longopts[] = {
 	{ "inetd",		no_argument,	   NULL, 'i' },
 	{ "daemon",		no_argument,	   NULL, 'd' },
 	{ "config",		required_argument, NULL, 'f' },
+	{ "check-config",	no_argument,	   NULL, 't' },
 	{ "instance",		required_argument, NULL, 'n' },
 	{ "user",		required_argument, NULL, 'u' },
 	{ "pidfile",		required_argument, NULL, OPT_PIDFILE },
@@ -96,24 +105,42 @@ static const struct option longopts[] = {
 	{ NULL,			0,		   NULL, 0 }
 };
 
+static int	 saved_argc;		/* the command line, for SIGHUP */
+static char	**saved_argv;
+static int	 from_args;		/* applying the command line */
+static const char *cur_file;		/* the file being read, for messages */
+static unsigned	 cur_line;
+static FILE	*cur_fp;
+static jmp_buf	*reload_jmp;		/* set while SIGHUP re-reads */
+static char	 reload_err[1024];
+
 static void __attribute__((noreturn, format(printf, 1, 2)))
 usage_error(const char *fmt, ...)
 {
+	char	msg[768], where[PATH_MAX + 32];
 	va_list	ap;
 
-	fprintf(stderr, "chatd: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(EX_USAGE);
+	where[0] = '\0';
+	if (cur_file != NULL && cur_line > 0)
+		snprintf(where, sizeof(where), "%s:%u: ", cur_file, cur_line);
+	else if (cur_file != NULL)
+		snprintf(where, sizeof(where), "%s: ", cur_file);
+	if (reload_jmp != NULL) {
+		snprintf(reload_err, sizeof(reload_err), "%s%s", where, msg);
+		longjmp(*reload_jmp, 1);
+	}
+	fprintf(stderr, "chatd: %s%s\n", where, msg);
+	exit(cur_file != NULL ? EX_CONFIG : EX_USAGE);
 }
 
 void
 config_init(struct config *cf)
 {
 	memset(cf, 0, sizeof(*cf));
-	cf->port = CHATD_PORT;
+	cf->port = cf->port_opt = CHATD_PORT;
 	cf->live.max_clients = CHATD_MAX_CLIENTS;
 	cf->live.max_per_addr = CHATD_MAX_PER_ADDR;
 	cf->max_line = CHATD_MAX_LINE;
@@ -217,6 +244,39 @@ set_path(char *dst, size_t size, const char *opt, const char *arg)
 		usage_error("--%s: path too long", opt);
 }
 
+/*
+ * Reads the MOTD: each line cleaned like a chat line (no terminal
+ * escapes reach the users) and kept as a "* " notice.
+ */
+static void
+read_motd(struct config *cf, const char *path)
+{
+	unsigned char	 raw[1024], clean[TEXT_CLEAN_MAX(sizeof(raw))];
+	struct live	*lv = &cf->live;
+	FILE		*fp;
+	size_t		 n, c;
+	int		 toolong = 0;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		usage_error("--motd: %s: %s", path, strerror(errno));
+	lv->motd_len = 0;
+	while (!toolong && fgets((char *)raw, sizeof(raw), fp) != NULL) {
+		n = strcspn((char *)raw, "\r\n");
+		c = text_clean(raw, n, clean);
+		if (lv->motd_len + c + 3 > sizeof(lv->motd)) {
+			toolong = 1;
+			break;
+		}
+		memcpy(lv->motd + lv->motd_len, "* ", 2);
+		memcpy(lv->motd + lv->motd_len + 2, clean, c);
+		lv->motd[lv->motd_len + 2 + c] = '\n';
+		lv->motd_len += (uint32_t)c + 3;
+	}
+	fclose(fp);
+	if (toolong)
+		usage_error("--motd: %s: longer than %d bytes", path, MOTD_MAX);
+}
+
 static void
 set_option(struct config *cf, int ch, const char *arg)
 {
@@ -227,6 +287,9 @@ set_option(struct config *cf, int ch, const char *arg)
 	case 'f':
 		set_path(cf->config_file, sizeof(cf->config_file), "config",
 		    arg);
+		break;
+	case 't':
+		cf->check = 1;
 		break;
 	case 'u':
 		if (*arg == '\0' || strlen(arg) >= sizeof(cf->user))
@@ -241,17 +304,23 @@ set_option(struct config *cf, int ch, const char *arg)
 		break;
 	case OPT_MOTD:
 		set_path(cf->motd_file, sizeof(cf->motd_file), "motd", arg);
+		read_motd(cf, cf->motd_file);
 		break;
 	case 'p':
-		cf->port = number("port", arg, 0, 65535);
+		cf->port = cf->port_opt = number("port", arg, 0, 65535);
 		break;
 	case 'l':
+		/* The command line's addresses replace the file's. */
+		if (from_args && !cf->listen_args) {
+			cf->listen_args = 1;
+			cf->nlisten = 0;
+		}
 		if (cf->nlisten == CHATD_MAX_LISTEN)
 			usage_error("--listen: at most %d addresses",
 			    CHATD_MAX_LISTEN);
-		if (*arg == '\0')
-			usage_error("--listen: empty address");
-		cf->listen[cf->nlisten++] = arg;
+		if (*arg == '\0' || strlen(arg) >= sizeof(cf->listen[0]))
+			usage_error("--listen: '%s' is not an address", arg);
+		strcpy(cf->listen[cf->nlisten++], arg);
 		break;
 	case 'i':
 		cf->inetd = 1;
@@ -321,13 +390,124 @@ set_option(struct config *cf, int ch, const char *arg)
 	}
 }
 
-void
-config_args(struct config *cf, int argc, char **argv)
+/* A flag set to "no" in a file: the opposite of set_option(). */
+static void
+clear_flag(struct config *cf, int ch)
+{
+	if (ch == 'd')
+		cf->daemon = 0;
+	else if (ch == 'i')
+		cf->inetd = 0;
+	else if (ch == 'v')
+		cf->live.verbose = 0;
+}
+
+/* Options that act rather than set: not for a file. */
+static int
+file_forbidden(int ch)
+{
+	return ch == 'f' || ch == 't' || ch == 'h' || ch == 'V';
+}
+
+/* Cuts a "#" comment: at the start or after a blank, not inside a word. */
+static void
+strip_comment(char *s)
+{
+	char	*p;
+
+	for (p = s; *p != '\0'; p++)
+		if (*p == '#' && (p == s || *(p - 1) == ' ' ||
+		    *(p - 1) == '\t')) {
+			*p = '\0';
+			return;
+		}
+}
+
+static char *
+trim(char *s)
+{
+	char	*end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/* One "name = value" line of a configuration file. */
+static void
+file_line(struct config *cf, char *line)
+{
+	const struct option	*o;
+	char			*name, *value, *eq;
+
+	strip_comment(line);
+	name = trim(line);
+	if (*name == '\0')
+		return;
+	if ((eq = strchr(name, '=')) == NULL)
+		usage_error("expected 'name = value', not '%s'", name);
+	*eq = '\0';
+	name = trim(name);
+	value = trim(eq + 1);
+	for (o = longopts; o->name != NULL; o++)
+		if (strcmp(o->name, name) == 0)
+			break;
+	if (o->name == NULL)
+		usage_error("unknown setting '%s'", name);
+	if (file_forbidden(o->val))
+		usage_error("'%s' cannot be set in a configuration file", name);
+	if (*value == '\0')
+		usage_error("%s: no value", name);
+	if (o->has_arg == required_argument)
+		set_option(cf, o->val, value);
+	else if (strcmp(value, "yes") == 0)
+		set_option(cf, o->val, NULL);
+	else if (strcmp(value, "no") == 0)
+		clear_flag(cf, o->val);
+	else
+		usage_error("%s: '%s' is not yes or no", name, value);
+}
+
+/* Applies a configuration file, naming it and the line in any error. */
+static void
+config_file(struct config *cf, const char *path)
+{
+	char	buf[8192];
+	size_t	n;
+
+	cur_file = path;
+	cur_line = 0;
+	if ((cur_fp = fopen(path, "r")) == NULL)
+		usage_error("cannot read it: %s", strerror(errno));
+	while (fgets(buf, sizeof(buf), cur_fp) != NULL) {
+		cur_line++;
+		n = strlen(buf);
+		if (n == sizeof(buf) - 1 && buf[n - 1] != '\n')
+			usage_error("line too long");
+		if (memchr(buf, '\0', n) != NULL || strlen(buf) != n)
+			usage_error("a NUL byte");
+		file_line(cf, buf);
+	}
+	if (ferror(cur_fp))
+		usage_error("read error: %s", strerror(errno));
+	fclose(cur_fp);
+	cur_fp = NULL;
+	cur_file = NULL;
+}
+
+/* Applies the command line; -V and -h end chatd here. */
+static void
+parse_args(struct config *cf, int argc, char **argv)
 {
 	int	ch;
 
+	from_args = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":df:hil:n:p:u:Vv", longopts,
+	optind = 0;	/* GNU getopt: start again from the top */
+	while ((ch = getopt_long(argc, argv, ":df:hil:n:p:tu:Vv", longopts,
 	    NULL)) != -1) {
 		if (ch == '?') {
 			if (optopt != 0)
@@ -341,8 +521,109 @@ config_args(struct config *cf, int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
+	from_args = 0;
+}
+
+/* Defaults, then the file the command line names, then the command line. */
+static void
+config_build(struct config *cf, int argc, char **argv, const char *file)
+{
+	config_init(cf);
+	if (file != NULL)
+		config_file(cf, file);
+	parse_args(cf, argc, argv);
 	if (cf->rundir[0] == '\0')
 		config_default_rundir(cf);
+	if (cf->daemon && cf->inetd)
+		usage_error("--daemon and --inetd exclude each other");
+}
+
+void
+config_args(struct config *cf, int argc, char **argv)
+{
+	char	file[PATH_MAX];
+
+	saved_argc = argc;
+	saved_argv = argv;
+	config_build(cf, argc, argv, NULL);
+	if (cf->config_file[0] != '\0') {
+		strcpy(file, cf->config_file);
+		config_build(cf, argc, argv, file);
+	}
+}
+
+/* Names the settings that differ and only a restart would apply. */
+static void
+restart_only(const struct config *o, const struct config *n)
+{
+	static const struct {
+		const char	*name;
+		size_t		 off, len;
+		int		 filled;	/* main() fills in a default */
+	} f[] = {
+#define F(name, field, filled) { name, offsetof(struct config, field), \
+	sizeof(((struct config *)0)->field), filled }
+		F("port", port_opt, 0), F("listen", listen, 0),
+		F("inetd", inetd, 0), F("daemon", daemon, 0),
+		F("instance", instance, 1), F("user", user, 0),
+		F("pidfile", pidfile, 1), F("run-dir", rundir, 0),
+		F("state-dir", statedir, 0), F("max-line", max_line, 0),
+		F("history", history, 0), F("max-rooms", max_rooms, 0),
+#undef F
+	};
+	const char	*ov, *nv;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		ov = (const char *)o + f[i].off;
+		nv = (const char *)n + f[i].off;
+		if (f[i].filled && *nv == '\0')
+			continue;
+		if (memcmp(ov, nv, f[i].len) != 0)
+			log_warnx("SIGHUP: %s changed; it takes a restart",
+			    f[i].name);
+	}
+}
+
+/*
+ * SIGHUP: reads the file and the command line again. What can change
+ * live goes into cf->live (the caller publishes it); what needs a
+ * restart is logged and kept. A bad file changes nothing: -1, and the
+ * reason is logged.
+ */
+int
+config_reload(struct config *cf)
+{
+	struct config	*n;
+	jmp_buf		 jb;
+
+	if ((n = malloc(sizeof(*n))) == NULL) {
+		log_warn("SIGHUP");
+		return -1;
+	}
+	reload_jmp = &jb;
+	if (setjmp(jb) != 0) {
+		reload_jmp = NULL;
+		cur_file = NULL;
+		from_args = 0;
+		if (cur_fp != NULL)
+			fclose(cur_fp);
+		cur_fp = NULL;
+		free(n);
+		log_warnx("SIGHUP: %s; keeping the old settings", reload_err);
+		return -1;
+	}
+	config_build(n, saved_argc, saved_argv,
+	    cf->config_file[0] != '\0' ? cf->config_file : NULL);
+	reload_jmp = NULL;
+	restart_only(cf, n);
+	if (config_slots(n) > config_slots(cf))
+		log_warnx("SIGHUP: max-clients above %u takes a restart",
+		    config_slots(cf));
+	cf->live = n->live;
+	cf->oper_loose = n->oper_loose;
+	free(n);
+	return 0;
 }
 
 /* /run/chatd for root, else the user's runtime directory or /tmp. */

@@ -32,11 +32,14 @@ struct live {
 };
 
 struct config {
-	unsigned	 port;
-	const char	*listen[CHATD_MAX_LISTEN];
+	unsigned	 port;		/* the port bound (-p 0: the one picked) */
+	unsigned	 port_opt;	/* the port asked for */
+	char		 listen[CHATD_MAX_LISTEN][256];
 	int		 nlisten;
+	int		 listen_args;	/* the command line gave -l */
 	int		 inetd;
 	int		 daemon;		/* -d: detach, pid file, syslog */
+	int		 check;			/* -t: check the settings, exit */
 	char		 config_file[PATH_MAX];	/* -f, absolute; empty: none */
 	char		 user[64];		/* -u: run as this user */
 	char		 pidfile[PATH_MAX];	/* empty: the -d default */
@@ -53,6 +56,7 @@ struct config {
 
 void	config_init(struct config *);
 void	config_args(struct config *, int, char **);
+int	config_reload(struct config *);
 void	config_default_rundir(struct config *);
 unsigned config_slots(const struct config *);
 

@@ -313,6 +313,18 @@ listener_shutdown(struct hub *h, struct notifier *nt, struct children *c)
 	exit(0);
 }
 
+/* SIGHUP: new live settings for every worker, new and old. */
+static void
+listener_reload(struct hub *h, struct config *cf)
+{
+	if (config_reload(cf) == -1)
+		return;
+	log_setverbose(cf->live.verbose);
+	op_handover = cf->live.oper_first_user;
+	hub_publish(h, &cf->live);
+	log_info("SIGHUP: settings re-read");
+}
+
 void
 listener_main(struct hub *h, struct config *cf, int *fds, int nfds)
 {
@@ -343,7 +355,7 @@ listener_main(struct hub *h, struct config *cf, int *fds, int nfds)
 			if (sig == SIGCHLD)
 				listener_reap(h, &nt, &c);
 			if (sig == SIGHUP)
-				log_info("SIGHUP: nothing to reload");
+				listener_reload(h, cf);
 		}
 		for (i = 0; i < nfds; i++)
 			if (pfd[i].revents & POLLIN)

@@ -11,6 +11,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -71,6 +72,10 @@ main(int argc, char **argv)
 
 	config_init(&cf);
 	config_args(&cf, argc, argv);
+	if (cf.check) {
+		printf("chatd: settings OK\n");
+		exit(0);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	if (cf.inetd) {
 		log_init(!stderr_is_socket(), cf.live.verbose);

@@ -12,6 +12,7 @@
 TIMEOUT=${TIMEOUT:-10}
 
 declare -gA FD
+CHATD_DEFAULTS=(-v --rate 0)
 
 # Runs a command until it succeeds or $1 seconds have passed.
 wait_for() {
@@ -33,9 +34,10 @@ start_chatd() {
 	INSTANCE=test$$.${BATS_TEST_NUMBER:-0}.$RANDOM
 	mkdir -p -m 700 "$RUNDIR"
 	# No rate limit unless a test asks for one (a later --rate wins):
-	# most tests send faster than a person types.
-	"$CHATD" -p 0 -l 127.0.0.1 -n "$INSTANCE" --run-dir "$RUNDIR" -v \
-	    --rate 0 "$@" 2>"$LOG" &
+	# most tests send faster than a person types. A test of settings
+	# from a file empties CHATD_DEFAULTS, since the command line wins.
+	"$CHATD" -p 0 -l 127.0.0.1 -n "$INSTANCE" --run-dir "$RUNDIR" \
+	    "${CHATD_DEFAULTS[@]}" "$@" 2>"$LOG" &
 	CHATD_PID=$!
 	wait_for "$TIMEOUT" grep -q 'listening on' "$LOG" || {
 		cat "$LOG" >&2
