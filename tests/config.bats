@@ -120,6 +120,14 @@ open_motd_client() {
 	[ "$output" = "chatd: $CONF:1: --motd: $BATS_TEST_TMPDIR/nomotd: No such file or directory" ]
 }
 
+@test "the example contrib/chatd.conf is valid and starts a server" {
+	run "$CHATD" -t -f "$BATS_TEST_DIRNAME/../contrib/chatd.conf"
+	[ "$status" -eq 0 ]
+	[ "$output" = "chatd: settings OK" ]
+	start_chatd -f "$BATS_TEST_DIRNAME/../contrib/chatd.conf"
+	login alice
+}
+
 @test "a bad command line is still exit 64, even with a good file" {
 	printf 'history = 5\n' >"$CONF"
 	run "$CHATD" -f "$CONF" --history x
