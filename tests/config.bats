@@ -269,8 +269,8 @@ open_motd_client() {
 	reload
 	grep -q 'SIGHUP: history changed; it takes a restart' "$LOG"
 	grep -q 'SIGHUP: max-line changed; it takes a restart' "$LOG"
-	! grep -q 'SIGHUP: port changed' "$LOG"
-	! grep -q 'SIGHUP: instance changed' "$LOG"
+	run ! grep -q 'SIGHUP: port changed' "$LOG"
+	run ! grep -q 'SIGHUP: instance changed' "$LOG"
 	login bob
 	expect alice "* bob joined lobby"
 	expect bob "* history: last 1 message in lobby"

@@ -685,7 +685,7 @@ now_us() {
 		return 1
 	}
 	grep -q ': wrong /oper password from alice (127\.0\.0\.1)$' "$LOG"
-	! grep -q wrongsecret "$LOG"
+	run ! grep -q wrongsecret "$LOG"
 	say alice "/bans"
 	expect alice "! permission denied: /bans is for the operator"
 	say first "/users"
