@@ -312,7 +312,7 @@ listener_shutdown(struct hub *h, struct notifier *nt, struct children *c)
 	while (c->n > 0 && (pid = waitpid(-1, &status, 0)) > 0)
 		listener_exited(h, nt, c, pid, status);
 	hub_destroy(h);
-	pidfile_remove();
+	/* exit() also removes the pid file: see pidfile_open(). */
 	exit(0);
 }
 

@@ -13,8 +13,9 @@
  * in /run, so theirs is in their own run directory: RUNDIR/NAME.pid.
  * After -u the listener may no longer unlink a file in /run: at shutdown
  * it empties the file, so that a stale pid file never names a process.
- * A start-up that fails after writing the file removes it the same way,
- * through atexit(); workers, having forgotten the file, do nothing then.
+ * The listener removes it whenever it exits, at a clean shutdown or a
+ * start-up that failed after writing it, through atexit(); workers,
+ * having forgotten the file, do nothing then.
  */
 #include <sys/stat.h>
 
@@ -162,8 +163,8 @@ pidfile_forget(void)
 }
 
 /*
- * At a clean shutdown: empties the file, then removes it if we still
- * may; closing it releases the lock.
+ * When the listener exits: empties the file, then removes it if we
+ * still may; closing it releases the lock.
  */
 void
 pidfile_remove(void)

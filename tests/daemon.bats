@@ -121,31 +121,47 @@ assert_nobody() {
 	local uid gid
 	uid=$(id -u nobody)
 	gid=$(id -g nobody)
-	grep -Eq "^Uid:[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid\$" \
-	    "/proc/$1/status" &&
-	grep -Eq "^Gid:[[:space:]]+$gid[[:space:]]+$gid[[:space:]]+$gid[[:space:]]+$gid\$" \
-	    "/proc/$1/status" &&
-	! grep -Eq "^Groups:.*(^|[[:space:]])0([[:space:]]|\$)" \
-	    "/proc/$1/status" || {
+	if ! grep -Eq "^Uid:[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid\$" \
+	    "/proc/$1/status" ||
+	    ! grep -Eq "^Gid:[[:space:]]+$gid[[:space:]]+$gid[[:space:]]+$gid[[:space:]]+$gid\$" \
+	    "/proc/$1/status" ||
+	    grep -Eq "^Groups:(.*[[:space:]])?0([[:space:]]|\$)" \
+	    "/proc/$1/status"; then
 		echo "process $1 is not nobody:" >&2
 		grep -E '^(Uid|Gid|Groups):' "/proc/$1/status" >&2
 		return 1
-	}
+	fi
 }
 
 @test "-d: the starter exits 0 once the server is ready; the daemon is detached" {
-	local ppid sid tty fd
-	start_daemon --pidfile "$PIDFILE"
-	[ "$STATUS" -eq 0 ]
-	# Ready means the pid file and the segment are there already.
+	local starter lk ppid sid tty fd
+	# Hold the instance directory's lock, so that the daemon stops
+	# short of making the segment: the starter must wait for it.
+	mkdir -m 700 "$RUNDIR" "$RUNDIR/$INSTANCE"
+	exec {lk}<"$RUNDIR/$INSTANCE"
+	flock -x "$lk"
+	"$CHATD" -d -p 0 -l 127.0.0.1 -n "$INSTANCE" --run-dir "$RUNDIR" \
+	    --rate 0 --pidfile "$PIDFILE" 2>"$LOG" 3>&- {lk}<&- &
+	starter=$!
+	wait_for "$TIMEOUT" test -s "$PIDFILE"
 	daemon_from "$PIDFILE"
+	[ "$DAEMON_PID" != "$starter" ]
+	[ ! -e "/dev/shm/chatd.$INSTANCE" ]
+	run ! dead "$starter"
+	exec {lk}<&-
+	STATUS=0
+	wait "$starter" || STATUS=$?
+	[ "$STATUS" -eq 0 ]
+	# Ready: the segment is there, and the log says where to connect.
 	[ -e "/dev/shm/chatd.$INSTANCE" ]
-	grep -Eq "^chatd\[[0-9]+\]: listening on 127.0.0.1 port $PORT\$" "$LOG"
+	PORT=$(sed -n 's/.*listening on .* port \([0-9]*\)$/\1/p' "$LOG")
+	grep -Eq "^chatd\[$starter\]: listening on 127.0.0.1 port $PORT\$" "$LOG"
 	# Not our child, not in our session, no terminal, no session leader.
 	ppid=$(stat_field "$DAEMON_PID" 4)
 	sid=$(stat_field "$DAEMON_PID" 6)
 	tty=$(stat_field "$DAEMON_PID" 7)
-	[ "$ppid" != "$$" ] && [ "$ppid" != "$BASHPID" ]
+	[ "$ppid" != "$$" ]
+	[ "$ppid" != "$BASHPID" ]
 	[ "$sid" != "$(stat_field "$BASHPID" 6)" ]
 	[ "$sid" != "$DAEMON_PID" ]
 	[ "$tty" -eq 0 ]
@@ -304,20 +320,22 @@ logged() {
 	worker=$(grep -oE "<31>[^<]*" "$SYSLOG" |
 	    sed -n 's/.*chatd\[\([0-9]*\)\]: 127.0.0.1 registered as bob$/\1/p')
 	[ "$(stat_field "$worker" 4)" = "$DAEMON_PID" ]
-	! grep -q "registered as" "$LOG"
+	run ! grep -q "registered as" "$LOG"
 	kill -TERM "$DAEMON_PID"
 	wait_for "$TIMEOUT" dead "$DAEMON_PID"
 	wait_for "$TIMEOUT" logged 30 "$DAEMON_PID" "shutting down"
 	DAEMON_PID=
 	assert_clean
-	[ -f "$PIDFILE" ] && [ ! -s "$PIDFILE" ]
+	[ -f "$PIDFILE" ]
+	[ ! -s "$PIDFILE" ]
 }
 
 @test "-u: the listener and every worker run as the user, who owns the segment" {
-	local uid listener worker
+	local uid listener worker fd
 	needs_root
 	uid=$(id -u nobody)
-	STATUS=
+	# What chatd as root leaves: an empty run directory, root's, 0700.
+	mkdir -m 700 "$RUNDIR"
 	"$CHATD" -p 0 -l 127.0.0.1 -n "$INSTANCE" --run-dir "$RUNDIR" -v \
 	    --rate 0 -u nobody --pidfile "$PIDFILE" 2>"$LOG" &
 	CHATD_PID=$!
@@ -327,7 +345,8 @@ logged() {
 	chat_works
 	listener=$CHATD_PID
 	worker=$(worker_pid alice)
-	[ -n "$worker" ] && [ "$worker" != "$listener" ]
+	[ -n "$worker" ]
+	[ "$worker" != "$listener" ]
 	assert_nobody "$listener"
 	assert_nobody "$worker"
 	[ "$(stat -c %u "/dev/shm/chatd.$INSTANCE")" -eq "$uid" ]
@@ -336,12 +355,17 @@ logged() {
 	# The pid file, written as root, keeps root's.
 	[ "$(cat "$PIDFILE")" = "$listener" ]
 	[ "$(stat -c %u "$PIDFILE")" -eq 0 ]
+	# Workers do not keep the pid file open.
+	for fd in "/proc/$worker/fd/"*; do
+		[ "$(readlink "$fd")" != "$PIDFILE" ]
+	done
 	stop_chatd
 	[ "$STATUS" -eq 0 ]
 	assert_clean
 	# nobody may not unlink in a directory of root's: the file is
 	# emptied, so that it names no process, and its lock is free.
-	[ -f "$PIDFILE" ] && [ ! -s "$PIDFILE" ]
+	[ -f "$PIDFILE" ]
+	[ ! -s "$PIDFILE" ]
 	"$CHATD" -p 0 -l 127.0.0.1 -n "$INSTANCE" --run-dir "$RUNDIR" \
 	    -u nobody --pidfile "$PIDFILE" 2>"$LOG" &
 	CHATD_PID=$!

@@ -158,7 +158,7 @@ chatd_listening() {
 	# No -n: the instance is named after the passed socket's port.
 	INSTANCE=$PORT
 	[ -e "/dev/shm/chatd.$INSTANCE" ]
-	! grep -q "ignored" "$LOG"
+	run ! grep -q "ignored" "$LOG"
 	login bob
 	expect alice "* bob joined lobby"
 	say bob "hello alice"
@@ -186,7 +186,7 @@ chatd_listening() {
 	chatd_listening 127.0.0.1
 	grep -q "^chatd\[$SA_PID\]: -l and -p are ignored: the service manager passed the sockets\$" \
 	    "$LOG"
-	! grep -q "port 1\$" "$LOG"
+	run ! grep -q "port 1\$" "$LOG"
 	stop_activated
 	[ "$STATUS" -eq 0 ]
 	assert_clean
