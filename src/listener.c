@@ -24,6 +24,7 @@
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
+#include "pidfile.h"
 #include "worker.h"
 
 static int	sigpipe_fds[2] = { -1, -1 };
@@ -247,6 +248,7 @@ listener_child(struct hub *h, struct config *cf, struct notifier *nt,
 	int	i;
 
 	notify_forget(nt);
+	pidfile_forget();
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	close(sigpipe_fds[0]);
@@ -310,6 +312,7 @@ listener_shutdown(struct hub *h, struct notifier *nt, struct children *c)
 	while (c->n > 0 && (pid = waitpid(-1, &status, 0)) > 0)
 		listener_exited(h, nt, c, pid, status);
 	hub_destroy(h);
+	/* exit() also removes the pid file: see pidfile_open(). */
 	exit(0);
 }
 

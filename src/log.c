@@ -1,9 +1,11 @@
 /*
  * Logging for every chatd process. The foreground goes to stderr, a
- * daemon to syslog (LOG_DAEMON). fatal() appends strerror(errno) and
- * fatalx() does not; both exit with EX_SOFTWARE unless a status is given
- * through fatal_status(), which is how start-up errors reach their exit
- * codes.
+ * daemon to syslog (LOG_DAEMON); a daemon starting up goes to both, so
+ * that whoever started it sees why it failed. fatal() appends
+ * strerror(errno) and fatalx() does not; both exit with EX_SOFTWARE
+ * unless a status is given through fatal_status(), which is how
+ * start-up errors reach their exit codes. A daemon's waiting parent
+ * learns that status through the hook set by log_on_exit().
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -16,16 +18,49 @@
 
 #include "log.h"
 
-static int	log_foreground = 1;
+static int	log_stderr = 1;
+static int	log_syslog_on;
 static int	log_verbose;
+static void	(*log_exit_hook)(int);
 
 void
 log_init(int foreground, int verbose)
 {
-	log_foreground = foreground;
 	log_verbose = verbose;
-	if (!foreground)
+	if (foreground) {
+		log_stderr = 1;
+		log_syslog_on = 0;
+	} else
+		log_syslog(0);
+}
+
+/*
+ * Sends messages to syslog from now on, and to stderr too if
+ * keep_stderr. The socket is opened at once (LOG_NDELAY), before any
+ * chroot or privilege change could keep us from reaching it.
+ */
+void
+log_syslog(int keep_stderr)
+{
+	if (!log_syslog_on)
 		openlog("chatd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_syslog_on = 1;
+	log_stderr = keep_stderr;
+}
+
+/* Calls fn with the exit status before a fatal error exits; NULL: none. */
+void
+log_on_exit(void (*fn)(int))
+{
+	log_exit_hook = fn;
+}
+
+static void __attribute__((noreturn))
+log_exit(int status)
+{
+	if (log_exit_hook != NULL)
+		log_exit_hook(status);
+	exit(status);
 }
 
 void
@@ -46,14 +81,15 @@ vlog(int pri, const char *fmt, va_list ap, const char *err)
 	char	msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (log_foreground) {
+	if (log_stderr) {
 		if (err != NULL)
 			fprintf(stderr, "chatd[%ld]: %s: %s\n", (long)getpid(),
 			    msg, err);
 		else
 			fprintf(stderr, "chatd[%ld]: %s\n", (long)getpid(), msg);
-		return;
 	}
+	if (!log_syslog_on)
+		return;
 	if (err != NULL)
 		syslog(pri, "%s: %s", msg, err);
 	else
@@ -113,7 +149,7 @@ fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_CRIT, fmt, ap, strerror(saved));
 	va_end(ap);
-	exit(EX_SOFTWARE);
+	log_exit(EX_SOFTWARE);
 }
 
 void
@@ -124,7 +160,7 @@ fatalx(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_CRIT, fmt, ap, NULL);
 	va_end(ap);
-	exit(EX_SOFTWARE);
+	log_exit(EX_SOFTWARE);
 }
 
 void
@@ -135,7 +171,7 @@ fatal_status(int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_CRIT, fmt, ap, NULL);
 	va_end(ap);
-	exit(status);
+	log_exit(status);
 }
 
 /*

@@ -1,8 +1,9 @@
 /*
  * log.c: diagnostics in the OpenBSD daemons' style. Messages go to stderr
- * in the foreground and to syslog as a daemon; every line carries the
- * process id, since a worker is a process. Text that came from the
- * network must go through log_escape first.
+ * in the foreground and to syslog as a daemon (to both while a daemon
+ * starts); every line carries the process id, since a worker is a
+ * process. Text that came from the network must go through log_escape
+ * first.
  */
 #ifndef CHATD_LOG_H
 #define CHATD_LOG_H
@@ -10,6 +11,8 @@
 #include <stddef.h>
 
 void	log_init(int foreground, int verbose);
+void	log_syslog(int keep_stderr);
+void	log_on_exit(void (*)(int));
 void	log_setverbose(int);
 int	log_getverbose(void);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

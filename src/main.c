@@ -1,8 +1,9 @@
 /*
  * chatd: a chat room for nc and telnet users, as a classic Unix server.
  * main() checks the options, then either serves the one connection on
- * stdin/stdout (-i, under inetd) or binds and becomes the listener that
- * forks a worker per connection. Both roads end in worker_main().
+ * stdin/stdout (-i, under inetd) or binds (or takes the sockets of a
+ * service manager) and becomes the listener that forks a worker per
+ * connection. Both roads end in worker_main().
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,10 +16,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "activate.h"
 #include "config.h"
+#include "daemon.h"
 #include "hub.h"
 #include "listener.h"
 #include "log.h"
+#include "pidfile.h"
+#include "priv.h"
 #include "worker.h"
 
 /*
@@ -62,13 +67,55 @@ warn_config(const struct config *cf)
 		    cf->oper_loose);
 }
 
+/*
+ * The standalone server's start, in the order that matters: sockets
+ * first (bound, or passed by a service manager), then with -d the
+ * detach, the pid file, the privilege drop, and only then the segment,
+ * so that it belongs to the -u user and names the final listener.
+ */
+static void __attribute__((noreturn))
+standalone(struct config *cf)
+{
+	struct hub	h;
+	sigset_t	block;
+	int		fds[2 * CHATD_MAX_LISTEN], nfds;
+
+	daemon_stdio();
+	log_init(1, cf->live.verbose);
+	if (cf->daemon)
+		log_syslog(1);
+	warn_config(cf);
+	priv_init(cf);
+	/*
+	 * A SIGTERM between binding and the listener's handlers would kill
+	 * us with the segment made: hold it until listener_main is ready.
+	 */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &block, NULL) == -1)
+		fatal("sigprocmask");
+	if ((nfds = activate_fds(cf, fds, 2 * CHATD_MAX_LISTEN)) == 0)
+		nfds = listener_bind(cf, fds);
+	if (cf->instance[0] == '\0')
+		snprintf(cf->instance, sizeof(cf->instance), "%u", cf->port);
+	if (cf->daemon)
+		daemon_detach();
+	pidfile_open(cf);
+	priv_drop(cf);
+	hub_open(&h, cf, HUB_LISTENER);
+	hub_publish(&h, &cf->live);
+	if (cf->daemon)
+		daemon_ready();
+	listener_main(&h, cf, fds, nfds);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct config	cf;
 	struct hub	h;
-	sigset_t	block;
-	int		fds[2 * CHATD_MAX_LISTEN], nfds;
 
 	config_init(&cf);
 	config_args(&cf, argc, argv);
@@ -85,22 +132,5 @@ main(int argc, char **argv)
 		hub_publish(&h, &cf.live);
 		worker_main(&h, &cf);
 	}
-	log_init(1, cf.live.verbose);
-	warn_config(&cf);
-	/*
-	 * A SIGTERM between binding and the listener's handlers would kill
-	 * us with the segment made: hold it until listener_main is ready.
-	 */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &block, NULL) == -1)
-		fatal("sigprocmask");
-	nfds = listener_bind(&cf, fds);
-	if (cf.instance[0] == '\0')
-		snprintf(cf.instance, sizeof(cf.instance), "%u", cf.port);
-	hub_open(&h, &cf, HUB_LISTENER);
-	hub_publish(&h, &cf.live);
-	listener_main(&h, &cf, fds, nfds);
+	standalone(&cf);
 }
