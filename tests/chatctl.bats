@@ -303,6 +303,12 @@ expect_refused() {
 	assert_records \
 	    "alice${T}lobby${T}127\.0\.0\.1$T[0-9]+${T}yes$T$a${T}0${T}0" \
 	    "bob${T}den${T}127\.0\.0\.1$T[0-9]+${T}no$T$b${T}0${T}0"
+	# A full disk for standard output is an error, not a silent loss.
+	run --separate-stderr bash -c '"$0" -n "$1" --run-dir "$2" users \
+	    >/dev/full' "$CHATCTL" "$INSTANCE" "$RUNDIR"
+	[ "$status" -eq 74 ]
+	[[ $stderr == "chatctl: standard output: No space left on device" ]]
+	ctl -H users
 	# Fields for awk: who is in den?
 	[ "$(printf '%s\n' "$output" | awk -F'\t' '$2 == "den" { print $1 }')" = bob ]
 	say bob "/quit"
