@@ -717,5 +717,10 @@ main(int argc, char **argv)
 	r = cmd->fn(&c, argv);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		die(EX_IOERR, "standard output: %s", strerror(errno));
+	notify_forget(&c.nt);
+	munmap(c.h.hdr, c.h.size);
+	close(c.h.dirfd);
+	free(c.words);
+	free(c.text);
 	return r;
 }
