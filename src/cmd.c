@@ -439,68 +439,92 @@ cmd_leave(struct worker *w, char *args)
 	move_room(w, "lobby");
 }
 
-/*
- * /kick and /ban. Under the lock the target leaves its room with our
- * notice (so the room hears exactly one line, and the name is free at
- * once), we hear it too wherever we are, and the target gets a kick
- * record: its worker says the line and disconnects.
- */
+/* Under the lock: a record for one slot alone. */
 static void
-kick(struct worker *w, char *args, int ban)
+post_to(struct hub *h, enum rec_kind kind, int slot, const char *text,
+    size_t len)
 {
-	struct hub	*h = w->hub;
+	hub_post(h, &(struct record){ .kind = (uint16_t)kind,
+	    .room = RING_ALLROOMS, .target = slot,
+	    .tgen = atomic_load(&h->slots[slot].gen), .exclude = -1,
+	    .sender = -1, .time = time(NULL) }, text, len);
+}
+
+/*
+ * /kick and /ban, and chatctl's kick and ban, whose kicker has no slot.
+ * Under the lock the target leaves its room with the kicker's notice (so
+ * the room hears exactly one line, and the name is free at once), a
+ * kicker in another room hears it too, and the target gets a kick
+ * record: its worker says the line and disconnects. text is a buffer of
+ * RECORD_TEXT_MAX bytes.
+ */
+enum kick_result
+cmd_kick_user(struct hub *h, struct notifier *nt, struct kick *k,
+    const char *target, char *text)
+{
 	struct slot	*s;
-	const char	*verb;
-	char		*reason = split_word(args), key[NAME_MAX_LEN + 1];
-	char		 name[NAME_MAX_LEN + 1], addr[ADDR_MAX_LEN + 1];
-	size_t		 i, n = strlen(args), len;
+	const char	*verb, *r = k->reason != NULL ? k->reason : "";
+	const char	*lp = k->reason != NULL ? " (" : "";
+	const char	*rp = k->reason != NULL ? ")" : "";
+	char		 key[NAME_MAX_LEN + 1];
+	size_t		 i, n = strlen(target), len;
 	uint32_t	 room;
-	int		 t, heir, full = 0;
+	int		 t, heir;
 
 	for (i = 0; i < n && i < NAME_MAX_LEN; i++)
-		key[i] = (char)tolower((unsigned char)args[i]);
+		key[i] = (char)tolower((unsigned char)target[i]);
 	key[i] = '\0';
 	hub_lock(h);
 	t = n <= NAME_MAX_LEN ? hub_find(h, key) : -1;
-	if (t == -1 || t == w->slot) {
+	if (t == -1 || t == k->slot) {
 		hub_unlock(h);
-		if (t == w->slot)
-			worker_reply(w, "! you cannot %s yourself",
-			    ban ? "ban" : "kick");
-		else
-			worker_reply(w, "! no such user: %s", args);
-		return;
+		return t == -1 ? KICK_NO_USER : KICK_SELF;
 	}
 	s = &h->slots[t];
 	room = atomic_load(&s->room);
-	memcpy(name, s->name, sizeof(name));
-	memcpy(addr, s->addr, sizeof(addr));
-	if (ban)
-		full = ban_add(h, addr, name, reason ? reason : "") == -1;
+	memcpy(k->name, s->name, sizeof(k->name));
+	memcpy(k->addr, s->addr, sizeof(k->addr));
+	k->full = k->ban && ban_add(h, k->addr, k->name, r) == -1;
 	/* With the ban table full it was a kick, and is called one. */
-	verb = ban && !full ? "banned" : "kicked";
-	len = text_format(w->text, RECORD_TEXT_MAX, "* %s was %s by %s%s%s%s",
-	    name, verb, w->name, reason ? " (" : "", reason ? reason : "",
-	    reason ? ")" : "");
-	heir = worker_leave_locked(h, t, w->text, len,
-	    w->cf->live.oper_first_user);
-	if (room != w->room)
-		worker_post_locked(w, REC_DIRECT, RING_ALLROOMS, w->slot,
-		    w->text, len);
-	len = text_format(w->text, RECORD_TEXT_MAX, "! you were %s by %s%s%s%s",
-	    verb, w->name, reason ? " (" : "", reason ? reason : "",
-	    reason ? ")" : "");
-	worker_post_locked(w, REC_KICK, RING_ALLROOMS, t, w->text, len);
+	verb = k->ban && !k->full ? "banned" : "kicked";
+	len = text_format(text, RECORD_TEXT_MAX, "* %s was %s by %s%s%s%s",
+	    k->name, verb, k->by, lp, r, rp);
+	heir = worker_leave_locked(h, t, text, len, k->handover);
+	if (k->slot >= 0 && room != k->room)
+		post_to(h, REC_DIRECT, k->slot, text, len);
+	len = text_format(text, RECORD_TEXT_MAX, "! you were %s by %s%s%s%s",
+	    verb, k->by, lp, r, rp);
+	post_to(h, REC_KICK, t, text, len);
 	hub_unlock(h);
-	notify_room(&w->nt, room, t);
-	notify_slot(&w->nt, t);
+	notify_room(nt, room, t);
+	notify_slot(nt, t);
 	if (heir != -1)
-		notify_slot(&w->nt, heir);
-	log_info("%s %s %s (%s)%s", w->name, verb, name, addr,
-	    full ? "; the ban table is full" : "");
-	if (full)
+		notify_slot(nt, heir);
+	return KICK_OK;
+}
+
+static void
+kick(struct worker *w, char *args, int ban)
+{
+	struct kick	k = { .by = w->name, .slot = w->slot, .room = w->room,
+			    .ban = ban, .handover = w->cf->live.oper_first_user };
+
+	k.reason = split_word(args);
+	switch (cmd_kick_user(w->hub, &w->nt, &k, args, w->text)) {
+	case KICK_SELF:
+		worker_reply(w, "! you cannot %s yourself", ban ? "ban" : "kick");
+		return;
+	case KICK_NO_USER:
+		worker_reply(w, "! no such user: %s", args);
+		return;
+	case KICK_OK:
+		break;
+	}
+	log_info("%s %s %s (%s)%s", w->name, ban && !k.full ? "banned" :
+	    "kicked", k.name, k.addr, k.full ? "; the ban table is full" : "");
+	if (k.full)
 		worker_reply(w, "! the ban table is full; %s was only kicked",
-		    name);
+		    k.name);
 }
 
 static void

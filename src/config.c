@@ -132,7 +132,9 @@ usage_error(const char *fmt, ...)
 		snprintf(reload_err, sizeof(reload_err), "%s%s", where, msg);
 		longjmp(*reload_jmp, 1);
 	}
-	fprintf(stderr, "chatd: %s%s\n", where, msg);
+	/* Named as invoked: chatctl(8) shares these checks. */
+	fprintf(stderr, "%s: %s%s\n", program_invocation_short_name, where,
+	    msg);
 	exit(cur_file != NULL ? EX_CONFIG : EX_USAGE);
 }
 
@@ -649,4 +651,17 @@ unsigned
 config_slots(const struct config *cf)
 {
 	return cf->live.max_clients == 0 ? CHATD_MAX_SLOTS : cf->live.max_clients;
+}
+
+/* -n and --run-dir for chatctl(8), which finds instances as chatd does. */
+void
+config_set_instance(struct config *cf, const char *s)
+{
+	set_instance(cf, s);
+}
+
+void
+config_set_rundir(struct config *cf, const char *s)
+{
+	set_rundir(cf, s);
 }

@@ -58,6 +58,8 @@ void	config_init(struct config *);
 void	config_args(struct config *, int, char **);
 int	config_reload(struct config *);
 void	config_default_rundir(struct config *);
+void	config_set_instance(struct config *, const char *);
+void	config_set_rundir(struct config *, const char *);
 unsigned config_slots(const struct config *);
 
 #endif

@@ -27,6 +27,9 @@
  * whose processes are all gone is stale and rebuilt. Creation, the stale
  * check and removal are serialised by flock() on the instance's run
  * directory, so many inetd instances starting at once build it once.
+ * chatctl(8) attaches under the same lock but only to a live segment:
+ * it never creates one nor removes a stale one, and root may manage an
+ * instance that runs as another user.
  */
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -51,7 +54,7 @@
 #include "log.h"
 
 #define HUB_MAGIC	0x6368617464687562ULL	/* "chatdhub" */
-#define HUB_VERSION	4
+#define HUB_VERSION	5
 
 static int	hub_repaired;
 
@@ -456,6 +459,130 @@ hub_open(struct hub *h, const struct config *cf, enum hub_role role)
 		fatal("flock");
 }
 
+/* An object of an instance run by us, or by anybody for root; 0700. */
+static int
+admin_may_use(const struct stat *st)
+{
+	return (st->st_uid == geteuid() || geteuid() == 0) &&
+	    (st->st_mode & 077) == 0;
+}
+
+/*
+ * Opens the instance's directory without creating anything and locks
+ * it, so that no chatd is between creating and readying, or removing,
+ * the segment. Returns 0, 1 when there is no such directory, or -1.
+ */
+static int
+admin_dir_lock(struct hub *h, const struct config *cf, char *why,
+    size_t len)
+{
+	struct stat	st;
+	int		top, saved, flags = O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC;
+
+	if ((top = open(cf->rundir, flags)) != -1) {
+		h->dirfd = openat(top, cf->instance, flags);
+		saved = errno;
+		close(top);
+		errno = saved;
+	}
+	if (top == -1 || h->dirfd == -1) {
+		if (errno == ENOENT)
+			return 1;
+		snprintf(why, len, "cannot open %s: %s", h->dirpath,
+		    errno == ENOTDIR || errno == ELOOP ?
+		    "not a directory (or a symlink)" : strerror(errno));
+		return -1;
+	}
+	if (fstat(h->dirfd, &st) == -1 || !admin_may_use(&st)) {
+		snprintf(why, len, "%s is not chatd's own", h->dirpath);
+		return -1;
+	}
+	while (flock(h->dirfd, LOCK_EX) == -1)
+		if (errno != EINTR)
+			fatal("flock %s", h->dirpath);
+	/* Removed by a server that shut down meanwhile. */
+	if (fstat(h->dirfd, &st) == -1 || st.st_nlink == 0)
+		return 1;
+	return 0;
+}
+
+/*
+ * Maps the segment for hub_open_running(), holding the directory lock.
+ * Returns 0, 1 when it is missing or stale, or -1.
+ */
+static int
+admin_map(struct hub *h, char *why, size_t len)
+{
+	struct stat	 st;
+	void		*base;
+	int		 fd, r = -1;
+
+	if ((fd = shm_open(h->shmname, O_RDWR, 0)) == -1) {
+		if (errno == ENOENT)
+			return 1;
+		snprintf(why, len, "shm_open %s: %s", h->shmname,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !admin_may_use(&st))
+		snprintf(why, len, "shared memory %s is not chatd's own",
+		    h->shmname);
+	else if ((size_t)st.st_size < sizeof(struct hub_hdr))
+		r = 1;		/* being made, or left half made */
+	else if ((base = mmap(NULL, (size_t)st.st_size, PROT_READ |
+	    PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
+		snprintf(why, len, "mmap %s: %s", h->shmname, strerror(errno));
+	else if (!atomic_load(&((struct hub_hdr *)base)->ready) ||
+	    !hub_valid(base, (size_t)st.st_size)) {
+		munmap(base, (size_t)st.st_size);
+		snprintf(why, len, "shared memory %s is not a segment this "
+		    "version of chatd can use", h->shmname);
+	} else {
+		hub_bind(h, base, (size_t)st.st_size);
+		r = 0;
+	}
+	close(fd);
+	return r;
+}
+
+/*
+ * Attaches to the segment of a running instance, for chatctl(8). A
+ * missing or stale segment is "not running" and left alone: removing
+ * or rebuilding it is chatd's business. Returns 0, or -1 with the
+ * reason in why.
+ */
+int
+hub_open_running(struct hub *h, const struct config *cf, char *why,
+    size_t len)
+{
+	int	r;
+
+	memset(h, 0, sizeof(*h));
+	h->dirfd = -1;
+	snprintf(h->shmname, sizeof(h->shmname), "/chatd.%s", cf->instance);
+	if (snprintf(h->dirpath, sizeof(h->dirpath), "%s/%s", cf->rundir,
+	    cf->instance) >= (int)sizeof(h->dirpath)) {
+		snprintf(why, len, "run directory path too long");
+		return -1;
+	}
+	if ((r = admin_dir_lock(h, cf, why, len)) == 0 &&
+	    (r = admin_map(h, why, len)) == 0 && !hub_in_use(h)) {
+		munmap(h->hdr, h->size);
+		h->hdr = NULL;
+		r = 1;
+	}
+	if (h->dirfd != -1 && flock(h->dirfd, LOCK_UN) == -1)
+		fatal("flock");
+	if (r == 1)
+		snprintf(why, len, "instance %s is not running", cf->instance);
+	if (r != 0 && h->dirfd != -1) {
+		close(h->dirfd);
+		h->dirfd = -1;
+	}
+	return r == 0 ? 0 : -1;
+}
+
 void
 hub_set_listener(struct hub *h)
 {
@@ -577,6 +704,8 @@ hub_claim(struct hub *h, const char *addr, unsigned maxclients,
 	s->nsent = 0;
 	s->op = 0;
 	s->name[0] = s->key[0] = '\0';
+	atomic_store(&s->rpos, ring_head(&h->ring));
+	atomic_store(&s->queued, 0);
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
 	atomic_store(&s->room, 0);
 	atomic_store(&s->wake, 0);

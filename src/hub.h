@@ -41,6 +41,9 @@ struct slot {
 	int64_t			conntime;
 	uint64_t		nsent;
 	_Atomic uint32_t	op;	/* an operator */
+	/* Stored by the owner alone, read by chatctl(8) for the lag. */
+	_Atomic uint64_t	rpos;	/* its log position after a drain */
+	_Atomic uint64_t	queued;	/* bytes its client has yet to read */
 	char			name[NAME_MAX_LEN + 1];
 	char			key[NAME_MAX_LEN + 1];	/* name in lower case */
 	char			addr[ADDR_MAX_LEN + 1];
@@ -130,6 +133,7 @@ enum hub_refusal {
 };
 
 void	hub_open(struct hub *, const struct config *, enum hub_role);
+int	hub_open_running(struct hub *, const struct config *, char *, size_t);
 void	hub_destroy(struct hub *);
 void	hub_lock(struct hub *);
 void	hub_unlock(struct hub *);

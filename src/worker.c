@@ -227,6 +227,9 @@ worker_drain(struct worker *w, int locked)
 		switch (ring_read(&w->hub->ring, &w->pos, &rec, w->text,
 		    worker_wants, w)) {
 		case RING_EMPTY:
+			/* For chatctl's lag: a plain store, no lock. */
+			atomic_store_explicit(&w->hub->slots[w->slot].rpos,
+			    w->pos, memory_order_relaxed);
 			return 0;
 		case RING_LAPPED:
 			if (!locked)
@@ -760,6 +763,8 @@ worker_main(struct hub *h, struct config *cf)
 			    "* server shutting down");
 		if (outbuf_flush(&w.out, OUT_FD) == -1)
 			worker_exit(&w, lost_reason(errno), NULL);
+		atomic_store_explicit(&h->slots[w.slot].queued,
+		    outbuf_pending(&w.out), memory_order_relaxed);
 		worker_round(&w);
 		worker_deliver(&w);
 		if (w.nt.dead) {

@@ -66,7 +66,29 @@ void	worker_check_kicked(struct worker *);
 int	worker_leave_locked(struct hub *, int, const char *, size_t, int);
 
 /* cmd.c */
+
+/* A kick or ban by an operator, or by the administrator (no slot). */
+struct kick {
+	const char	*by;		/* the kicker's name, as shown */
+	int		 slot;		/* the kicker's slot, or -1 */
+	uint32_t	 room;		/* the kicker's room */
+	const char	*reason;	/* or NULL */
+	int		 ban;
+	int		 handover;	/* --oper-first-user */
+	char		 name[NAME_MAX_LEN + 1];	/* set: who was kicked */
+	char		 addr[ADDR_MAX_LEN + 1];	/* set: and its address */
+	int		 full;		/* set: no room to ban, only kicked */
+};
+
+enum kick_result {
+	KICK_OK,
+	KICK_NO_USER,
+	KICK_SELF
+};
+
 void	cmd_run(struct worker *, char *, size_t);
+enum kick_result cmd_kick_user(struct hub *, struct notifier *, struct kick *,
+	    const char *, char *);
 const char *plural(unsigned long, const char *, const char *);
 
 #endif
