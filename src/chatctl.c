@@ -693,6 +693,7 @@ main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	c.header = 1;
 	config_init(&c.cf);
+	log_setname("chatctl");
 	log_init(1, 0);
 	i = ctl_args(&c, argc, argv);
 	cmd = ctl_find(argc - i, argv + i);

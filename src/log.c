@@ -18,6 +18,7 @@
 
 #include "log.h"
 
+static const char	*log_name = "chatd";	/* chatctl says its own */
 static int	log_stderr = 1;
 static int	log_syslog_on;
 static int	log_verbose;
@@ -34,6 +35,12 @@ log_init(int foreground, int verbose)
 		log_syslog(0);
 }
 
+void
+log_setname(const char *name)
+{
+	log_name = name;
+}
+
 /*
  * Sends messages to syslog from now on, and to stderr too if
  * keep_stderr. The socket is opened at once (LOG_NDELAY), before any
@@ -43,7 +50,7 @@ void
 log_syslog(int keep_stderr)
 {
 	if (!log_syslog_on)
-		openlog("chatd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		openlog(log_name, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	log_syslog_on = 1;
 	log_stderr = keep_stderr;
 }
@@ -83,10 +90,11 @@ vlog(int pri, const char *fmt, va_list ap, const char *err)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_stderr) {
 		if (err != NULL)
-			fprintf(stderr, "chatd[%ld]: %s: %s\n", (long)getpid(),
-			    msg, err);
+			fprintf(stderr, "%s[%ld]: %s: %s\n", log_name,
+			    (long)getpid(), msg, err);
 		else
-			fprintf(stderr, "chatd[%ld]: %s\n", (long)getpid(), msg);
+			fprintf(stderr, "%s[%ld]: %s\n", log_name, (long)getpid(),
+			    msg);
 	}
 	if (!log_syslog_on)
 		return;

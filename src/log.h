@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 void	log_init(int foreground, int verbose);
+void	log_setname(const char *);
 void	log_syslog(int keep_stderr);
 void	log_on_exit(void (*)(int));
 void	log_setverbose(int);
