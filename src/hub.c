@@ -30,6 +30,26 @@
  * chatctl(8) attaches under the same lock but only to a live segment:
  * it never creates one nor removes a stale one, and root may manage an
  * instance that runs as another user.
+ *
+ * Who removes it. The standalone listener does, at shutdown
+ * (hub_destroy). Without a live listener (inetd mode, or a listener that
+ * died) the last process to leave does: hub_leave_begin() takes the
+ * directory lock before the process frees its slot and hub_leave_end()
+ * removes everything if no slot is held by a live process. The lock
+ * closes two races. An instance that has attached but not yet claimed a
+ * slot would be invisible to that check and left alone on an unlinked
+ * segment, so under HUB_INETD hub_open() returns still holding the lock
+ * and the worker releases it (hub_dir_unlock) only once its slot is
+ * claimed. And a slot freed before the lock is taken would let a new
+ * instance find the segment unused, rebuild it, and then lose it to the
+ * leaver's removal; so the slot is freed under the lock. A leaver that
+ * finds the directory removed (st_nlink 0) knows its segment is gone
+ * already. Dead slots need no burial first: if no live process is left,
+ * nobody is there to hear "connection lost". A last process killed with
+ * SIGKILL removes nothing; the next one finds the segment stale.
+ *
+ * Lock order: the directory lock before the hub mutex, never the other
+ * way round.
  */
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -292,11 +312,14 @@ hub_init(struct hub *h, int fd, const struct config *cf)
 static int
 hub_in_use(const struct hub *h)
 {
-	uint32_t	i;
+	uint32_t	i, hwm = atomic_load(&h->hdr->hwm);
 
 	if (proc_alive(h->hdr->listener, h->hdr->lstart))
 		return 1;
-	for (i = 0; i < h->hdr->nslots; i++)
+	/* Slots in use are below hwm, unless the header is damaged. */
+	if (hwm > h->hdr->nslots)
+		hwm = h->hdr->nslots;
+	for (i = 0; i < hwm; i++)
 		if (atomic_load(&h->slots[i].state) != SLOT_FREE &&
 		    proc_alive(h->slots[i].pid, h->slots[i].pstart))
 			return 1;
@@ -398,6 +421,27 @@ rundir_open(int at, const char *path, const char *shown)
 	return fd;
 }
 
+/* Takes the instance directory's lock, which hub_dir_unlock releases. */
+static void
+dir_flock(struct hub *h)
+{
+	while (flock(h->dirfd, LOCK_EX) == -1)
+		if (errno != EINTR)
+			fatal_status(EX_UNAVAILABLE, "flock %s: %s", h->dirpath,
+			    strerror(errno));
+	h->dirlocked = 1;
+}
+
+void
+hub_dir_unlock(struct hub *h)
+{
+	if (!h->dirlocked)
+		return;
+	if (flock(h->dirfd, LOCK_UN) == -1)
+		fatal("flock %s", h->dirpath);
+	h->dirlocked = 0;
+}
+
 /* Opens the instance directory and locks it; retries if it was removed. */
 static void
 hub_dir_lock(struct hub *h, const struct config *cf)
@@ -411,14 +455,12 @@ hub_dir_lock(struct hub *h, const struct config *cf)
 		fatal_status(EX_UNAVAILABLE, "run directory path too long");
 	for (;;) {
 		h->dirfd = rundir_open(top, cf->instance, h->dirpath);
-		while (flock(h->dirfd, LOCK_EX) == -1)
-			if (errno != EINTR)
-				fatal_status(EX_UNAVAILABLE, "flock %s: %s",
-				    h->dirpath, strerror(errno));
+		dir_flock(h);
 		if (fstat(h->dirfd, &st) == 0 && st.st_nlink > 0)
 			break;
 		/* Removed by a server shutting down: make it again. */
 		close(h->dirfd);
+		h->dirlocked = 0;
 	}
 	close(top);
 }
@@ -426,6 +468,8 @@ hub_dir_lock(struct hub *h, const struct config *cf)
 /*
  * Creates the instance's segment, or attaches to a live one. Holding the
  * directory lock, nobody else is between shm_open and a ready segment.
+ * An inetd instance keeps the lock until its worker has claimed a slot
+ * (see "Who removes it" above).
  */
 void
 hub_open(struct hub *h, const struct config *cf, enum hub_role role)
@@ -440,6 +484,7 @@ hub_open(struct hub *h, const struct config *cf, enum hub_role role)
 		if (fd != -1) {
 			robust_selftest();
 			hub_init(h, fd, cf);
+			log_debug("created shared memory %s", h->shmname);
 		} else if (errno != EEXIST)
 			fatal_status(EX_UNAVAILABLE, "shm_open %s: %s",
 			    h->shmname, strerror(errno));
@@ -453,10 +498,10 @@ hub_open(struct hub *h, const struct config *cf, enum hub_role role)
 	}
 	if (h->hdr == NULL)
 		fatal_status(EX_UNAVAILABLE, "cannot create %s", h->shmname);
-	if (role == HUB_LISTENER)
+	if (role == HUB_LISTENER) {
 		hub_set_listener(h);
-	if (flock(h->dirfd, LOCK_UN) == -1)
-		fatal("flock");
+		hub_dir_unlock(h);
+	}
 }
 
 /* An object of an instance run by us, or by anybody for root; 0700. */
@@ -630,9 +675,7 @@ hub_destroy(struct hub *h)
 	struct dirent	*de;
 	int		 fd;
 
-	while (flock(h->dirfd, LOCK_EX) == -1)
-		if (errno != EINTR)
-			fatal("flock %s", h->dirpath);
+	dir_flock(h);
 	if (shm_unlink(h->shmname) == -1 && errno != ENOENT)
 		log_warn("shm_unlink %s", h->shmname);
 	if ((fd = dup(h->dirfd)) == -1 || (d = fdopendir(fd)) == NULL)
@@ -646,8 +689,47 @@ hub_destroy(struct hub *h)
 	if (rmdir(h->dirpath) == -1)
 		log_warn("rmdir %s", h->dirpath);
 	close(h->dirfd);
+	h->dirlocked = 0;
 	munmap(h->hdr, h->size);
 	h->hdr = NULL;
+}
+
+/*
+ * Called by a process about to free its slot, or refused one. Without a
+ * live listener it may be the last to leave: it takes the directory lock
+ * for hub_leave_end(), unless it holds it already.
+ */
+void
+hub_leave_begin(struct hub *h)
+{
+	if (h->dirlocked || proc_alive(h->hdr->listener, h->hdr->lstart))
+		return;
+	dir_flock(h);
+}
+
+/*
+ * After the slot is freed: if no live process holds a slot and no
+ * listener runs, removes the segment, the pipes and the directory, as
+ * the listener does at shutdown; the lock makes a starting instance wait
+ * and build them anew. A directory already removed means that somebody
+ * else removed the segment too.
+ */
+void
+hub_leave_end(struct hub *h)
+{
+	struct stat	st;
+
+	if (!h->dirlocked)
+		return;
+	if (fstat(h->dirfd, &st) == -1)
+		fatal("fstat %s", h->dirpath);
+	if (st.st_nlink > 0 && !hub_in_use(h)) {
+		log_debug("last one out: removing shared memory %s",
+		    h->shmname);
+		hub_destroy(h);
+		return;
+	}
+	hub_dir_unlock(h);
 }
 
 /* Connections, registered or not, from addr (or from anywhere: NULL). */

@@ -115,13 +115,15 @@ struct hub {
 	struct ring	 ring;
 	size_t		 size;
 	int		 dirfd;	/* the instance's directory of pipes */
+	int		 dirlocked;	/* we hold its flock */
 	char		 shmname[INSTANCE_MAX_LEN + 16];
 	char		 dirpath[4096];
 };
 
 enum hub_role {
 	HUB_LISTENER,	/* standalone: refuse a second listener */
-	HUB_INETD	/* one of many instances: create or attach */
+	HUB_INETD	/* one of many instances: create or attach, and
+			   keep the directory lock until hub_dir_unlock */
 };
 
 /* Why a slot could not be claimed. */
@@ -135,6 +137,9 @@ enum hub_refusal {
 void	hub_open(struct hub *, const struct config *, enum hub_role);
 int	hub_open_running(struct hub *, const struct config *, char *, size_t);
 void	hub_destroy(struct hub *);
+void	hub_dir_unlock(struct hub *);
+void	hub_leave_begin(struct hub *);
+void	hub_leave_end(struct hub *);
 void	hub_lock(struct hub *);
 void	hub_unlock(struct hub *);
 void	hub_set_listener(struct hub *);

@@ -397,6 +397,7 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 	log_debug("%s left (%s) after %llu wake-ups",
 	    w->registered ? w->name : w->addr, reason ? reason : "no reason",
 	    (unsigned long long)w->woken);
+	hub_leave_begin(h);
 	hub_lock(h);
 	heir = session_end_locked(h, w->slot, w->text, n,
 	    w->cf->live.oper_first_user);
@@ -406,6 +407,8 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 	if (heir != -1)
 		notify_slot(&w->nt, heir);
 	notify_close(h, w->slot, w->rfd, w->wfd);
+	/* Perhaps the last one out: then the segment goes too. */
+	hub_leave_end(h);
 	if (!slow)
 		worker_linger(w);
 	_exit(0);
@@ -626,7 +629,11 @@ worker_motd(struct worker *w)
 		(void)outbuf_line(&w->out, p, (size_t)(nl - p));
 }
 
-/* Claims a slot or tells the client why not and closes. */
+/*
+ * Claims a slot or tells the client why not and closes. Under inetd we
+ * still hold the directory lock from hub_open, so that the last instance
+ * leaving cannot remove the segment before our slot is taken.
+ */
 static void
 worker_admit(struct worker *w)
 {
@@ -649,10 +656,13 @@ worker_admit(struct worker *w)
 		    why == HUB_FULL ? "! server full" :
 		    "! too many connections from your address";
 		log_debug("%s refused: %s", w->addr, msg + 2);
+		hub_leave_begin(h);
+		hub_leave_end(h);
 		(void)outbuf_line(&w->out, msg, strlen(msg));
 		worker_linger(w);
 		_exit(0);
 	}
+	hub_dir_unlock(h);
 	if ((w->rfd = notify_open(h, w->slot, &w->wfd)) == -1) {
 		log_warn("wake-up pipe for slot %d", w->slot);
 		w->rfd = w->wfd = -1;
