@@ -473,18 +473,24 @@ stopped() {
 }
 
 # The race the directory lock closes: an instance leaving as another
-# arrives. Whatever the order, the newcomer ends up on the segment the
-# next client uses, and the last one out leaves nothing.
+# starts. Whatever the order, the newcomer ends up on the segment that
+# the next client uses, and the last one out leaves nothing.
 @test "systemd-socket-activate --inetd: leaving and arriving at once" {
 	local i
 	start_super activate
-	for i in {1..30}; do
+	for i in {1..40}; do
 		login_instances a
+		connect b
 		say a "/quit"
-		login_instances b
 		expect a "* Goodbye, a."
 		expect_eof a
 		disconnect a
+		expect_re b '^\* Welcome to chatd! [01] users? online\.$'
+		expect b "Enter your name:"
+		# a has gone by now: b is the first user.
+		say b "b"
+		expect b "* Hello, b! You are in lobby. Type /help for commands."
+		expect b "* You are the operator."
 		login_instances c
 		expect b "* c joined lobby"
 		disconnect b
