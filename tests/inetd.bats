@@ -111,8 +111,11 @@ start_xinetd() {
 			cat "$xlog" >&2
 			return 1
 		}
-		grep -q 'Started working: 1 available service' "$xlog" &&
-		    return 0
+		if grep -q 'Started working: 1 available service' "$xlog"; then
+			# The shipped file must parse without a complaint.
+			! grep -E 'ERROR|WARNING' "$xlog" >&2 || return 1
+			return 0
+		fi
 		# The port was taken after all: another one.
 		kill -TERM "$SUPER_PID"
 		wait "$SUPER_PID" || true
@@ -497,4 +500,40 @@ stopped() {
 		disconnect c
 		assert_gone
 	done
+}
+
+# systemd itself checks the units: every key known, the socket finds its
+# template service, ExecStart names a program that exists.
+@test "contrib/accept/chatd.socket and contrib/chatd@.service pass systemd-analyze verify" {
+	local dir=$BATS_TEST_TMPDIR/units
+	need systemd-analyze systemd
+	mkdir "$dir"
+	cp "$CONTRIB/accept/chatd.socket" "$dir/"
+	sed "s|/usr/local/sbin/chatd|$CHATD|" "$CONTRIB/chatd@.service" \
+	    >"$dir/chatd@.service"
+	run --separate-stderr systemd-analyze verify --man=no \
+	    "$dir/chatd.socket" "$dir/chatd@.service"
+	[ "$status" -eq 0 ] && [ -z "$stderr" ] || {
+		echo "status $status: $stderr" >&2
+		return 1
+	}
+}
+
+# The rule is "no live listener", not "inetd mode": a standalone
+# server's workers whose listener died remove the segment as they go.
+@test "a killed listener's last worker removes the segment when it leaves" {
+	local listener
+	start_chatd
+	listener=$CHATD_PID
+	login_all alice bob
+	kill -KILL "$listener"
+	wait "$listener" || true
+	CHATD_PID=
+	say alice "/quit"
+	expect alice "* Goodbye, alice."
+	expect bob "* alice quit"
+	[ -e "/dev/shm/chatd.$INSTANCE" ]
+	say bob "still here"
+	disconnect bob
+	assert_gone
 }
