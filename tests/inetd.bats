@@ -388,7 +388,7 @@ at_once() {
 @test "systemd-socket-activate --inetd: many at once initialise the segment once" {
 	at_once activate
 	[ "$(grep -c "created shared memory /chatd.$INSTANCE" "$LOG")" -eq 1 ]
-	! grep -q "removing stale" "$LOG"
+	run ! grep -q "removing stale" "$LOG"
 }
 
 # The last instance killed leaves its segment; the next one finds it
@@ -443,6 +443,32 @@ stopped() {
 
 @test "systemd-socket-activate --inetd: every instance stopped: told, clean" {
 	stopped activate
+}
+
+# chatctl shutdown sets the segment's shutdown flag and wakes everybody:
+# with no listener to remove the segment, the last instance out does.
+@test "systemd-socket-activate --inetd: chatctl shutdown, and the last one out cleans up" {
+	: "${CHATCTL:=$BATS_TEST_DIRNAME/../src/chatctl}"
+	start_super activate
+	login_instances alice bob carol
+	run --separate-stderr timeout 30 "$CHATCTL" -n "$INSTANCE" \
+	    --run-dir "$RUNDIR" shutdown
+	[ "$status" -eq 0 ] || {
+		echo "chatctl shutdown: status $status: $stderr" >&2
+		return 1
+	}
+	for name in alice bob carol; do
+		expect "$name" "* server shutting down"
+		expect_eof "$name"
+	done
+	assert_gone
+	[ "$(grep -c "last one out: removing shared memory /chatd.$INSTANCE" \
+	    "$LOG")" -eq 1 ]
+	# The next connection builds a new segment, and nobody is shut down.
+	login_instances dave
+	[ "${ONLINE[dave]}" -eq 0 ]
+	disconnect dave
+	assert_gone
 }
 
 # Limits and bans are the worker's: there is no listener to refuse.
