@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "activate.h"
@@ -47,6 +48,23 @@ inetd_instance(struct config *cf)
 			port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 	snprintf(cf->instance, sizeof(cf->instance), "%u", port);
+}
+
+/*
+ * A listening socket on stdin means a service manager that does not
+ * accept for us (systemd Accept=no, or systemd-socket-activate --inetd
+ * without --accept): serving it as a client would only fail later.
+ */
+static void
+inetd_check_stdin(void)
+{
+	int		on = 0;
+	socklen_t	len = sizeof(on);
+
+	if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on)
+		fatal_status(EX_USAGE, "-i: standard input is a listening "
+		    "socket, not a connection; with Accept=no run chatd "
+		    "without -i");
 }
 
 /* Under inetd stderr may be the client's socket: log to syslog then. */
@@ -127,6 +145,7 @@ main(int argc, char **argv)
 	if (cf.inetd) {
 		log_init(!stderr_is_socket(), cf.live.verbose);
 		warn_config(&cf);
+		inetd_check_stdin();
 		inetd_instance(&cf);
 		hub_open(&h, &cf, HUB_INETD);
 		hub_publish(&h, &cf.live);

@@ -563,3 +563,21 @@ stopped() {
 	disconnect bob
 	assert_gone
 }
+
+@test "chatd -i handed a listening socket (Accept=no) says so and exits 64" {
+	need systemd-socket-activate systemd || return 1
+	INSTANCE=accept$$.$RANDOM
+	pick_port
+	# Without --accept, the listening socket itself becomes stdin.
+	systemd-socket-activate --inetd -l "127.0.0.1:$PORT" \
+	    "$CHATD" -i -n "$INSTANCE" --run-dir "$RUNDIR" 2>"$LOG" &
+	SUPER_PID=$!
+	wait_for "$TIMEOUT" grep -q "^Listening on 127.0.0.1:$PORT" "$LOG"
+	connect client
+	wait_for "$TIMEOUT" not_running "$SUPER_PID"
+	wait "$SUPER_PID" && STATUS=0 || STATUS=$?
+	SUPER_PID=
+	[ "$STATUS" -eq 64 ]
+	grep -q -- '-i: standard input is a listening socket, not a connection; with Accept=no run chatd without -i' "$LOG"
+	[ ! -e "/dev/shm/chatd.$INSTANCE" ]
+}
