@@ -52,7 +52,7 @@ unit_value() {
 service_command() {
 	local line
 	line=$(unit_value chatd.service ExecStart)
-	line=${line//\/usr\/sbin\/chatd/$CHATD}
+	line=${line//\/usr\/local\/sbin\/chatd/$CHATD}
 	line=${line//\/var\/lib\/chatd/$STATEDIR}
 	line=${line//\/run\/chatd/$RUNDIR}
 	read -r -a CMD <<<"$line"
@@ -130,7 +130,7 @@ chatd_listening() {
 @test "the units pass systemd-analyze verify" {
 	command -v systemd-analyze >/dev/null || skip "no systemd-analyze"
 	mkdir "$TESTROOT/units"
-	sed "s|/usr/sbin/chatd|$CHATD|" "$UNITS/chatd.service" \
+	sed "s|/usr/local/sbin/chatd|$CHATD|" "$UNITS/chatd.service" \
 	    >"$TESTROOT/units/chatd.service"
 	cp "$UNITS/chatd.socket" "$TESTROOT/units/"
 	run systemd-analyze verify --man=no "$TESTROOT/units/chatd.socket" \
