@@ -737,6 +737,15 @@ cmp_seq(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* qsort, but for an empty array too, whose base may be NULL. */
+static void
+sort(void *base, size_t n, size_t size, int (*cmp)(const void *,
+    const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 /* Groups by the seq of their newest line, newest first; lobby first. */
 static const struct hrec	*cmp_base;
 
@@ -782,12 +791,12 @@ hist_select(struct hset *hs, uint32_t hist_len, uint32_t nrooms, size_t *n)
 	struct group	*g, t;
 	size_t		 i, j, ng, others = 0, kept = 0;
 
-	qsort(hs->r, hs->n, sizeof(*hs->r), cmp_room_seq);
+	sort(hs->r, hs->n, sizeof(*hs->r), cmp_room_seq);
 	if ((g = calloc(hs->n + 1, sizeof(*g))) == NULL)
 		fatal("calloc");
 	ng = hist_groups(hs, g);
 	cmp_base = hs->r;
-	qsort(g, ng, sizeof(*g), cmp_group_newest);
+	sort(g, ng, sizeof(*g), cmp_group_newest);
 	for (i = 0; i < ng && hist_len > 0; i++) {
 		if (strcmp(hs->r[g[i].start].key, "lobby") != 0 &&
 		    others++ >= nrooms - 1) {
@@ -822,7 +831,7 @@ hist_rewrite(int dfd, struct hset *hs)
 	size_t		i;
 	long long	size;
 
-	qsort(hs->r, hs->n, sizeof(*hs->r), cmp_seq);
+	sort(hs->r, hs->n, sizeof(*hs->r), cmp_seq);
 	for (i = 0; i < hs->n; i++)
 		if (hs->r[i].keep)
 			hist_format(&b, hs->r[i].seq, hs->r[i].time,
@@ -846,7 +855,7 @@ hist_install(struct hub *h, struct hset *hs, struct group *g, size_t ng)
 		if (room_make(h, hs->r[g[i].end - 1].room) == -1)
 			fatalx("bug: no room for %s at load",
 			    hs->r[g[i].end - 1].room);
-	qsort(hs->r, hs->n, sizeof(*hs->r), cmp_seq);
+	sort(hs->r, hs->n, sizeof(*hs->r), cmp_seq);
 	for (i = 0; i < hs->n; i++) {
 		r = &hs->r[i];
 		if (r->keep && (room = room_find(h, r->room)) != -1)
