@@ -394,3 +394,22 @@ expect_bad_statedir() {
 	expect carol "* end of history"
 	[ "$(wc -l < "$STATE/history")" -eq 100 ]
 }
+
+@test "bans and unbans made with chatctl persist too" {
+	: "${CHATCTL:=$BATS_TEST_DIRNAME/../src/chatctl}"
+	start_chatd --state-dir "$STATE"
+	login_all first bob
+	run timeout 30 "$CHATCTL" -n "$INSTANCE" --run-dir "$RUNDIR" \
+	    ban bob flooding
+	[ "$status" -eq 0 ]
+	expect bob "! you were banned by the administrator (flooding)"
+	grep -qxP 'b1\t127\.0\.0\.1\tbob\tflooding\t[0-9a-f]{8}' "$STATE/bans"
+	restart_chatd
+	expect_refused x
+	run timeout 30 "$CHATCTL" -n "$INSTANCE" --run-dir "$RUNDIR" \
+	    unban 127.0.0.1
+	[ "$status" -eq 0 ]
+	[ ! -s "$STATE/bans" ]
+	restart_chatd
+	login carol
+}
