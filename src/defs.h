@@ -40,5 +40,7 @@
 #define CTL_SHUTDOWN_WAIT_MS	10000	/* chatctl shutdown waits for the end */
 #define FLUSH_GRACE_MS		2000	/* time a closing client gets to read */
 #define ATTACH_WAIT_MS		5000	/* wait for another process to build the segment */
+#define STATE_JOURNAL_MIN	(256u << 10)	/* history journal bytes before compaction, at least */
+#define STATE_JOURNAL_FACTOR	4	/* compact when this many times its compacted size */
 
 #endif

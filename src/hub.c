@@ -72,9 +72,10 @@
 #include "config.h"
 #include "hub.h"
 #include "log.h"
+#include "state.h"
 
 #define HUB_MAGIC	0x6368617464687562ULL	/* "chatdhub" */
-#define HUB_VERSION	5
+#define HUB_VERSION	6
 
 static int	hub_repaired;
 
@@ -257,6 +258,7 @@ hub_unlock(struct hub *h)
 		hub_repaired = 0;
 		log_warnx("recovered the hub lock from a dead process");
 	}
+	state_flush(h);
 }
 
 /*
@@ -304,6 +306,7 @@ hub_init(struct hub *h, int fd, const struct config *cf)
 	    pthread_mutex_init(&h->hdr->lock, &attr) != 0)
 		fatal_status(EX_UNAVAILABLE, "cannot initialise the hub lock");
 	pthread_mutexattr_destroy(&attr);
+	state_load(h, cf);
 	h->hdr->magic = HUB_MAGIC;
 	atomic_store(&h->hdr->ready, 1);
 }
@@ -478,6 +481,7 @@ hub_open(struct hub *h, const struct config *cf, enum hub_role role)
 
 	memset(h, 0, sizeof(*h));
 	snprintf(h->shmname, sizeof(h->shmname), "/chatd.%s", cf->instance);
+	state_open(cf->statedir);
 	hub_dir_lock(h, cf);
 	for (tries = 0; h->hdr == NULL && tries < 3; tries++) {
 		fd = shm_open(h->shmname, O_RDWR | O_CREAT | O_EXCL, 0600);

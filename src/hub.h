@@ -102,6 +102,10 @@ struct hub_hdr {
 	uint64_t		lastall;	/* 1 + last record for every room */
 	_Atomic uint32_t	livegen;	/* bumped when live changes */
 	struct live		live;	/* settings SIGHUP can change */
+	char			statedir[PATH_MAX];	/* --state-dir; empty: none */
+	uint64_t		histseq;	/* last history line's number */
+	_Atomic uint32_t	journalgen;	/* bumped when history is replaced */
+	_Atomic uint64_t	journalkept;	/* its size when last compacted */
 	pthread_mutex_t		lock;
 	struct ring_hdr		ring;
 	struct ban		bans[CHATD_MAX_BANS];

@@ -9,6 +9,7 @@
 #include "defs.h"
 #include "log.h"
 #include "room.h"
+#include "state.h"
 
 /* Checks a room name; NULL or why it is not one. */
 const char *
@@ -145,6 +146,7 @@ room_history_add(struct hub *h, uint32_t r, int64_t when, int kind,
 	memcpy(e + 1, text, len);
 	/* Published last: the entry is shown only from now on. */
 	h->rooms[r].nhist++;
+	state_note_history(h, r, when, kind, text, len);
 }
 
 /* Copies room r's history, oldest first; free hist->buf afterwards. */

@@ -1,0 +1,76 @@
+/*
+ * state.c: what outlives the segment when --state-dir is set: each
+ * room's history and the ban table, as two files in the state
+ * directory. The directory is made 0700 if missing and must be a
+ * directory of chatd's effective user that no one else may write, or
+ * chatd does not start (69). Its path is kept in the segment's header,
+ * so every process of the instance writes to the one its creator chose.
+ *
+ * What it promises. A process killed at any moment (kill -9 of the whole
+ * server included) loses nothing it had written: the bans file is
+ * replaced whole by rename, and each history line is one O_APPEND write
+ * of a whole line. History appends are not fsynced, so a power loss may
+ * lose the last lines; bans are fsynced (file, then directory). A line
+ * with a bad checksum or bad field, or a last line cut short, is logged
+ * as "FILE:LINE: why, skipped" and the rest loads; a file that cannot be
+ * read is logged and left alone. Nothing here is fatal after start-up.
+ *
+ * STATE/bans: one ban a line, "b1" TAB address TAB name TAB reason TAB
+ * checksum. Rewritten whole after each change: bans.tmp is written,
+ * fsynced and renamed over bans, then the directory is fsynced. Writers
+ * take flock(STATE/lock) first and then the hub lock to copy the table,
+ * so the last rename is always of the newest copy.
+ *
+ * STATE/history: a journal, one chat or /me line a line, "h1" TAB
+ * sequence TAB time TAB kind ("chat" or "me") TAB room TAB text TAB
+ * checksum. The sequence number is given under the hub lock when the
+ * line enters the room's history (hdr->histseq), so it orders the lines
+ * as posted even when appenders write them out of order. Loading sorts
+ * by it and keeps the last --history lines of each room.
+ *
+ * In every field a backslash, tab, CR, LF or other control byte is
+ * written as \\, \t, \r, \n or \xHH, so a field never holds a tab or a
+ * newline. The checksum is FNV-1a (32 bits, 8 lower-case hex digits) of
+ * the line's bytes before its last tab.
+ *
+ * Who writes when. A worker never does file I/O under the hub lock:
+ * room_history_add() and the ban table note the change under the lock
+ * (state_note_*), and hub_unlock() calls state_flush(), which writes it
+ * out once the lock is dropped.
+ *
+ * Compaction. The segment's creator, holding the run directory's lock
+ * (nobody else runs), loads the journal and rewrites it with only the
+ * kept lines (history.tmp, fsync, rename, fsync of the directory). At
+ * run time, an appender that sees the journal grow past
+ * max(STATE_JOURNAL_FACTOR times its size after the last compaction,
+ * STATE_JOURNAL_MIN) compacts it the same way. Appenders hold
+ * flock(LOCK_SH) on the journal around each write; the compactor takes
+ * flock(STATE/lock), then LOCK_EX on the journal, reads and replaces it,
+ * bumps hdr->journalgen and only then unlocks. An appender reads the
+ * generation before opening the journal and compares it after taking
+ * LOCK_SH: if it moved, its descriptor may name the replaced file, so
+ * it reopens the path. No line is written to a file already read.
+ *
+ * A room forgotten because the room table was full keeps its lines in
+ * the journal until it is compacted away, so after a restart it may
+ * come back with its history if it fits. When more rooms have history
+ * than --max-rooms holds, the ones with the newest lines are kept and
+ * the others reported.
+ */
+#ifndef CHATD_STATE_H
+#define CHATD_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "hub.h"
+
+void	state_open(const char *);
+void	state_load(struct hub *, const struct config *);
+void	state_note_history(struct hub *, uint32_t, int64_t, int, const char *,
+	    size_t);
+void	state_note_bans(void);
+void	state_flush(struct hub *);
+
+#endif
