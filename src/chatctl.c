@@ -17,6 +17,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -682,6 +684,31 @@ ctl_find(int argc, char **argv)
 	return cmd;
 }
 
+/*
+ * Root managing an instance that runs as another user becomes that
+ * user once attached: whatever chatctl then creates (the state files
+ * after a ban) stays the server's, and root never writes into a
+ * directory somebody else controls.
+ */
+static void
+become_owner(uid_t owner)
+{
+	struct passwd	*pw;
+
+	if (geteuid() != 0 || owner == 0)
+		return;
+	if ((pw = getpwuid(owner)) == NULL)
+		die(EX_UNAVAILABLE, "no user has uid %ld, the instance's owner",
+		    (long)owner);
+	if (setgroups(0, NULL) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(owner) == -1)
+		die(EX_OSERR, "cannot become %s: %s", pw->pw_name,
+		    strerror(errno));
+	if (setuid(0) != -1)
+		die(EX_OSERR, "could become root again after becoming %s",
+		    pw->pw_name);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -714,6 +741,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (hub_open_running(&c.h, &c.cf, why, sizeof(why)) == -1)
 		die(EX_UNAVAILABLE, "%s", why);
+	become_owner(c.h.hdr->owner);
 	notify_init(&c.nt, &c.h);
 	r = cmd->fn(&c, argv);
 	if (fflush(stdout) == EOF || ferror(stdout))

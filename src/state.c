@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ban.h"
@@ -86,6 +87,32 @@ static struct sbuf	st_pending;	/* history lines noted under the lock */
 static int		st_bans_dirty;
 static int		st_loading;
 static int		st_flushing;
+
+/*
+ * Whether to keep quiet about a failure to save: it would otherwise be
+ * logged again with every chat line (a full disk, a broken directory).
+ * One report a minute, then how many were held back.
+ */
+static int
+st_quiet(void)
+{
+	static time_t		last;
+	static unsigned long	held;
+	time_t			now = time(NULL);
+	int			saved = errno;
+
+	if (last != 0 && now - last < 60) {
+		held++;
+		return 1;
+	}
+	if (held > 0)
+		log_warnx("%s: %lu more failures to save not reported",
+		    st_dirpath, held);
+	last = now;
+	held = 0;
+	errno = saved;
+	return 0;
+}
 
 static void
 sb_grow(struct sbuf *b, size_t more)
@@ -552,7 +579,9 @@ state_dir(const struct hub *h)
 	if (st_dirfd != -1 && strcmp(st_dirpath, path) == 0)
 		return st_dirfd;
 	if ((why = dir_problem(path, &fd)) != NULL) {
-		log_warnx("state directory %s: %s; not saved", path, why);
+		if (!st_quiet())
+			log_warnx("state directory %s: %s; not saved", path,
+			    why);
 		return -1;
 	}
 	if (st_dirfd != -1)
@@ -618,7 +647,8 @@ bans_load(struct hub *h, int dfd)
 		(void)replace_file(dfd, "bans", &b, 1);
 		free(b.p);
 	}
-	log_info("loaded %zu bans from %s/bans", ban_count(h), st_dirpath);
+	log_info("loaded %zu %s from %s/bans", ban_count(h),
+	    ban_count(h) == 1 ? "ban" : "bans", st_dirpath);
 	reader_close(&r);
 	close(fd);
 }
@@ -1012,10 +1042,11 @@ journal_lock(struct hub *h, int dfd)
 		if (st_journal == -1) {
 			st_jgen = atomic_load(&h->hdr->journalgen);
 			st_journal = openat(dfd, "history", O_WRONLY |
-			    O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
-			    O_CLOEXEC, 0600);
+			    O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 			if (st_journal == -1) {
-				log_warn("%s/history: not saved", st_dirpath);
+				if (!st_quiet())
+					log_warn("%s/history: not saved",
+					    st_dirpath);
 				return -1;
 			}
 			st_jpid = getpid();
@@ -1028,7 +1059,9 @@ journal_lock(struct hub *h, int dfd)
 		close(st_journal);
 		st_journal = -1;
 	}
-	log_warnx("%s/history keeps being replaced: not saved", st_dirpath);
+	if (!st_quiet())
+		log_warnx("%s/history keeps being replaced: not saved",
+		    st_dirpath);
 	return -1;
 }
 
@@ -1045,9 +1078,11 @@ journal_append(struct hub *h, const char *p, size_t n)
 	while ((w = write(st_journal, p, n)) == -1 && errno == EINTR)
 		;
 	if (w != (ssize_t)n) {
-		log_warn("%s/history: a line was not saved", st_dirpath);
+		if (!st_quiet())
+			log_warn("%s/history: a line was not saved",
+			    st_dirpath);
 		/* End a partial line, so that only it is lost. */
-		if (w > 0 && write(st_journal, "\n", 1) == -1)
+		if (w > 0 && write(st_journal, "\n", 1) == -1 && !st_quiet())
 			log_warn("%s/history", st_dirpath);
 	}
 	end = lseek(st_journal, 0, SEEK_CUR);

@@ -625,13 +625,13 @@ inetd_say() {
 	FOREIGN_DIR=$(mktemp -d /tmp/chatctl-test.XXXXXX)
 	chmod 755 "$FOREIGN_DIR"
 	RUNDIR=$FOREIGN_DIR/run
-	mkdir -m 700 "$RUNDIR"
-	chown "$uid:$gid" "$RUNDIR"
+	mkdir -m 700 "$RUNDIR" "$FOREIGN_DIR/state"
+	chown "$uid:$gid" "$RUNDIR" "$FOREIGN_DIR/state"
 	LOG=$BATS_TEST_TMPDIR/chatd.log
 	INSTANCE=test$$.${BATS_TEST_NUMBER}.$RANDOM
 	setpriv --reuid="$uid" --regid="$gid" --clear-groups "$CHATD" -p 0 \
 	    -l 127.0.0.1 -n "$INSTANCE" --run-dir "$RUNDIR" -v --rate 0 \
-	    2>"$LOG" &
+	    --state-dir "$FOREIGN_DIR/state" 2>"$LOG" &
 	CHATD_PID=$!
 	wait_for "$TIMEOUT" grep -q 'listening on' "$LOG"
 	PORT=$(sed -n 's/.*listening on .* port \([0-9]*\)$/\1/p' "$LOG")
@@ -646,9 +646,20 @@ inetd_say() {
 	ctl wall hello
 	assert_quiet_success
 	expect alice "* hello"
+	# The files root's chatctl writes in the state directory stay the
+	# server's, or it could not save its bans any more.
+	ctl ban alice
+	assert_quiet_success
+	expect alice "! you were banned by the administrator"
+	[ "$(stat -c %u "$FOREIGN_DIR/state/bans")" = "$uid" ]
+	[ "$(stat -c %u "$FOREIGN_DIR/state/lock")" = "$uid" ]
+	ctl unban 127.0.0.1
+	assert_quiet_success
+	[ ! -s "$FOREIGN_DIR/state/bans" ]
+	login carol
 	ctl shutdown
 	assert_quiet_success
-	expect alice "* server shutting down"
+	expect carol "* server shutting down"
 	stop_chatd
 	[ "$STATUS" -eq 0 ]
 	assert_clean

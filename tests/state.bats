@@ -78,9 +78,10 @@ state_line() {
 	printf '%s\t%s\n' "$body" "$(fnv1a "$body")"
 }
 
-# The log says $1 (a fixed string).
+# The log says $1 (a fixed string), or will soon: the state is loaded
+# after "listening on" is logged.
 log_has() {
-	grep -qF -- "$1" "$LOG" || {
+	wait_for "$TIMEOUT" grep -qF -- "$1" "$LOG" || {
 		echo "not in the log: $1" >&2
 		cat "$LOG" >&2
 		return 1
@@ -169,7 +170,7 @@ log_has() {
 	[ "$(wc -l < "$STATE/bans")" -eq 1 ]
 	[ "$(stat -c %a "$STATE/bans")" = 600 ]
 	restart_chatd
-	log_has "loaded 1 bans from $STATE/bans"
+	log_has "loaded 1 ban from $STATE/bans"
 	expect_refused x
 }
 
