@@ -12,6 +12,7 @@
  * held: a slow reader of our output must not stop the server.
  */
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -684,6 +685,14 @@ ctl_find(int argc, char **argv)
 	return cmd;
 }
 
+static int
+instance_gone(const struct hub *h)
+{
+	struct stat	st;
+
+	return fstat(h->dirfd, &st) == 0 && st.st_nlink == 0;
+}
+
 /*
  * Root managing an instance that runs as another user becomes that
  * user once attached: whatever chatctl then creates (the state files
@@ -744,6 +753,13 @@ main(int argc, char **argv)
 	become_owner(c.h.hdr->owner);
 	notify_init(&c.nt, &c.h);
 	r = cmd->fn(&c, argv);
+	/*
+	 * Under inetd the last user may have left meanwhile, removing the
+	 * instance (and its directory): then nobody saw the action.
+	 */
+	if (r == 0 && cmd->fn != ctl_shutdown && instance_gone(&c.h))
+		die(1, "instance %s ended while %s ran", c.cf.instance,
+		    cmd->name);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		die(EX_IOERR, "standard output: %s", strerror(errno));
 	notify_forget(&c.nt);

@@ -199,6 +199,7 @@ set_rundir(struct config *cf, const char *s)
 	if (strlen(s) >= sizeof(cf->rundir) - INSTANCE_MAX_LEN - 16)
 		usage_error("--run-dir: path too long");
 	strcpy(cf->rundir, s);
+	cf->rundir_given = 1;
 }
 
 /*
@@ -216,8 +217,8 @@ read_oper_hash(struct config *cf, const char *path)
 		usage_error("--oper-password-file: %s: %s", path,
 		    strerror(errno));
 	/* Warned about once logging is set up (under inetd, not here). */
-	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 077) != 0)
-		cf->oper_loose = path;
+	cf->oper_loose = fstat(fileno(fp), &st) == 0 &&
+	    (st.st_mode & 077) != 0;
 	if (fgets(cf->live.oper_hash, sizeof(cf->live.oper_hash), fp) == NULL)
 		cf->live.oper_hash[0] = '\0';
 	fclose(fp);
@@ -228,19 +229,23 @@ read_oper_hash(struct config *cf, const char *path)
 		    "its first line", path);
 }
 
-/* Stores an option's path made absolute, since -d moves to /. */
+/*
+ * Stores an option's path made absolute against the directory chatd
+ * started in: -d moves to /, and SIGHUP reads the paths again there.
+ */
 static void
 set_path(char *dst, size_t size, const char *opt, const char *arg)
 {
-	char	cwd[PATH_MAX];
-	int	n;
+	static char	cwd[PATH_MAX];
+	int		n;
 
 	if (*arg == '\0')
 		usage_error("--%s: empty path", opt);
+	if (arg[0] != '/' && cwd[0] == '\0' &&
+	    getcwd(cwd, sizeof(cwd)) == NULL)
+		usage_error("--%s: getcwd: %s", opt, strerror(errno));
 	if (arg[0] == '/')
 		n = snprintf(dst, size, "%s", arg);
-	else if (getcwd(cwd, sizeof(cwd)) == NULL)
-		usage_error("--%s: getcwd: %s", opt, strerror(errno));
 	else
 		n = snprintf(dst, size, "%s/%s", cwd, arg);
 	if (n < 0 || (size_t)n >= size)
@@ -367,7 +372,9 @@ set_option(struct config *cf, int ch, const char *arg)
 		cf->live.keepalive = number("keepalive", arg, 0, 86400);
 		break;
 	case OPT_OPERFILE:
-		read_oper_hash(cf, arg);
+		set_path(cf->oper_file, sizeof(cf->oper_file),
+		    "oper-password-file", arg);
+		read_oper_hash(cf, cf->oper_file);
 		break;
 	case OPT_OPERFIRST:
 		if (strcmp(arg, "yes") == 0)
@@ -562,14 +569,15 @@ restart_only(const struct config *o, const struct config *n)
 	static const struct {
 		const char	*name;
 		size_t		 off, len;
-		int		 filled;	/* main() fills in a default */
+		int		 filled;	/* 1: main() fills in a default;
+					   2: the default is the euid's */
 	} f[] = {
 #define F(name, field, filled) { name, offsetof(struct config, field), \
 	sizeof(((struct config *)0)->field), filled }
 		F("port", port_opt, 0), F("listen", listen, 0),
 		F("inetd", inetd, 0), F("daemon", daemon, 0),
 		F("instance", instance, 1), F("user", user, 0),
-		F("pidfile", pidfile, 1), F("run-dir", rundir, 0),
+		F("pidfile", pidfile, 1), F("run-dir", rundir, 2),
 		F("state-dir", statedir, 0), F("max-line", max_line, 0),
 		F("history", history, 0), F("max-rooms", max_rooms, 0),
 #undef F
@@ -580,7 +588,10 @@ restart_only(const struct config *o, const struct config *n)
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		ov = (const char *)o + f[i].off;
 		nv = (const char *)n + f[i].off;
-		if (f[i].filled && *nv == '\0')
+		if (f[i].filled == 1 && *nv == '\0')
+			continue;
+		/* After -u the default run directory would be the user's. */
+		if (f[i].filled == 2 && !o->rundir_given && !n->rundir_given)
 			continue;
 		if (memcmp(ov, nv, f[i].len) != 0)
 			log_warnx("SIGHUP: %s changed; it takes a restart",
@@ -625,6 +636,7 @@ config_reload(struct config *cf)
 		    config_slots(cf));
 	cf->live = n->live;
 	cf->oper_loose = n->oper_loose;
+	memcpy(cf->oper_file, n->oper_file, sizeof(cf->oper_file));
 	free(n);
 	return 0;
 }

@@ -50,7 +50,9 @@ struct config {
 	unsigned	 max_line;
 	unsigned	 history;
 	unsigned	 max_rooms;
-	const char	*oper_loose;	/* a password file others may read */
+	char		 oper_file[PATH_MAX];	/* the operator password file */
+	int		 oper_loose;	/* which others may read */
+	int		 rundir_given;	/* --run-dir, not the default */
 	struct live	 live;
 };
 

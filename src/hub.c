@@ -435,6 +435,29 @@ dir_flock(struct hub *h)
 	h->dirlocked = 1;
 }
 
+/*
+ * A forked worker's own descriptor of the instance directory. flock()
+ * locks belong to the open file, which fork shares: on the listener's
+ * descriptor two leaving workers (or a worker and the listener) would
+ * both "hold" the lock at once, and one's unlock would free the other's.
+ */
+void
+hub_dir_reopen(struct hub *h)
+{
+	struct stat	old, cur;
+	int		fd;
+
+	fd = open(h->dirpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		fatal("%s", h->dirpath);
+	if (fstat(h->dirfd, &old) == -1 || fstat(fd, &cur) == -1)
+		fatal("fstat %s", h->dirpath);
+	if (old.st_dev != cur.st_dev || old.st_ino != cur.st_ino)
+		fatalx("%s was replaced", h->dirpath);
+	close(h->dirfd);
+	h->dirfd = fd;
+}
+
 void
 hub_dir_unlock(struct hub *h)
 {

@@ -106,6 +106,7 @@ struct hub_hdr {
 	uint64_t		histseq;	/* last history line's number */
 	_Atomic uint32_t	journalgen;	/* bumped when history is replaced */
 	_Atomic uint64_t	journalkept;	/* its size when last compacted */
+	uint32_t		bans_frozen;	/* the bans file could not be read */
 	pthread_mutex_t		lock;
 	struct ring_hdr		ring;
 	struct ban		bans[CHATD_MAX_BANS];
@@ -142,6 +143,7 @@ void	hub_open(struct hub *, const struct config *, enum hub_role);
 int	hub_open_running(struct hub *, const struct config *, char *, size_t);
 void	hub_destroy(struct hub *);
 void	hub_dir_unlock(struct hub *);
+void	hub_dir_reopen(struct hub *);
 void	hub_leave_begin(struct hub *);
 void	hub_leave_end(struct hub *);
 void	hub_lock(struct hub *);

@@ -249,6 +249,7 @@ listener_child(struct hub *h, struct config *cf, struct notifier *nt,
 
 	notify_forget(nt);
 	pidfile_forget();
+	hub_dir_reopen(h);
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	close(sigpipe_fds[0]);

@@ -80,9 +80,9 @@ stderr_is_socket(void)
 static void
 warn_config(const struct config *cf)
 {
-	if (cf->oper_loose != NULL)
+	if (cf->oper_loose)
 		log_warnx("%s may be read by others; keep it 0600",
-		    cf->oper_loose);
+		    cf->oper_file);
 }
 
 /*

@@ -106,9 +106,11 @@ pidfile_lock(const char *path, const char *instance)
 	if (fd == -1)
 		fatal_status(EX_UNAVAILABLE, "cannot open pid file %s: %s",
 		    path, strerror(errno));
-	if (fstat(fd, &fst) == -1 || !S_ISREG(fst.st_mode))
+	/* A second link could be one planted to make us truncate another. */
+	if (fstat(fd, &fst) == -1 || !S_ISREG(fst.st_mode) ||
+	    fst.st_nlink != 1)
 		fatal_status(EX_UNAVAILABLE, "pid file %s is not a regular "
-		    "file", path);
+		    "file with one link", path);
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = F_WRLCK;
 	fl.l_whence = SEEK_SET;

@@ -633,7 +633,10 @@ bans_load(struct hub *h, int dfd)
 	size_t		 len;
 	int		 fd, got;
 
-	if ((fd = state_open_read(dfd, "bans")) < 0)
+	/* Saving over a file we could not read would lose its bans. */
+	if ((fd = state_open_read(dfd, "bans")) == -2)
+		h->hdr->bans_frozen = 1;
+	if (fd < 0)
 		return;
 	if (reader_open(&r, fd, "bans") == -1) {
 		close(fd);
@@ -660,6 +663,12 @@ bans_save(struct hub *h)
 	struct sbuf	b = { 0 };
 	int		dfd, lockfd;
 
+	if (h->hdr->bans_frozen) {
+		if (!st_quiet())
+			log_warnx("%s/bans could not be read at start: bans "
+			    "are not saved over it", st_dirpath);
+		return;
+	}
 	if ((dfd = state_dir(h)) == -1 || (lockfd = lock_take(dfd)) == -1)
 		return;
 	hub_lock(h);
@@ -1008,10 +1017,16 @@ journal_compact(struct hub *h, int dfd)
 			g = hist_select(&hs, h->hdr->hist_len, h->hdr->nrooms,
 			    &ng);
 			free(g);
+			/*
+			 * Before the rename: a compactor killed after it
+			 * must not leave appenders writing to the old,
+			 * unlinked file. They wait for our lock, then
+			 * reopen the path (the same file if we died first).
+			 */
+			atomic_fetch_add(&h->hdr->journalgen, 1);
 			if ((size = hist_rewrite(dfd, &hs)) >= 0) {
 				atomic_store(&h->hdr->journalkept,
 				    (uint64_t)size);
-				atomic_fetch_add(&h->hdr->journalgen, 1);
 				log_info("compacted %s/history from %lld to "
 				    "%lld bytes", st_dirpath,
 				    (long long)st.st_size, size);

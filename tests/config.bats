@@ -295,3 +295,11 @@ open_motd_client() {
 	say alice "$(printf '%041d' 0)"
 	expect alice "! line too long (max 40 bytes)"
 }
+
+@test "an operator password file others may read is named in a warning" {
+	printf '%s\n' "$OPER_HASH" >"$BATS_TEST_TMPDIR/oper"
+	chmod 644 "$BATS_TEST_TMPDIR/oper"
+	printf 'oper-password-file = %s\n' "$BATS_TEST_TMPDIR/oper" >"$CONF"
+	start_chatd -f "$CONF"
+	wait_for "$TIMEOUT" grep -qF "$BATS_TEST_TMPDIR/oper may be read by others; keep it 0600" "$LOG"
+}

@@ -392,3 +392,26 @@ logged() {
 	[ "$(stat -c %u "$RUNDIR")" -eq 0 ]
 	[ ! -e "/dev/shm/chatd.$INSTANCE" ]
 }
+
+# A new connection's MOTD is exactly $1.
+motd_is() {
+	local ok=1
+	connect probe
+	expect_re probe '^\* Welcome to chatd! [0-9]+ users? online\.$' &&
+	    next_line probe && [ "$LINE" = "$1" ] && ok=0
+	disconnect probe
+	return "$ok"
+}
+
+@test "-d: SIGHUP reads a relative --motd from the start directory, not /" {
+	printf 'first\n' >"$TESTROOT/motd"
+	cd "$TESTROOT"
+	start_daemon --motd motd --pidfile "$PIDFILE"
+	cd - >/dev/null
+	[ "$STATUS" -eq 0 ]
+	daemon_from "$PIDFILE"
+	motd_is "* first"
+	printf 'second\n' >"$TESTROOT/motd"
+	kill -HUP "$DAEMON_PID"
+	wait_for "$TIMEOUT" motd_is "* second"
+}

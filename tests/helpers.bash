@@ -11,6 +11,8 @@
 : "${TESTBIN:=$BATS_TEST_DIRNAME}"
 TIMEOUT=${TIMEOUT:-10}
 
+bats_require_minimum_version 1.5.0	# run ! and run --separate-stderr
+
 declare -gA FD
 CHATD_DEFAULTS=(-v --rate 0)
 

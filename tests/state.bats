@@ -330,6 +330,20 @@ log_has() {
 	[ -d "$STATE/history" ]
 }
 
+@test "a bans file that cannot be read is never saved over" {
+	# A FIFO: root reads any mode, but a rename would replace this.
+	mkdir -m 700 "$STATE"
+	mkfifo -m 600 "$STATE/bans"
+	start_chatd --state-dir "$STATE"
+	log_has "$STATE/bans: not a regular file; skipped"
+	login_all first bob
+	say first "/ban bob"
+	expect first "* bob was banned by first"
+	log_has "$STATE/bans could not be read at start: bans are not saved over it"
+	[ -p "$STATE/bans" ]
+	run ! ls "$STATE/bans.tmp"
+}
+
 # Starts chatd expecting it to refuse the state directory.
 expect_bad_statedir() {
 	local rundir=$BATS_TEST_TMPDIR/run instance=bad$$.$RANDOM
