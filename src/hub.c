@@ -400,8 +400,8 @@ hub_attach(struct hub *h, int fd, enum hub_role role)
  * Creates or checks the run directory and the instance's directory in
  * it: ours, mode 0700, never reached through a symlink.
  */
-static int
-rundir_open(int at, const char *path, const char *shown)
+int
+hub_rundir_open(int at, const char *path, const char *shown)
 {
 	struct stat	st;
 	int		fd;
@@ -475,12 +475,12 @@ hub_dir_lock(struct hub *h, const struct config *cf)
 	struct stat	st;
 	int		top;
 
-	top = rundir_open(AT_FDCWD, cf->rundir, cf->rundir);
+	top = hub_rundir_open(AT_FDCWD, cf->rundir, cf->rundir);
 	if (snprintf(h->dirpath, sizeof(h->dirpath), "%s/%s", cf->rundir,
 	    cf->instance) >= (int)sizeof(h->dirpath))
 		fatal_status(EX_UNAVAILABLE, "run directory path too long");
 	for (;;) {
-		h->dirfd = rundir_open(top, cf->instance, h->dirpath);
+		h->dirfd = hub_rundir_open(top, cf->instance, h->dirpath);
 		dir_flock(h);
 		if (fstat(h->dirfd, &st) == 0 && st.st_nlink > 0)
 			break;

@@ -144,6 +144,7 @@ int	hub_open_running(struct hub *, const struct config *, char *, size_t);
 void	hub_destroy(struct hub *);
 void	hub_dir_unlock(struct hub *);
 void	hub_dir_reopen(struct hub *);
+int	hub_rundir_open(int, const char *, const char *);
 void	hub_leave_begin(struct hub *);
 void	hub_leave_end(struct hub *);
 void	hub_lock(struct hub *);

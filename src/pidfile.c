@@ -29,35 +29,12 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "hub.h"
 #include "log.h"
 #include "pidfile.h"
 
 static int	pid_fd = -1;
 static char	pid_path[PATH_MAX];
-
-/*
- * A non-root user's run directory: made if missing, and checked as the
- * hub will check it (ours, 0700, no symlink) before we write in it.
- */
-static void
-pidfile_rundir(const char *dir)
-{
-	struct stat	st;
-	int		fd;
-
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-		fatal_status(EX_UNAVAILABLE, "cannot create %s: %s", dir,
-		    strerror(errno));
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1 || fstat(fd, &st) == -1)
-		fatal_status(EX_UNAVAILABLE, "cannot open %s: %s", dir,
-		    strerror(errno));
-	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0)
-		fatal_status(EX_UNAVAILABLE, "%s is not chatd's own (owner uid "
-		    "%ld, mode %03o; it must be ours and 0700)", dir,
-		    (long)st.st_uid, (unsigned)(st.st_mode & 0777));
-	close(fd);
-}
 
 static void
 pidfile_default(struct config *cf)
@@ -68,7 +45,8 @@ pidfile_default(struct config *cf)
 		n = snprintf(cf->pidfile, sizeof(cf->pidfile),
 		    "/run/chatd.%s.pid", cf->instance);
 	else {
-		pidfile_rundir(cf->rundir);
+		/* A non-root user's: checked as the hub will check it. */
+		close(hub_rundir_open(AT_FDCWD, cf->rundir, cf->rundir));
 		n = snprintf(cf->pidfile, sizeof(cf->pidfile), "%s/%s.pid",
 		    cf->rundir, cf->instance);
 	}

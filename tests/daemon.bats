@@ -45,15 +45,6 @@ needs_root() {
 	getent passwd nobody >/dev/null || skip "no user nobody"
 }
 
-# Whether process $1 has died: gone, or a zombie its new parent (init
-# or a subreaper) has not reaped yet.
-dead() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-	stat=${stat##*) }
-	[ "${stat%% *}" = Z ] || [ "${stat%% *}" = X ]
-}
-
 # Field $2 of /proc/$1/stat, counting from the state (3) on.
 stat_field() {
 	local stat

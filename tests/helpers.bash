@@ -49,6 +49,15 @@ start_chatd() {
 	    head -n 1)
 }
 
+# Whether process $1 is gone or a zombie: a zombie holds nothing, and
+# a test's orphans may never be reaped where PID 1 does not reap.
+dead() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	stat=${stat##*) }
+	[ "${stat%% *}" = Z ] || [ "${stat%% *}" = X ]
+}
+
 not_running() {
 	! kill -0 "$1" 2>/dev/null
 }

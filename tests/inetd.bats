@@ -38,21 +38,13 @@ teardown() {
 		wait "$SUPER_PID" 2>/dev/null || true
 	fi
 	for pid in $SEEN_PIDS; do
-		wait_for 15 gone_process "$pid" ||
+		wait_for 15 dead "$pid" ||
 		    kill -KILL "$pid" 2>/dev/null || true
 	done
 	if [ -n "${INSTANCE:-}" ]; then
 		rm -f "/dev/shm/chatd.$INSTANCE"
 	fi
 	assert_no_sanitizer_report
-}
-
-# Whether process $1 is gone or a zombie.
-gone_process() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-	stat=${stat##*) }
-	[ "${stat%% *}" = Z ] || [ "${stat%% *}" = X ]
 }
 
 need() {
@@ -286,7 +278,7 @@ chat_through() {
 	expect carol "* Goodbye, carol."
 	expect_eof carol
 	assert_gone
-	wait_for "$TIMEOUT" gone_process "${PID[carol]}"
+	wait_for "$TIMEOUT" dead "${PID[carol]}"
 }
 
 @test "xinetd: several clients chat, each through its own chatd -i" {
@@ -306,7 +298,7 @@ kill_noticed() {
 	start_super "$1"
 	login_instances alice bob carol
 	kill -KILL "${PID[bob]}"
-	wait_for "$TIMEOUT" gone_process "${PID[bob]}"
+	wait_for "$TIMEOUT" dead "${PID[bob]}"
 	say alice "anyone there?"
 	expect carol "<alice> anyone there?"
 	expect carol "* bob quit (connection lost)"
@@ -317,7 +309,7 @@ kill_noticed() {
 	expect carol "* you are now in dev (1 user)"
 	expect alice "* carol left lobby"
 	kill -KILL "${PID[carol]}"
-	wait_for "$TIMEOUT" gone_process "${PID[carol]}"
+	wait_for "$TIMEOUT" dead "${PID[carol]}"
 	say alice "/users"
 	expect alice "* 2 users online"
 	expect alice "* alice (lobby) [op]"
@@ -398,7 +390,7 @@ last_killed() {
 	start_super "$1"
 	login_instances alice
 	kill -KILL "${PID[alice]}"
-	wait_for "$TIMEOUT" gone_process "${PID[alice]}"
+	wait_for "$TIMEOUT" dead "${PID[alice]}"
 	disconnect alice
 	[ -e "/dev/shm/chatd.$INSTANCE" ]
 	ino=$(stat -c %i "/dev/shm/chatd.$INSTANCE")
@@ -432,7 +424,7 @@ stopped() {
 		expect_eof "$name"
 	done
 	for pid in "${PID[@]}"; do
-		wait_for "$TIMEOUT" gone_process "$pid"
+		wait_for "$TIMEOUT" dead "$pid"
 	done
 	assert_gone
 }

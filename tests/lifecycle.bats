@@ -19,14 +19,6 @@ teardown() {
 	fi
 }
 
-# Whether process $1 has died: gone, or a zombie nobody has reaped yet.
-dead() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-	stat=${stat##*) }
-	[ "${stat%% *}" = Z ] || [ "${stat%% *}" = X ]
-}
-
 # Whether process $1 is gone from the process table (reaped).
 reaped() {
 	[ ! -e "/proc/$1" ]

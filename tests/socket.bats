@@ -34,14 +34,6 @@ teardown() {
 	return "$rc"
 }
 
-# Whether process $1 has died: gone, or a zombie.
-dead() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-	stat=${stat##*) }
-	[ "${stat%% *}" = Z ] || [ "${stat%% *}" = X ]
-}
-
 # A [Service] or [Socket] setting of a unit in contrib: unit, key.
 unit_value() {
 	sed -n "s/^$2=//p" "$UNITS/$1"
