@@ -115,16 +115,6 @@ user_field() {
 	return 1
 }
 
-# $1 says a chat line, and each client named after it gets it next.
-room_barrier() {
-	local from=$1 to
-	shift
-	say "$from" "barrier from $from"
-	for to in "$@"; do
-		expect "$to" "<$from> barrier from $from"
-	done
-}
-
 # Moves $1 to room $2, where nobody else is; the others named hear it.
 join_alone() {
 	local who=$1 room=$2 other

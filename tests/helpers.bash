@@ -194,6 +194,35 @@ expect_help() {
 	expect "$1" "* a line not starting with / goes to everybody in your room; start it with // to send a line beginning with /"
 }
 
+# $1 says a chat line, and each of the other clients named must get it
+# as its next line: whatever the log held for them before has come.
+room_barrier() {
+	local from=$1 to
+	shift
+	say "$from" "barrier from $from"
+	for to in "$@"; do
+		expect "$to" "<$from> barrier from $from" || return 1
+	done
+}
+
+# A replayed line: [HH:MM] and a space, then exactly $2.
+expect_hist() {
+	next_line "$1" || return 1
+	if ! [[ $LINE =~ ^\[[0-2][0-9]:[0-5][0-9]\]\  ]] ||
+	    [ "${LINE:8}" != "$2" ]; then
+		printf '%s: expected: [HH:MM] %s\n%s:      got: %s\n' "$1" "$2" \
+		    "$1" "$LINE" >&2
+		return 1
+	fi
+}
+
+# $1 copies of the character $2.
+repeat() {
+	local s
+	printf -v s '%*s' "$1" ''
+	printf '%s' "${s// /$2}"
+}
+
 # Skips lines until one equals $2.
 expect_eventually() {
 	while next_line "$1"; do

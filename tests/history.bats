@@ -14,25 +14,6 @@ setup() {
 	start_chatd
 }
 
-
-# A replayed line: [HH:MM] and a space, then exactly $2.
-expect_hist() {
-	next_line "$1" || return 1
-	if ! [[ $LINE =~ ^\[[0-2][0-9]:[0-5][0-9]\]\  ]] ||
-	    [ "${LINE:8}" != "$2" ]; then
-		printf '%s: expected: [HH:MM] %s\n%s:      got: %s\n' "$1" "$2" \
-		    "$1" "$LINE" >&2
-		return 1
-	fi
-}
-
-# $1 copies of the character $2.
-repeat() {
-	local s
-	printf -v s '%*s' "$1" ''
-	printf '%s' "${s// /$2}"
-}
-
 # /stats's connection time and uptime lines: 4s, 2m 5s, 1h 0m 3s, 2d 1h 0m 3s.
 DURATION='(((0|[1-9][0-9]*)d )?(0|[1-9][0-9]?)h )?((0|[1-9][0-9]?)m )?(0|[1-9][0-9]?)s'
 

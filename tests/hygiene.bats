@@ -23,13 +23,6 @@ pair() {
 	login_all alice bob
 }
 
-# $1 copies of the character $2.
-repeat() {
-	local s
-	printf -v s '%*s' "$1" ''
-	printf '%s' "${s// /$2}"
-}
-
 @test "lines may end with CRLF or a bare LF; server lines end with CRLF" {
 	open_client alice
 	say_raw alice 'alice\r\n'

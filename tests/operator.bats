@@ -26,18 +26,6 @@ start_chatd_oper() {
 	start_chatd --oper-password-file "$OPER_FILE" "$@"
 }
 
-
-# $1 says a chat line, and each of the other clients named must get it
-# as its next line: whatever the log held for them before has come.
-room_barrier() {
-	local from=$1 to
-	shift
-	say "$from" "barrier from $from"
-	for to in "$@"; do
-		expect "$to" "<$from> barrier from $from"
-	done
-}
-
 # Like login, for a server where nobody becomes operator by arriving.
 login_plain() {
 	local name=${2:-$1}

@@ -35,17 +35,6 @@ refill_exact() {
 	echo $(($1 * ($2 + 2000) / 1000000))
 }
 
-# $1 says a chat line, and each of the other clients named must get it
-# as its next line: whatever the log held for them before has come.
-room_barrier() {
-	local from=$1 to
-	shift
-	say "$from" "barrier from $from"
-	for to in "$@"; do
-		expect "$to" "<$from> barrier from $from"
-	done
-}
-
 # Reads client $1's lines up to the line $2, which ends the count: COUNT
 # is how many lines came before it, each of which must be $3 followed by
 # a number, the numbers rising (in NUMS), or the rate limit warning,

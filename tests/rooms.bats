@@ -18,7 +18,6 @@ setup() {
 	login first
 }
 
-
 # A direct message from $1 to $2: whatever the log held for $2 before it
 # has arrived when $2 reads it.
 dm_barrier() {
@@ -43,13 +42,6 @@ expect_any_order() {
 		    "$client" "$want" "$client" "$got" >&2
 		return 1
 	fi
-}
-
-# $1 copies of the character $2.
-repeat() {
-	local s
-	printf -v s '%*s' "$1" ''
-	printf '%s' "${s// /$2}"
 }
 
 @test "/join ROOM: the old room sees NAME left, the new one NAME joined" {

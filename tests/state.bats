@@ -15,17 +15,6 @@ setup() {
 	STATE=$BATS_TEST_TMPDIR/state
 }
 
-# A replayed line: [HH:MM] and a space, then exactly $2.
-expect_hist() {
-	next_line "$1" || return 1
-	if ! [[ $LINE =~ ^\[[0-2][0-9]:[0-5][0-9]\]\  ]] ||
-	    [ "${LINE:8}" != "$2" ]; then
-		printf '%s: expected: [HH:MM] %s\n%s:      got: %s\n' "$1" "$2" \
-		    "$1" "$LINE" >&2
-		return 1
-	fi
-}
-
 # Stops the server and starts a new one on the same instance and state
 # directory (extra options in $@).
 restart_chatd() {
