@@ -499,7 +499,8 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	memcpy(sl->key, key, n + 1);
 	sl->regseq = ++h->hdr->regseq;
 	/* The first user to register is the operator (the seed's rule). */
-	sl->op = w->cf->live.oper_first_user && hub_count(h, RING_ALLROOMS) == 0;
+	sl->op = w->cf->live.oper_first_user &&
+	    hub_count(h, RING_ALLROOMS) == 0;
 	memcpy(w->name, sl->name, n + 1);
 	w->room = 0;
 	w->pos = ring_head(&h->ring);
