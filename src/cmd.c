@@ -166,6 +166,18 @@ user_list(struct hub *h, uint32_t room, size_t *np)
 	return list;
 }
 
+/*
+ * Under inetd no listener reaps, and an instance killed alone in its
+ * room is found by nobody: a listing first buries the dead, so that it
+ * never shows them.
+ */
+static void
+bury_first(struct worker *w)
+{
+	if (w->cf->inetd)
+		worker_bury(w->hub, &w->nt, 0, w->cf->live.oper_first_user);
+}
+
 static void
 cmd_users(struct worker *w, char *args)
 {
@@ -173,6 +185,7 @@ cmd_users(struct worker *w, char *args)
 	size_t		 i, n;
 
 	(void)args;
+	bury_first(w);
 	list = user_list(w->hub, RING_ALLROOMS, &n);
 	worker_reply(w, "* %s online", plural(n, "user", "users"));
 	for (i = 0; i < n; i++)
@@ -206,6 +219,7 @@ cmd_stats(struct worker *w, char *args)
 	char		 conn[64], up[64];
 
 	(void)args;
+	bury_first(w);
 	duration(conn, sizeof(conn), now - w->connected);
 	duration(up, sizeof(up), now - (time_t)hdr->started);
 	worker_reply(w, "* you have sent %s",
@@ -225,6 +239,7 @@ cmd_who(struct worker *w, char *args)
 	size_t		 i, n;
 
 	(void)args;
+	bury_first(w);
 	list = user_list(w->hub, w->room, &n);
 	worker_reply(w, "* %s in %s", plural(n, "user", "users"),
 	    w->hub->rooms[w->room].name);
@@ -248,6 +263,7 @@ cmd_rooms(struct worker *w, char *args)
 	size_t			 n = 0, *count;
 
 	(void)args;
+	bury_first(w);
 	if ((list = calloc(nrooms, sizeof(*list))) == NULL ||
 	    (count = calloc(nrooms, sizeof(*count))) == NULL)
 		fatal("calloc");
