@@ -104,7 +104,6 @@ struct hub_hdr {
 	struct live		live;	/* settings SIGHUP can change */
 	char			statedir[PATH_MAX];	/* --state-dir; empty: none */
 	uint64_t		histseq;	/* last history line's number */
-	_Atomic uint32_t	journalgen;	/* bumped when history is replaced */
 	_Atomic uint64_t	journalkept;	/* its size when last compacted */
 	uint32_t		bans_frozen;	/* the bans file could not be read */
 	pthread_mutex_t		lock;

@@ -82,7 +82,6 @@ static int		st_dirfd = -1;
 static char		st_dirpath[PATH_MAX];
 static int		st_journal = -1;	/* this process's append fd */
 static pid_t		st_jpid;		/* the process that opened it */
-static uint32_t		st_jgen;		/* journalgen when opened */
 static struct sbuf	st_pending;	/* history lines noted under the lock */
 static int		st_bans_dirty;
 static int		st_loading;
@@ -1017,13 +1016,6 @@ journal_compact(struct hub *h, int dfd)
 			g = hist_select(&hs, h->hdr->hist_len, h->hdr->nrooms,
 			    &ng);
 			free(g);
-			/*
-			 * Before the rename: a compactor killed after it
-			 * must not leave appenders writing to the old,
-			 * unlinked file. They wait for our lock, then
-			 * reopen the path (the same file if we died first).
-			 */
-			atomic_fetch_add(&h->hdr->journalgen, 1);
 			if ((size = hist_rewrite(dfd, &hs)) >= 0) {
 				atomic_store(&h->hdr->journalkept,
 				    (uint64_t)size);
@@ -1039,12 +1031,27 @@ journal_compact(struct hub *h, int dfd)
 }
 
 /*
- * Opens the journal to append, and locks it shared; 0, or -1 after
- * reporting. A descriptor opened before the journal was last replaced
- * is reopened.
+ * Whether fd is still the file the path names: a compactor may have
+ * renamed a new journal over it (and may even have died right after).
  */
 static int
-journal_lock(struct hub *h, int dfd)
+journal_current(int dfd, int fd)
+{
+	struct stat	a, b;
+
+	return fstat(fd, &a) == 0 &&
+	    fstatat(dfd, "history", &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
+ * Opens the journal to append, and locks it shared; 0, or -1 after
+ * reporting. A descriptor of a journal that was replaced is reopened:
+ * checked once the shared lock is held, since a compactor replaces the
+ * file only under the exclusive one.
+ */
+static int
+journal_lock(int dfd)
 {
 	int	tries;
 
@@ -1055,7 +1062,6 @@ journal_lock(struct hub *h, int dfd)
 			st_journal = -1;
 		}
 		if (st_journal == -1) {
-			st_jgen = atomic_load(&h->hdr->journalgen);
 			st_journal = openat(dfd, "history", O_WRONLY |
 			    O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 			if (st_journal == -1) {
@@ -1069,7 +1075,7 @@ journal_lock(struct hub *h, int dfd)
 		while (flock(st_journal, LOCK_SH) == -1)
 			if (errno != EINTR)
 				fatal("flock %s/history", st_dirpath);
-		if (atomic_load(&h->hdr->journalgen) == st_jgen)
+		if (journal_current(dfd, st_journal))
 			return 0;
 		close(st_journal);
 		st_journal = -1;
@@ -1088,7 +1094,7 @@ journal_append(struct hub *h, const char *p, size_t n)
 	off_t	end;
 	int	dfd;
 
-	if ((dfd = state_dir(h)) == -1 || journal_lock(h, dfd) == -1)
+	if ((dfd = state_dir(h)) == -1 || journal_lock(dfd) == -1)
 		return;
 	while ((w = write(st_journal, p, n)) == -1 && errno == EINTR)
 		;

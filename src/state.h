@@ -46,10 +46,10 @@
  * STATE_JOURNAL_MIN) compacts it the same way. Appenders hold
  * flock(LOCK_SH) on the journal around each write; the compactor takes
  * flock(STATE/lock), then LOCK_EX on the journal, reads and replaces it,
- * bumps hdr->journalgen and only then unlocks. An appender reads the
- * generation before opening the journal and compares it after taking
- * LOCK_SH: if it moved, its descriptor may name the replaced file, so
- * it reopens the path. No line is written to a file already read.
+ * and only then unlocks. An appender, once it holds LOCK_SH, checks that
+ * its descriptor is still the file the path names (same inode) and
+ * reopens the path if not. So no line is written to a file already read,
+ * even if the compactor died right after its rename.
  *
  * A room forgotten because the room table was full keeps its lines in
  * the journal until it is compacted away, so after a restart it may
