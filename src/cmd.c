@@ -395,7 +395,7 @@ move_room(struct worker *w, const char *name)
 	char		 notice[80], room[ROOM_MAX_LEN + 1];
 	uint32_t	 old = w->room;
 	size_t		 users;
-	int		 r, len, slow;
+	int		 r, len, slow, quiet_old, quiet_new;
 
 	hub_lock(h);
 	if ((r = room_make(h, name)) == -1 || (uint32_t)r == old) {
@@ -415,21 +415,29 @@ move_room(struct worker *w, const char *name)
 			worker_exit(w, "too slow", NULL);
 		worker_check_kicked(w);
 	}
-	len = snprintf(notice, sizeof(notice), "* %s left %s", w->name,
-	    h->rooms[old].name);
-	worker_post_locked(w, REC_NOTICE, old, -1, notice, (size_t)len);
+	if (!(quiet_old = hub_quiet(h, old))) {
+		len = snprintf(notice, sizeof(notice), "* %s left %s", w->name,
+		    h->rooms[old].name);
+		worker_post_locked(w, REC_NOTICE, old, -1, notice, (size_t)len);
+	}
 	room_left(h, old);
 	w->room = (uint32_t)r;
 	atomic_store(&h->slots[w->slot].room, w->room);
 	memcpy(room, h->rooms[r].name, sizeof(room));
-	len = snprintf(notice, sizeof(notice), "* %s joined %s", w->name, room);
-	worker_post_locked(w, REC_NOTICE, w->room, -1, notice, (size_t)len);
+	if (!(quiet_new = hub_quiet(h, w->room))) {
+		len = snprintf(notice, sizeof(notice), "* %s joined %s",
+		    w->name, room);
+		worker_post_locked(w, REC_NOTICE, w->room, -1, notice,
+		    (size_t)len);
+	}
 	users = hub_count(h, w->room);
 	room_history_copy(h, w->room, &hist);
 	w->pos = ring_head(&h->ring);
 	hub_unlock(h);
-	notify_room(&w->nt, old, w->slot);
-	notify_room(&w->nt, w->room, w->slot);
+	if (!quiet_old)
+		notify_room(&w->nt, old, w->slot);
+	if (!quiet_new)
+		notify_room(&w->nt, w->room, w->slot);
 	log_debug("%s joined %s", w->name, room);
 	worker_reply(w, "* you are now in %s (%s)", room,
 	    plural(users, "user", "users"));

@@ -52,6 +52,8 @@ static const char usage_text[] =
 "      --oper-password-file=FILE  enables /oper; FILE holds a crypt(3) hash\n"
 "      --oper-first-user=yes|no   whether the first user is operator (default yes)\n"
 "      --register-timeout=S   seconds to choose a name (default 60; 0 = none)\n"
+"      --quiet-above=N        no join, leave and quit notices in rooms of\n"
+"                             more than N users (default 0: always)\n"
 "  -v, --verbose              log every connection and command\n"
 "  -V, --version              print the version and exit\n"
 "  -h, --help                 print this summary and exit\n";
@@ -72,7 +74,8 @@ enum {
 	OPT_OPERFIRST,
 	OPT_PIDFILE,
 	OPT_STATEDIR,
-	OPT_MOTD
+	OPT_MOTD,
+	OPT_QUIETABOVE
 };
 
 static const struct option longopts[] = {
@@ -87,6 +90,7 @@ static const struct option longopts[] = {
 	{ "pidfile",		required_argument, NULL, OPT_PIDFILE },
 	{ "state-dir",		required_argument, NULL, OPT_STATEDIR },
 	{ "motd",		required_argument, NULL, OPT_MOTD },
+	{ "quiet-above",	required_argument, NULL, OPT_QUIETABOVE },
 	{ "run-dir",		required_argument, NULL, OPT_RUNDIR },
 	{ "max-clients",	required_argument, NULL, OPT_MAXCLIENTS },
 	{ "max-per-address",	required_argument, NULL, OPT_MAXPERADDR },
@@ -367,6 +371,10 @@ set_option(struct config *cf, int ch, const char *arg)
 		break;
 	case OPT_FLOODKICK:
 		cf->live.flood_kick = number("flood-kick", arg, 0, 86400);
+		break;
+	case OPT_QUIETABOVE:
+		cf->live.quiet_above = number("quiet-above", arg, 0,
+		    CHATD_MAX_SLOTS);
 		break;
 	case OPT_KEEPALIVE:
 		cf->live.keepalive = number("keepalive", arg, 0, 86400);

@@ -26,6 +26,7 @@ struct live {
 	uint32_t	keepalive;
 	uint32_t	oper_first_user;
 	uint32_t	verbose;
+	uint32_t	quiet_above;	/* no join/quit notices above this */
 	char		oper_hash[256];	/* crypt(3) hash; empty: no /oper */
 	uint32_t	motd_len;
 	char		motd[MOTD_MAX];	/* "* line\n" lines, cleaned */

@@ -866,6 +866,19 @@ hub_count(const struct hub *h, uint32_t room)
 	return n;
 }
 
+/*
+ * Under the lock: whether a room has too many users for join, leave and
+ * quit notices (--quiet-above): N users joining one room would cost N
+ * squared notices.
+ */
+int
+hub_quiet(const struct hub *h, uint32_t room)
+{
+	uint32_t	max = h->hdr->live.quiet_above;
+
+	return max != 0 && hub_count(h, room) > max;
+}
+
 /* The chain a record belongs to: its one recipient, its room, or all. */
 static uint64_t *
 hub_chain(struct hub *h, const struct record *rec)

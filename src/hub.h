@@ -156,6 +156,7 @@ int	hub_claim(struct hub *, const char *, unsigned, unsigned,
 void	hub_release(struct hub *, int);
 int	hub_find(const struct hub *, const char *);
 size_t	hub_count(const struct hub *, uint32_t);
+int	hub_quiet(const struct hub *, uint32_t);
 void	hub_post(struct hub *, const struct record *, const char *, size_t);
 int	hub_find_dead(const struct hub *, pid_t);
 int	hub_resync(const struct hub *, uint32_t, int, uint64_t *);

@@ -399,6 +399,8 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 	    (unsigned long long)w->woken);
 	hub_leave_begin(h);
 	hub_lock(h);
+	if (n > 0 && hub_quiet(h, w->room))
+		n = 0;
 	heir = session_end_locked(h, w->slot, w->text, n,
 	    w->cf->live.oper_first_user);
 	hub_unlock(h);
@@ -476,7 +478,7 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	const char	*why;
 	char		 key[NAME_MAX_LEN + 1], notice[64];
 	size_t		 i;
-	int		 len;
+	int		 len, quiet;
 
 	text_trim(&s, &n);
 	if ((why = worker_name_problem(s, n)) != NULL) {
@@ -505,12 +507,17 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	w->room = 0;
 	w->pos = ring_head(&h->ring);
 	atomic_store(&sl->state, SLOT_ACTIVE);
-	len = snprintf(notice, sizeof(notice), "* %s joined lobby", w->name);
-	worker_post_locked(w, REC_NOTICE, 0, -1, notice, (size_t)len);
+	quiet = hub_quiet(h, 0);
+	if (!quiet) {
+		len = snprintf(notice, sizeof(notice), "* %s joined lobby",
+		    w->name);
+		worker_post_locked(w, REC_NOTICE, 0, -1, notice, (size_t)len);
+	}
 	room_history_copy(h, 0, &hist);
 	hub_unlock(h);
 	w->registered = 1;
-	notify_room(&w->nt, 0, w->slot);
+	if (!quiet)
+		notify_room(&w->nt, 0, w->slot);
 	log_debug("%s registered as %s", w->addr, w->name);
 	worker_reply(w, "* Hello, %s! You are in lobby. Type /help for "
 	    "commands.", w->name);

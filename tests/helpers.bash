@@ -62,6 +62,17 @@ not_running() {
 	! kill -0 "$1" 2>/dev/null
 }
 
+# Closes every client connection. The braces matter: a bare "exec
+# {fd}>&- 2>/dev/null" would also send the shell's stderr, and with it
+# every later failure message of the test, to /dev/null.
+close_clients() {
+	local name
+	for name in "${!FD[@]}"; do
+		{ exec {FD[$name]}>&-; } 2>/dev/null || true
+	done
+	FD=()
+}
+
 # Stops the server with SIGTERM and waits for it; SIGKILL as a last
 # resort so that a failing test never leaves a server behind.
 stop_chatd() {
@@ -74,10 +85,7 @@ stop_chatd() {
 	wait "$CHATD_PID" 2>/dev/null
 	STATUS=$?
 	CHATD_PID=
-	for name in "${!FD[@]}"; do
-		exec {FD[$name]}>&- 2>/dev/null || true
-	done
-	FD=()
+	close_clients
 	return 0
 }
 

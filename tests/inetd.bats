@@ -27,10 +27,7 @@ setup() {
 teardown() {
 	local name pid
 	[ -z "$SUPER_PID" ] || SEEN_PIDS="$SEEN_PIDS $(children)"
-	for name in "${!FD[@]}"; do
-		exec {FD[$name]}>&- 2>/dev/null || true
-	done
-	FD=()
+	close_clients
 	if [ -n "$SUPER_PID" ]; then
 		kill -TERM "$SUPER_PID" 2>/dev/null || true
 		wait_for 15 not_running "$SUPER_PID" ||

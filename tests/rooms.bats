@@ -598,3 +598,42 @@ expect_any_order() {
 	expect alice "* you are now in three (1 user)"
 	barrier alice
 }
+
+@test "--quiet-above N: no join, leave or quit notices in a room of more than N users" {
+	stop_chatd
+	start_chatd --quiet-above 2
+	login_all alice bob
+	# carol makes lobby 3 users: nobody hears her arrive.
+	login carol
+	room_barrier carol alice bob
+	# Leaving a room of 3 is quiet too; dev has 1 user, and hears it.
+	say carol "/join dev"
+	expect carol "* you are now in dev (1 user)"
+	# bob leaves a lobby of 2: announced.
+	say bob "/join dev"
+	expect bob "* you are now in dev (2 users)"
+	expect carol "* bob joined dev"
+	expect alice "* bob left lobby"
+	# lobby has 1 user now: a newcomer is announced again.
+	login dave
+	expect alice "* dave joined lobby"
+	say dave "/quit"
+	expect alice "* dave quit"
+	# 3 in dev: erin's arrival and departure are not announced.
+	login erin
+	expect alice "* erin joined lobby"
+	say erin "/join dev"
+	# (after lobby's history: carol's barrier line)
+	expect_eventually erin "* you are now in dev (3 users)"
+	expect alice "* erin left lobby"
+	say erin "/quit bye"
+	room_barrier bob carol
+}
+
+@test "--quiet-above 0 (the default) announces in rooms of any size" {
+	login_all alice bob carol dave
+	say dave "/quit"
+	expect alice "* dave quit"
+	expect bob "* dave quit"
+	expect carol "* dave quit"
+}

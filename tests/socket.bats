@@ -103,10 +103,7 @@ stop_activated() {
 	wait "$SA_PID" 2>/dev/null
 	STATUS=$?
 	SA_PID=
-	for name in "${!FD[@]}"; do
-		exec {FD[$name]}>&- 2>/dev/null || true
-	done
-	FD=()
+	close_clients
 }
 
 # chatd (the process systemd-socket-activate became) logged that it

@@ -36,10 +36,7 @@ kill_all_chatd() {
 	done
 	wait "$CHATD_PID" 2>/dev/null || true
 	CHATD_PID=
-	for name in "${!FD[@]}"; do
-		exec {FD[$name]}>&- 2>/dev/null || true
-	done
-	FD=()
+	close_clients
 }
 
 # A new connection is refused as banned, before any prompt.
