@@ -55,6 +55,7 @@ struct config {
 	int		 oper_loose;	/* which others may read */
 	int		 rundir_given;	/* --run-dir, not the default */
 	struct live	 live;
+	uint32_t	 livegen;	/* the generation live was published as */
 };
 
 void	config_init(struct config *);

@@ -666,15 +666,20 @@ hub_set_listener(struct hub *h)
 
 /*
  * Makes live the settings of every worker: they compare hdr->livegen
- * with theirs and copy hdr->live under the lock when it moved.
+ * with theirs and copy hdr->live under the lock when it moved. Returns
+ * the new generation: a worker forked with these settings starts at it
+ * and copies nothing (a page less of its own).
  */
-void
+uint32_t
 hub_publish(struct hub *h, const struct live *lv)
 {
+	uint32_t	gen;
+
 	hub_lock(h);
 	memcpy(&h->hdr->live, lv, sizeof(*lv));
-	atomic_fetch_add(&h->hdr->livegen, 1);
+	gen = atomic_fetch_add(&h->hdr->livegen, 1) + 1;
 	hub_unlock(h);
+	return gen;
 }
 
 /* Copies the published settings if they changed since *gen: 1 if so. */

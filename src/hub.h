@@ -149,7 +149,7 @@ void	hub_leave_end(struct hub *);
 void	hub_lock(struct hub *);
 void	hub_unlock(struct hub *);
 void	hub_set_listener(struct hub *);
-void	hub_publish(struct hub *, const struct live *);
+uint32_t hub_publish(struct hub *, const struct live *);
 int	hub_fetch(struct hub *, struct live *, uint32_t *);
 int	hub_claim(struct hub *, const char *, unsigned, unsigned,
 	    enum hub_refusal *);

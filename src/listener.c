@@ -325,7 +325,7 @@ listener_reload(struct hub *h, struct config *cf)
 		return;
 	log_setverbose(cf->live.verbose);
 	op_handover = cf->live.oper_first_user;
-	hub_publish(h, &cf->live);
+	cf->livegen = hub_publish(h, &cf->live);
 	log_info("SIGHUP: settings re-read");
 }
 

@@ -123,7 +123,7 @@ standalone(struct config *cf)
 	pidfile_open(cf);
 	priv_drop(cf);
 	hub_open(&h, cf, HUB_LISTENER);
-	hub_publish(&h, &cf->live);
+	cf->livegen = hub_publish(&h, &cf->live);
 	if (cf->daemon)
 		daemon_ready();
 	listener_main(&h, cf, fds, nfds);
@@ -148,7 +148,7 @@ main(int argc, char **argv)
 		inetd_check_stdin();
 		inetd_instance(&cf);
 		hub_open(&h, &cf, HUB_INETD);
-		hub_publish(&h, &cf.live);
+		cf.livegen = hub_publish(&h, &cf.live);
 		worker_main(&h, &cf);
 	}
 	standalone(&cf);

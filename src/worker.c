@@ -699,6 +699,7 @@ worker_init(struct worker *w, struct hub *h, struct config *cf)
 	    (w->text = malloc(RECORD_TEXT_MAX)) == NULL ||
 	    (w->reply = malloc(RECORD_TEXT_MAX)) == NULL)
 		fatal("worker buffers");
+	w->livegen = cf->livegen;
 	(void)hub_fetch(h, &cf->live, &w->livegen);
 	log_setverbose(cf->live.verbose);
 	bucket_init(&w->bucket, cf->live.rate, cf->live.burst, now_ms());
