@@ -145,10 +145,25 @@ notify_slot(struct notifier *n, int slot)
 	if (atomic_exchange(&s->wake, 1) != 0)
 		return;
 	gen = atomic_load(&s->gen);
-	if ((fd = fifo_get(n, slot, gen)) == -1) {
+	fd = fifo_get(n, slot, gen);
+	if (fd == -1 && (errno == EMFILE || errno == ENFILE)) {
+		/* Out of descriptors: give back the ones we keep, once. */
+		notify_forget(n);
+		fd = fifo_get(n, slot, gen);
+	}
+	if (fd == -1) {
 		/* No reader: the owner is gone, or was never there yet. */
 		if (errno == ENXIO || errno == ENOENT)
 			n->dead = 1;
+		else {
+			/*
+			 * Not woken: clear the flag, or no later sender
+			 * would try again and the owner would sleep on.
+			 */
+			atomic_store(&s->wake, 0);
+			if (!n->warned++)
+				log_warn("wake-up pipe of slot %d", slot);
+		}
 		return;
 	}
 	n->wakes++;

@@ -27,6 +27,7 @@ struct notifier {
 	struct fifo_cache	 cache[FIFO_CACHE];
 	uint64_t		 wakes;	/* pipe writes this process made */
 	int			 dead;	/* a wake found a vanished owner */
+	unsigned		 warned;	/* wakes that failed, once logged */
 };
 
 int	notify_open(struct hub *, int, int *);

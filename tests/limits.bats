@@ -115,3 +115,27 @@ refused() {
 	expect c1 "* Hello, bob! You are in lobby. Type /help for commands."
 	expect c20 "* bob joined lobby"
 }
+
+@test "out of file descriptors, a sender still wakes every recipient" {
+	RUNDIR=$BATS_TEST_TMPDIR/run
+	LOG=$BATS_TEST_TMPDIR/chatd.log
+	INSTANCE=test$$.${BATS_TEST_NUMBER}.$RANDOM
+	mkdir -p -m 700 "$RUNDIR"
+	# Room for the listener's descriptors, and in a worker for its own
+	# six and three cached wake-up pipes: a line to six users needs more.
+	# (bats's own descriptors 3 and 4 are not chatd's business.)
+	(exec 3>&- 4>&- && ulimit -n 9 && exec "$CHATD" -p 0 -l 127.0.0.1 -n "$INSTANCE" \
+	    --run-dir "$RUNDIR" -v --rate 0 2>"$LOG") &
+	CHATD_PID=$!
+	wait_for "$TIMEOUT" grep -q 'listening on' "$LOG"
+	PORT=$(sed -n 's/.*listening on .* port \([0-9]*\)$/\1/p' "$LOG")
+	login_all a b c d e f g
+	say a "hello everybody"
+	for name in b c d e f g; do
+		expect "$name" "<a> hello everybody"
+	done
+	say a "once more"
+	for name in b c d e f g; do
+		expect "$name" "<a> once more"
+	done
+}
