@@ -827,6 +827,24 @@ client_connect(struct client *c)
 	epoll_set(c, EPOLL_CTL_ADD, EPOLLOUT);
 }
 
+/*
+ * With no server on a port in the ephemeral range, a connect() can pick
+ * that very port as its source and connect to itself, then wait forever
+ * for a prompt.
+ */
+static int
+self_connected(int fd)
+{
+	struct sockaddr_storage	a, b;
+	socklen_t		alen = sizeof a, blen = sizeof b;
+
+	if (getsockname(fd, (struct sockaddr *)&a, &alen) == -1)
+		die("getsockname: %s", strerror(errno));
+	if (getpeername(fd, (struct sockaddr *)&b, &blen) == -1)
+		return (0);	/* the connection failed meanwhile: read sees it */
+	return (alen == blen && memcmp(&a, &b, alen) == 0);
+}
+
 static void
 client_connected(struct client *c)
 {
@@ -837,6 +855,10 @@ client_connected(struct client *c)
 		die("getsockopt SO_ERROR: %s", strerror(errno));
 	if (err != 0) {
 		client_end(c, strerror(err));
+		return;
+	}
+	if (self_connected(c->fd)) {
+		client_end(c, "connected to itself: nobody listens there");
 		return;
 	}
 	c->state = C_PROMPT;
@@ -1420,14 +1442,14 @@ per_user(long long kib)
 }
 
 static void
-report_table(double regs_s, double deliv_s, int64_t t_last,
+report_table(int64_t treg, double regs_s, double deliv_s, int64_t t_last,
     long long drop)
 {
 	unsigned	i;
 
 	printf("%-18s %u of %u in %.3f s: %.1f/s (%u in flight at most)\n",
-	    "registered", nregistered, nusers,
-	    secs(t_last_hello - t_first_connect), regs_s, inflight_max);
+	    "registered", nregistered, nusers, secs(treg), regs_s,
+	    inflight_max);
 	printf("%-18s %" PRIu64 " of %" PRIu64 " in %.3f s more\n",
 	    "join notices", njoins,
 	    (uint64_t)nregistered * (nregistered > 0 ? nregistered - 1 : 0) / 2,
@@ -1470,7 +1492,8 @@ static void
 report(void)
 {
 	int64_t		t_last = t_last_arrival > t_send ? t_last_arrival : t_send;
-	int64_t		treg = t_last_hello - t_first_connect;
+	int64_t		treg = t_last_hello > t_first_connect ?
+			    t_last_hello - t_first_connect : 0;
 	double		regs_s, deliv_s = 0;
 	long long	drop, own;
 
@@ -1486,7 +1509,7 @@ report(void)
 	if (t_send != 0 && t_last > t_send)
 		deliv_s = delivered / secs(t_last - t_send);
 	if (!quiet)
-		report_table(regs_s, deliv_s, t_last, drop);
+		report_table(treg, regs_s, deliv_s, t_last, drop);
 	printf("RESULT users=%u registered=%u regs_per_s=%.1f deliveries=%"
 	    PRIu64 " deliv_per_s=%.1f lost=%" PRIu64 " dup=%" PRIu64
 	    " reorder=%" PRIu64 " p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f"

@@ -30,6 +30,10 @@ bench() {
 	run --separate-stderr "$CHATBENCH" -p "$PORT" "$@"
 	printf '%s\n' "$output" "$stderr"
 	RESULT=${lines[${#lines[@]} - 1]}
+	if [[ $stderr == *Sanitizer* || $stderr == *"runtime error"* ]]; then
+		echo "sanitizer report from chatbench" >&2
+		return 1
+	fi
 }
 
 # The value of field $1 of the RESULT line.
