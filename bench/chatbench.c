@@ -1,0 +1,1591 @@
+/*
+ * chatbench - measure a server of chatd's line protocol.
+ *
+ * Connects USERS clients (at most INFLIGHT connecting or registering at
+ * once), registers them all in lobby and waits for the join notices to
+ * settle.  Then the first SENDERS registered send for SECONDS, either at
+ * RATE lines per second each on a fixed schedule or keeping WINDOW lines
+ * in flight each, and every other user checks that it gets each line
+ * exactly once and in order.  A line carries its sender's number, its
+ * sequence number and its intended send time, so the latency of every
+ * delivery is measured from when the line should have left, and
+ * back-pressure shows as latency instead of hiding as a slower sender.
+ *
+ * The server's memory (Pss of a process tree, the drop of MemAvailable)
+ * and CPU time come from /proc.  bench/README says what every number
+ * means.  One epoll loop, no threads.
+ */
+
+#include <sys/types.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EX_RUN		1	/* the run could not be done */
+#define EX_USAGE	64
+
+#define DEF_INFLIGHT	200	/* -c */
+#define DEF_SENDERS	1	/* -s */
+#define DEF_RATE	10.0	/* -r, lines per second per sender */
+#define DEF_SECONDS	10.0	/* -d */
+#define DEF_BYTES	64	/* -l */
+#define DEF_TIMEOUT	120.0	/* -T */
+#define DEF_DRAIN	5.0	/* -D: silence that ends the drain */
+#define DEF_PREFIX	"u"	/* -N */
+#define MAX_NAME	16	/* the protocol's longest name */
+#define MAX_BYTES	1000	/* -l at most: under chatd's max-line 1024 */
+#define MAX_PIDS	16	/* -S given at most this often */
+#define MAX_REASONS	8	/* distinct failure reasons kept */
+#define CARRY_SIZE	1088	/* longest server line kept across reads */
+#define READ_SIZE	65536	/* one read() */
+#define SEND_SIZE	65536	/* a sender's output buffer */
+#define SMALL_OUT	(MAX_NAME + 2)	/* anybody else's: a name and LF */
+#define MAX_EVENTS	512
+#define SETTLE_QUIET	2.0	/* s without a join notice ends settling */
+#define STALL_SECONDS	1.0	/* -w: a full window stalled this long opens */
+#define LATE_NS		1000000	/* -r: a line generated 1 ms late is late */
+#define REORDER_WIN	64	/* how far behind the newest a line is told */
+#define HIST_SUB_BITS	9	/* 512 sub-buckets per power of two */
+#define HIST_SUB	(1 << HIST_SUB_BITS)
+#define HIST_MAX_SHIFT	29	/* up to 2^38 us, three days */
+#define HIST_BUCKETS	((HIST_MAX_SHIFT + 2) * HIST_SUB)
+#define NS		1000000000LL
+#define PROMPT		"Enter your name:"
+#define TIMER_TAG	UINT64_MAX
+
+enum cstate {
+	C_IDLE,			/* not connected yet */
+	C_CONNECTING,
+	C_PROMPT,		/* waiting for "Enter your name:" */
+	C_HELLO,		/* name sent, waiting for "* Hello, NAME!" */
+	C_READY,		/* registered */
+	C_FAILED,		/* never registered */
+	C_LOST			/* registered, then disconnected */
+};
+
+enum phase {
+	P_REGISTER,
+	P_SETTLE,		/* join notices still arriving */
+	P_SEND,
+	P_DRAIN,		/* sending over, stragglers arriving */
+	P_DONE
+};
+
+struct client {
+	int		 fd;
+	uint8_t		 state;
+	uint8_t		 namelen;
+	uint8_t		 overlong;	/* discarding a line too long to keep */
+	uint8_t		 polling_out;	/* EPOLLOUT is armed */
+	uint16_t	 carrylen;
+	int32_t		 sender;	/* sender number, or -1 */
+	char		*carry;		/* an incomplete line from the last read */
+	char		*out;
+	uint32_t	 outoff;
+	uint32_t	 outlen;
+	uint32_t	 outcap;
+	char		 name[MAX_NAME + 1];
+	char		 small[SMALL_OUT];
+};
+
+struct sender {
+	uint32_t	 client;
+	uint32_t	 observer;	/* -w: whose receipt takes a line out of flight */
+	uint32_t	 next;		/* sequence number of the next line */
+	uint32_t	 acked;		/* -w: lines the observer has got */
+	uint32_t	 total;		/* -r: lines due before the end */
+	int64_t		 progress;	/* -w: when acked last moved */
+	double		 offset;	/* -r: stagger, in periods */
+};
+
+/* What a receiver has seen of one sender. */
+struct pair {
+	uint32_t	 next;		/* newest sequence number seen + 1 */
+	uint64_t	 mask;		/* bit i: line next - 1 - i was seen */
+};
+
+struct reason {
+	char		 text[96];
+	unsigned	 count;
+};
+
+/* Options. */
+static const char	*host = "127.0.0.1";
+static const char	*port;
+static const char	*prefix = DEF_PREFIX;
+static unsigned		 nusers;
+static unsigned		 inflight_max = DEF_INFLIGHT;
+static unsigned		 nsenders = DEF_SENDERS;
+static double		 rate = DEF_RATE;
+static unsigned		 window;	/* 0: -r mode */
+static double		 seconds = DEF_SECONDS;
+static unsigned		 linebytes = DEF_BYTES;
+static pid_t		 pids[MAX_PIDS];
+static unsigned		 npids;
+static double		 timeout = DEF_TIMEOUT;
+static double		 drain_quiet = DEF_DRAIN;
+static int		 quiet;
+
+static struct addrinfo	*addr;
+static int		 ep = -1;
+static int		 timerfd = -1;
+static int64_t		 timer_armed;
+static struct client	*clients;
+static struct sender	*senders;
+static struct pair	*pairs;		/* [receiver * nsenders + sender] */
+static uint32_t		*order;		/* clients in the order they registered */
+static uint64_t		*hist;
+static char		*readbuf;
+static char		*carries;	/* every client's carry, in one block */
+
+static enum phase	 phase = P_REGISTER;
+static int		 run_failed;
+static unsigned		 nstarted, ninflight, nregistered, nfailed, nlost;
+static int64_t		 t_start, t_first_connect, t_last_hello, t_settled;
+static int64_t		 t_send, t_end, t_drain, t_last_arrival, t_last_join;
+static int64_t		 t_deadline;
+static uint64_t		 njoins, nsent, nlate, nstalls, nnotices;
+static uint64_t		 delivered, ndup, nreorder, necho, nforeign;
+static uint64_t		 lat_count, lat_max_us;
+static int64_t		 lag_sum, lag_max;	/* -r: generated after due */
+static struct reason	 reasons[MAX_REASONS];
+static unsigned		 nreasons, nreasons_other;
+
+/* Server figures. */
+static long long	 memavail_before, memavail_after;
+static long long	 ownrss_before, ownrss_after;
+static long long	 pss_registered, pss_end;
+static double		 cpu_before, cpu_after;
+static unsigned		 nprocs_registered, nprocs_end;
+static uint8_t		*pidset;	/* a bit per pid: in the measured tree */
+static size_t		 pidset_bytes;
+static pid_t		*ptab_pid, *ptab_ppid;
+static size_t		 ptab_len, ptab_cap;
+
+static void	usage(void) __attribute__((noreturn));
+static void	die(const char *, ...)
+		    __attribute__((format(printf, 1, 2), noreturn));
+static void	usage_error(const char *, ...)
+		    __attribute__((format(printf, 1, 2), noreturn));
+static void	note(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: chatbench -p port [-H host] -n users [-c inflight] "
+	    "[-s senders]\n"
+	    "                 [-r rate | -w window] [-d seconds] [-l bytes] "
+	    "[-S pid]...\n"
+	    "                 [-T timeout] [-D drain] [-N name_prefix] [-q]\n");
+	exit(EX_USAGE);
+}
+
+static void
+usage_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("chatbench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	usage();
+}
+
+/* A failure that stops the run before there is anything to report. */
+static void
+die(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("chatbench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EX_RUN);
+}
+
+/* Progress on stderr, unless -q. */
+static void
+note(const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (quiet)
+		return;
+	fputs("chatbench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int64_t
+now_ns(void)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		die("clock_gettime: %s", strerror(errno));
+	return ((int64_t)ts.tv_sec * NS + ts.tv_nsec);
+}
+
+static double
+secs(int64_t ns)
+{
+	return (ns / 1e9);
+}
+
+/*
+ * Memory allocated before the "before" figures are taken and touched,
+ * so that chatbench's own pages do not show as the server's MemAvailable
+ * drop.
+ */
+static void *
+alloc_touched(size_t n, size_t size)
+{
+	void	*p;
+
+	if (n != 0 && size > SIZE_MAX / n)
+		die("out of memory");
+	if ((p = malloc(n * size == 0 ? 1 : n * size)) == NULL)
+		die("out of memory");
+	memset(p, 0, n * size);
+	return (p);
+}
+
+/* --- Options ---------------------------------------------------------- */
+
+static unsigned
+opt_uint(const char *s, unsigned min, unsigned max, const char *what)
+{
+	char		*end;
+	unsigned long	 v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 ||
+	    v < min || v > max)
+		usage_error("%s must be %u to %u: %s", what, min, max, s);
+	return ((unsigned)v);
+}
+
+static double
+opt_double(const char *s, double min, double max, const char *what)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (!(*s >= '0' && *s <= '9') || *end != '\0' || errno != 0 ||
+	    !isfinite(v) || v < min || v > max)
+		usage_error("%s must be a number from %g to %g: %s", what, min,
+		    max, s);
+	return (v);
+}
+
+static void
+check_prefix(void)
+{
+	const char	*p;
+	char		 buf[16];
+	int		 n;
+
+	if (!isalpha((unsigned char)*prefix))
+		usage_error("name prefix must start with a letter: %s", prefix);
+	for (p = prefix; *p != '\0'; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
+			usage_error("bad character in name prefix: %s", prefix);
+	}
+	n = snprintf(buf, sizeof buf, "%u", nusers - 1);
+	if (n < 0 || strlen(prefix) + (size_t)n > MAX_NAME)
+		usage_error("name prefix too long for %u users: %s", nusers,
+		    prefix);
+}
+
+static void
+getopts(int argc, char **argv)
+{
+	int	ch, have_rate = 0;
+
+	while ((ch = getopt(argc, argv, "c:D:d:H:l:N:n:p:qr:S:s:T:w:")) != -1) {
+		switch (ch) {
+		case 'c':
+			inflight_max = opt_uint(optarg, 1, 1000000, "-c");
+			break;
+		case 'D':
+			drain_quiet = opt_double(optarg, 0.001, 3600, "-D");
+			break;
+		case 'd':
+			seconds = opt_double(optarg, 0.001, 86400, "-d");
+			break;
+		case 'H':
+			host = optarg;
+			break;
+		case 'l':
+			linebytes = opt_uint(optarg, 1, MAX_BYTES, "-l");
+			break;
+		case 'N':
+			prefix = optarg;
+			break;
+		case 'n':
+			nusers = opt_uint(optarg, 1, 1000000, "-n");
+			break;
+		case 'p':
+			port = optarg;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'r':
+			rate = opt_double(optarg, 0.001, 1e7, "-r");
+			have_rate = 1;
+			break;
+		case 'S':
+			if (npids == MAX_PIDS)
+				usage_error("at most %d -S", MAX_PIDS);
+			pids[npids++] = (pid_t)opt_uint(optarg, 1, INT_MAX,
+			    "-S");
+			break;
+		case 's':
+			nsenders = opt_uint(optarg, 0, 1000000, "-s");
+			break;
+		case 'T':
+			timeout = opt_double(optarg, 0.001, 86400, "-T");
+			break;
+		case 'w':
+			window = opt_uint(optarg, 1, 1000000, "-w");
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage_error("unexpected argument: %s", argv[optind]);
+	if (port == NULL)
+		usage_error("-p is required");
+	if (nusers == 0)
+		usage_error("-n is required");
+	if (have_rate && window != 0)
+		usage_error("-r and -w exclude each other");
+	if (nsenders > nusers)
+		usage_error("-s %u is more than -n %u", nsenders, nusers);
+	check_prefix();
+}
+
+/* --- /proc: memory and CPU -------------------------------------------- */
+
+/* Reads a small /proc file whole; 0 when it is gone. */
+static int
+read_small(const char *path, char *buf, size_t size)
+{
+	FILE	*f;
+	size_t	 n;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return (0);
+	n = fread(buf, 1, size - 1, f);
+	if (ferror(f)) {
+		fclose(f);
+		return (0);
+	}
+	buf[n] = '\0';
+	if (fclose(f) == EOF)
+		return (0);
+	return (1);
+}
+
+/* The "Key:   N kB" figure of a /proc file, or -1. */
+static long long
+proc_kib(const char *path, const char *key)
+{
+	char		 buf[8192], *p;
+	size_t		 len = strlen(key);
+
+	if (!read_small(path, buf, sizeof buf))
+		return (-1);
+	for (p = buf; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (strncmp(p, key, len) == 0 && p[len] == ':')
+			return (strtoll(p + len + 1, NULL, 10));
+	}
+	return (-1);
+}
+
+static long long
+memavailable(void)
+{
+	long long	kib;
+
+	if ((kib = proc_kib("/proc/meminfo", "MemAvailable")) < 0)
+		die("no MemAvailable in /proc/meminfo");
+	return (kib);
+}
+
+/* Our own resident memory, to subtract from the MemAvailable drop. */
+static long long
+own_rss_kib(void)
+{
+	char		buf[256];
+	long long	size, resident;
+
+	if (!read_small("/proc/self/statm", buf, sizeof buf) ||
+	    sscanf(buf, "%lld %lld", &size, &resident) != 2)
+		die("cannot read /proc/self/statm");
+	return (resident * (sysconf(_SC_PAGESIZE) / 1024));
+}
+
+/*
+ * The fields of /proc/PID/stat after the command name, which may hold
+ * spaces and parentheses: field[0] is the state (field 3 of proc(5)).
+ */
+static int
+proc_stat(pid_t pid, unsigned long long *field, int nfield)
+{
+	char	 path[64], buf[2048], *p, *end;
+	int	 i;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (!read_small(path, buf, sizeof buf) ||
+	    (p = strrchr(buf, ')')) == NULL)
+		return (0);
+	p += 2;			/* ") " */
+	if (*p == '\0')
+		return (0);
+	field[0] = (unsigned char)*p++;
+	for (i = 1; i < nfield; i++) {
+		field[i] = strtoull(p, &end, 10);
+		if (end == p)
+			return (0);
+		p = end;
+	}
+	return (1);
+}
+
+static void
+ptab_add(pid_t pid, pid_t ppid)
+{
+	if (ptab_len == ptab_cap) {
+		ptab_cap = ptab_cap == 0 ? 1024 : ptab_cap * 2;
+		ptab_pid = realloc(ptab_pid, ptab_cap * sizeof *ptab_pid);
+		ptab_ppid = realloc(ptab_ppid, ptab_cap * sizeof *ptab_ppid);
+		if (ptab_pid == NULL || ptab_ppid == NULL)
+			die("out of memory");
+	}
+	ptab_pid[ptab_len] = pid;
+	ptab_ppid[ptab_len++] = ppid;
+}
+
+static int
+pidset_has(pid_t pid)
+{
+	size_t	i = (size_t)pid;
+
+	return (i / 8 < pidset_bytes && (pidset[i / 8] & (1 << (i % 8))));
+}
+
+static void
+pidset_add(pid_t pid)
+{
+	size_t	i = (size_t)pid;
+
+	if (i / 8 < pidset_bytes)
+		pidset[i / 8] |= 1 << (i % 8);
+}
+
+/* Every process and its parent, from /proc. */
+static void
+ptab_scan(void)
+{
+	DIR			*d;
+	struct dirent		*de;
+	unsigned long long	 f[2];
+	char			*end;
+	long			 pid;
+
+	ptab_len = 0;
+	if ((d = opendir("/proc")) == NULL)
+		die("opendir /proc: %s", strerror(errno));
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		pid = strtol(de->d_name, &end, 10);
+		if (*end != '\0' || pid <= 0)
+			continue;
+		if (proc_stat((pid_t)pid, f, 2))
+			ptab_add((pid_t)pid, (pid_t)f[1]);
+	}
+	if (errno != 0)
+		die("readdir /proc: %s", strerror(errno));
+	if (closedir(d) == -1)
+		die("closedir /proc: %s", strerror(errno));
+}
+
+/* Marks the -S processes and all their descendants in pidset. */
+static void
+tree_mark(void)
+{
+	size_t	i;
+	int	changed;
+	unsigned k;
+
+	memset(pidset, 0, pidset_bytes);
+	ptab_scan();
+	for (k = 0; k < npids; k++)
+		pidset_add(pids[k]);
+	do {
+		changed = 0;
+		for (i = 0; i < ptab_len; i++) {
+			if (!pidset_has(ptab_pid[i]) &&
+			    pidset_has(ptab_ppid[i])) {
+				pidset_add(ptab_pid[i]);
+				changed = 1;
+			}
+		}
+	} while (changed);
+}
+
+static int
+is_root(pid_t pid)
+{
+	unsigned	k;
+
+	for (k = 0; k < npids; k++)
+		if (pids[k] == pid)
+			return (1);
+	return (0);
+}
+
+/*
+ * CPU seconds of the tree: utime + stime of every live process, and the
+ * cutime + cstime of the roots for their children already reaped.
+ */
+static double
+tree_cpu(void)
+{
+	unsigned long long	f[15], ticks = 0;
+	size_t			i;
+
+	tree_mark();
+	for (i = 0; i < ptab_len; i++) {
+		if (!pidset_has(ptab_pid[i]) || !proc_stat(ptab_pid[i], f, 15))
+			continue;
+		ticks += f[11] + f[12];			/* utime, stime */
+		if (is_root(ptab_pid[i]))
+			ticks += f[13] + f[14];		/* cutime, cstime */
+	}
+	return ((double)ticks / sysconf(_SC_CLK_TCK));
+}
+
+/* Pss of the tree in KiB, from each process's smaps_rollup. */
+static long long
+tree_pss(unsigned *nprocs)
+{
+	char		path[64];
+	long long	kib, sum = 0;
+	size_t		i;
+
+	tree_mark();
+	*nprocs = 0;
+	for (i = 0; i < ptab_len; i++) {
+		if (!pidset_has(ptab_pid[i]))
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/smaps_rollup",
+		    (int)ptab_pid[i]);
+		if ((kib = proc_kib(path, "Pss")) < 0)
+			continue;	/* gone, or a zombie */
+		sum += kib;
+		(*nprocs)++;
+	}
+	return (sum);
+}
+
+static void
+pids_check(void)
+{
+	char		buf[64];
+	unsigned	k;
+	long long	max;
+
+	for (k = 0; k < npids; k++) {
+		snprintf(buf, sizeof buf, "/proc/%d", (int)pids[k]);
+		if (access(buf, F_OK) == -1)
+			die("-S %d: no such process", (int)pids[k]);
+	}
+	if (!read_small("/proc/sys/kernel/pid_max", buf, sizeof buf) ||
+	    (max = strtoll(buf, NULL, 10)) <= 0)
+		max = 4194304;
+	pidset_bytes = (size_t)max / 8 + 1;
+	pidset = alloc_touched(pidset_bytes, 1);
+}
+
+/* --- Latency histogram ------------------------------------------------ */
+
+/*
+ * Log-linear buckets (as HdrHistogram's): microseconds exact below
+ * 1024, then 512 buckets per power of two, so every value is kept to
+ * within 0.2% in 124 KiB however many deliveries there are.
+ */
+static unsigned
+hist_index(uint64_t us)
+{
+	unsigned	e, shift;
+
+	if (us < 2 * HIST_SUB)
+		return ((unsigned)us);
+	e = 63 - (unsigned)__builtin_clzll(us);
+	shift = e - HIST_SUB_BITS;
+	if (shift > HIST_MAX_SHIFT)
+		return (HIST_BUCKETS - 1);
+	return (shift * HIST_SUB + (unsigned)(us >> shift));
+}
+
+/* The middle of bucket i, in microseconds. */
+static double
+hist_value(unsigned i)
+{
+	unsigned	shift, sub;
+
+	if (i < 2 * HIST_SUB)
+		return (i);
+	shift = i / HIST_SUB - 1;
+	sub = i - shift * HIST_SUB;
+	return (((double)sub + 0.5) * (double)(1ULL << shift));
+}
+
+static void
+hist_add(int64_t ns)
+{
+	uint64_t	us = ns < 0 ? 0 : (uint64_t)ns / 1000;
+
+	hist[hist_index(us)]++;
+	lat_count++;
+	if (us > lat_max_us)
+		lat_max_us = us;
+}
+
+/* The q quantile in ms: the smallest value with q of them at or below. */
+static double
+hist_quantile(double q)
+{
+	uint64_t	target, sum = 0;
+	unsigned	i;
+	double		v;
+
+	if (lat_count == 0)
+		return (0);
+	target = (uint64_t)ceil(q * (double)lat_count);
+	if (target == 0)
+		target = 1;
+	for (i = 0; i < HIST_BUCKETS; i++) {
+		sum += hist[i];
+		if (sum >= target)
+			break;
+	}
+	v = hist_value(i);
+	if (v > (double)lat_max_us)
+		v = (double)lat_max_us;
+	return (v / 1000);
+}
+
+/* --- Clients ------------------------------------------------------------ */
+
+static void
+reason_add(const char *text)
+{
+	unsigned	i;
+
+	for (i = 0; i < nreasons; i++) {
+		if (strcmp(reasons[i].text, text) == 0) {
+			reasons[i].count++;
+			return;
+		}
+	}
+	if (nreasons == MAX_REASONS) {
+		nreasons_other++;
+		return;
+	}
+	snprintf(reasons[nreasons].text, sizeof reasons[0].text, "%s", text);
+	reasons[nreasons++].count = 1;
+}
+
+static void
+epoll_set(struct client *c, int op, uint32_t events)
+{
+	struct epoll_event	ev;
+
+	memset(&ev, 0, sizeof ev);
+	ev.events = events;
+	ev.data.u64 = (uint64_t)(c - clients);
+	if (epoll_ctl(ep, op, c->fd, &ev) == -1)
+		die("epoll_ctl: %s", strerror(errno));
+}
+
+static void
+want_out(struct client *c, int on)
+{
+	if (c->polling_out == on)
+		return;
+	c->polling_out = (uint8_t)on;
+	epoll_set(c, EPOLL_CTL_MOD, on ? EPOLLIN | EPOLLOUT : EPOLLIN);
+}
+
+/* Ends a client: not registered (failed) or registered (lost). */
+static void
+client_end(struct client *c, const char *why)
+{
+	char	text[96];
+
+	if (c->fd != -1 && close(c->fd) == -1)
+		die("close: %s", strerror(errno));
+	c->fd = -1;
+	if (c->state == C_READY) {
+		c->state = C_LOST;
+		nlost++;
+		snprintf(text, sizeof text, "disconnected: %s", why);
+	} else {
+		if (c->state != C_IDLE)
+			ninflight--;
+		c->state = C_FAILED;
+		nfailed++;
+		snprintf(text, sizeof text, "not registered: %s", why);
+	}
+	reason_add(text);
+}
+
+static void
+client_flush(struct client *c)
+{
+	ssize_t	n;
+
+	while (c->outoff < c->outlen) {
+		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+		    MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				want_out(c, 1);
+				return;
+			}
+			client_end(c, strerror(errno));
+			return;
+		}
+		c->outoff += (uint32_t)n;
+	}
+	c->outoff = c->outlen = 0;
+	want_out(c, 0);
+}
+
+static void
+client_connect(struct client *c)
+{
+	int	one = 1;
+
+	c->fd = socket(addr->ai_family, addr->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, addr->ai_protocol);
+	if (c->fd == -1)
+		die("socket: %s", strerror(errno));
+	/* Lines are small and latency is what we measure: no Nagle. */
+	if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) ==
+	    -1)
+		die("setsockopt TCP_NODELAY: %s", strerror(errno));
+	ninflight++;
+	nstarted++;
+	if (t_first_connect == 0)
+		t_first_connect = now_ns();
+	c->state = C_CONNECTING;
+	if (connect(c->fd, addr->ai_addr, addr->ai_addrlen) == -1 &&
+	    errno != EINPROGRESS) {
+		client_end(c, strerror(errno));
+		return;
+	}
+	epoll_set(c, EPOLL_CTL_ADD, EPOLLOUT);
+}
+
+static void
+client_connected(struct client *c)
+{
+	int		err;
+	socklen_t	len = sizeof err;
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		die("getsockopt SO_ERROR: %s", strerror(errno));
+	if (err != 0) {
+		client_end(c, strerror(err));
+		return;
+	}
+	c->state = C_PROMPT;
+	epoll_set(c, EPOLL_CTL_MOD, EPOLLIN);
+}
+
+static void
+send_name(struct client *c)
+{
+	memcpy(c->out, c->name, c->namelen);
+	c->out[c->namelen] = '\n';
+	c->outoff = 0;
+	c->outlen = c->namelen + 1U;
+	c->state = C_HELLO;
+	client_flush(c);
+}
+
+static void
+registered(struct client *c, int64_t now)
+{
+	c->state = C_READY;
+	order[nregistered++] = (uint32_t)(c - clients);
+	ninflight--;
+	t_last_hello = now;
+}
+
+/* "* NAME joined lobby": the notices a registration causes. */
+static int
+is_join(const char *s, size_t len)
+{
+	static const char	tail[] = " joined lobby";
+	size_t			tlen = sizeof tail - 1;
+
+	return (len > 2 + tlen && s[0] == '*' && s[1] == ' ' &&
+	    memcmp(s + len - tlen, tail, tlen) == 0);
+}
+
+/* A line while registering: the prompt, the hello, or a refusal. */
+static void
+line_registering(struct client *c, const char *s, size_t len, int64_t now)
+{
+	char	why[96];
+
+	if (c->state == C_PROMPT && len == sizeof PROMPT - 1 &&
+	    memcmp(s, PROMPT, len) == 0) {
+		send_name(c);
+		return;
+	}
+	if (c->state == C_HELLO && len > 9U + c->namelen &&
+	    memcmp(s, "* Hello, ", 9) == 0 &&
+	    memcmp(s + 9, c->name, c->namelen) == 0 && s[9 + c->namelen] == '!') {
+		registered(c, now);
+		return;
+	}
+	if (len >= 2 && s[0] == '!' && s[1] == ' ') {
+		snprintf(why, sizeof why, "%.*s", (int)(len > 80 ? 80 : len), s);
+		client_end(c, why);
+	}
+}
+
+/* Parses a decimal number of at most 20 digits; NULL if there is none. */
+static const char *
+parse_u64(const char *p, const char *end, uint64_t *v)
+{
+	const char	*start = p;
+	uint64_t	 x = 0;
+
+	while (p < end && *p >= '0' && *p <= '9' && p - start < 19)
+		x = x * 10 + (uint64_t)(*p++ - '0');
+	if (p == start)
+		return (NULL);
+	*v = x;
+	return (p);
+}
+
+/* Counts one arrival of line seq of a sender at a receiver. */
+static void
+pair_arrival(struct pair *p, uint32_t seq, int64_t latency)
+{
+	uint32_t	d, shift;
+
+	if (seq >= p->next) {
+		shift = seq - p->next + 1;
+		p->mask = shift >= 64 ? 1 : (p->mask << shift) | 1;
+		p->next = seq + 1;
+	} else {
+		d = p->next - 1 - seq;
+		/* Too far behind to tell: counted as a duplicate, so that
+		 * "lost" never goes below zero. */
+		if (d >= REORDER_WIN || (p->mask & (1ULL << d))) {
+			ndup++;
+			return;
+		}
+		p->mask |= 1ULL << d;
+		nreorder++;
+	}
+	delivered++;
+	hist_add(latency);
+}
+
+/*
+ * "<NAME> SENDER SEQ STAMP[ PADDING]": one of our lines.  Anything else
+ * (notices, history, other people's lines) is no business of ours.
+ */
+static void
+line_chat(struct client *c, const char *s, size_t len, int64_t now)
+{
+	const char	*end = s + len, *gt, *p;
+	uint64_t	 sid, seq, stamp;
+	struct sender	*snd;
+	struct client	*from;
+	uint32_t	 self = (uint32_t)(c - clients);
+
+	if (len < 3 || s[0] != '<' ||
+	    (gt = memchr(s + 1, '>', len - 1)) == NULL ||
+	    gt + 1 >= end || gt[1] != ' ')
+		return;
+	p = gt + 2;
+	if ((p = parse_u64(p, end, &sid)) == NULL || p == end || *p++ != ' ' ||
+	    (p = parse_u64(p, end, &seq)) == NULL || p == end || *p++ != ' ' ||
+	    (p = parse_u64(p, end, &stamp)) == NULL || (p != end && *p != ' '))
+		return;
+	if (sid >= nsenders || seq > UINT32_MAX || phase < P_SEND) {
+		nforeign++;
+		return;
+	}
+	snd = &senders[sid];
+	from = &clients[snd->client];
+	if ((size_t)(gt - s - 1) != from->namelen ||
+	    memcmp(s + 1, from->name, from->namelen) != 0 ||
+	    seq >= snd->next) {
+		nforeign++;
+		return;
+	}
+	if (snd->client == self) {
+		necho++;
+		ndup++;
+		return;
+	}
+	t_last_arrival = now;
+	pair_arrival(&pairs[(size_t)self * nsenders + sid], (uint32_t)seq,
+	    now - (int64_t)stamp);
+	if (window != 0 && snd->observer == self && seq >= snd->acked) {
+		snd->acked = (uint32_t)seq + 1;
+		snd->progress = now;
+	}
+}
+
+static void
+client_line(struct client *c, const char *s, size_t len, int64_t now)
+{
+	if (len > 0 && s[len - 1] == '\r')
+		len--;
+	if (c->state == C_PROMPT || c->state == C_HELLO) {
+		line_registering(c, s, len, now);
+		return;
+	}
+	if (len >= 2 && s[0] == '*' && s[1] == ' ') {
+		if (is_join(s, len)) {
+			njoins++;
+			t_last_join = now;
+		}
+		return;
+	}
+	if (len >= 2 && s[0] == '!' && s[1] == ' ') {
+		/* "! rate limit exceeded" and the like: worth a look. */
+		if (nnotices++ < 3)
+			note("%s got: %.*s", c->name, (int)len, s);
+		return;
+	}
+	line_chat(c, s, len, now);
+}
+
+/* Splits what one read() brought into lines; keeps the incomplete tail. */
+static void
+client_input(struct client *c, const char *buf, size_t len, int64_t now)
+{
+	const char	*p = buf, *end = buf + len, *nl;
+	size_t		 take;
+
+	if (c->carrylen > 0 || c->overlong) {
+		nl = memchr(p, '\n', len);
+		take = nl != NULL ? (size_t)(nl - p) : len;
+		if (!c->overlong && c->carrylen + take > CARRY_SIZE)
+			c->overlong = 1;
+		if (!c->overlong) {
+			memcpy(c->carry + c->carrylen, p, take);
+			c->carrylen += (uint16_t)take;
+		}
+		if (nl == NULL)
+			return;
+		if (!c->overlong)
+			client_line(c, c->carry, c->carrylen, now);
+		c->carrylen = 0;
+		c->overlong = 0;
+		p = nl + 1;
+	}
+	while (p < end && c->fd != -1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
+			take = (size_t)(end - p);
+			if (take > CARRY_SIZE)
+				c->overlong = 1;
+			else {
+				memcpy(c->carry, p, take);
+				c->carrylen = (uint16_t)take;
+			}
+			return;
+		}
+		client_line(c, p, (size_t)(nl - p), now);
+		p = nl + 1;
+	}
+}
+
+static void
+client_read(struct client *c)
+{
+	ssize_t	n;
+
+	n = read(c->fd, readbuf, READ_SIZE);
+	if (n == -1) {
+		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		client_end(c, strerror(errno));
+		return;
+	}
+	if (n == 0) {
+		client_end(c, "closed by the server");
+		return;
+	}
+	client_input(c, readbuf, (size_t)n, now_ns());
+}
+
+static void
+client_event(struct client *c, uint32_t events)
+{
+	if (c->fd == -1)
+		return;
+	if (c->state == C_CONNECTING) {
+		client_connected(c);
+		return;
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		client_read(c);
+	if (c->fd != -1 && (events & EPOLLOUT))
+		client_flush(c);
+}
+
+/* --- Senders ------------------------------------------------------------ */
+
+/* When line k of a -r sender is due: a fixed schedule that cannot drift. */
+static int64_t
+intended(const struct sender *s, uint32_t k)
+{
+	return (t_send + (int64_t)(((double)k + s->offset) * 1e9 / rate));
+}
+
+/* Appends line seq, stamped, padded to -l bytes, and a LF. */
+static void
+put_line(struct client *c, uint32_t sid, uint32_t seq, int64_t stamp)
+{
+	char	*p = c->out + c->outlen;
+	int	 n;
+
+	n = snprintf(p, c->outcap - c->outlen, "%" PRIu32 " %" PRIu32 " %"
+	    PRId64, sid, seq, stamp);
+	if (n < 0 || (size_t)n >= c->outcap - c->outlen)
+		die("bug: no room for a line");
+	if ((unsigned)n + 1 < linebytes) {
+		p[n] = ' ';
+		memset(p + n + 1, 'x', linebytes - (unsigned)n - 1);
+		n = (int)linebytes;
+	}
+	p[n] = '\n';
+	c->outlen += (uint32_t)n + 1;
+	nsent++;
+}
+
+static int
+has_room(const struct client *c)
+{
+	return (c->outcap - c->outlen >= MAX_BYTES + 64);
+}
+
+/* Lines due by now, as many as the buffer takes. */
+static void
+fill_rate(struct sender *s, uint32_t sid, int64_t now)
+{
+	struct client	*c = &clients[s->client];
+	int64_t		 due;
+
+	while (s->next < s->total && has_room(c) &&
+	    (due = intended(s, s->next)) <= now) {
+		if (now - due > LATE_NS)
+			nlate++;
+		lag_sum += now - due;
+		if (now - due > lag_max)
+			lag_max = now - due;
+		put_line(c, sid, s->next++, due);
+	}
+}
+
+/* New lines while the window has room; a stalled window opens. */
+static void
+fill_window(struct sender *s, uint32_t sid, int64_t now)
+{
+	struct client	*c = &clients[s->client];
+
+	if (s->next - s->acked >= window &&
+	    now - s->progress >= (int64_t)(STALL_SECONDS * NS)) {
+		nstalls++;
+		s->acked = s->next;
+		s->progress = now;
+	}
+	while (s->next - s->acked < window && has_room(c)) {
+		if (s->next == s->acked)
+			s->progress = now;
+		put_line(c, sid, s->next++, now);
+	}
+}
+
+static void
+fill_senders(int64_t now)
+{
+	struct client	*c;
+	uint32_t	 i;
+
+	for (i = 0; i < nsenders; i++) {
+		c = &clients[senders[i].client];
+		if (c->fd == -1)
+			continue;
+		if (c->outoff > 0) {
+			memmove(c->out, c->out + c->outoff,
+			    c->outlen - c->outoff);
+			c->outlen -= c->outoff;
+			c->outoff = 0;
+		}
+		if (window == 0)
+			fill_rate(&senders[i], i, now);
+		else if (phase == P_SEND)
+			fill_window(&senders[i], i, now);
+		if (c->outlen > 0 && !c->polling_out)
+			client_flush(c);
+	}
+}
+
+/* The number of k with (k + offset) / rate < seconds. */
+static uint32_t
+lines_due(double offset)
+{
+	double	n = ceil(seconds * rate - offset);
+
+	if (n < 0)
+		return (0);
+	if (n > UINT32_MAX)
+		return (UINT32_MAX);
+	return ((uint32_t)n);
+}
+
+/*
+ * The first registered send.  -r: sender i runs i/S of a period behind
+ * sender 0, so that the server sees a steady stream, not bursts.  -w:
+ * the observer of a sender is the last registered user other than it.
+ */
+static void
+senders_setup(void)
+{
+	struct sender	*s;
+	uint32_t	 i;
+
+	for (i = 0; i < nsenders; i++) {
+		s = &senders[i];
+		s->client = order[i];
+		clients[s->client].sender = (int32_t)i;
+		clients[s->client].out = malloc(SEND_SIZE);
+		if (clients[s->client].out == NULL)
+			die("out of memory");
+		clients[s->client].outcap = SEND_SIZE;
+		s->observer = order[nregistered - 1];
+		if (s->observer == s->client && nregistered > 1)
+			s->observer = order[nregistered - 2];
+		s->offset = (double)i / nsenders;
+		s->total = window == 0 ? lines_due(s->offset) : UINT32_MAX;
+		s->progress = t_send;
+	}
+}
+
+/* --- Phases ------------------------------------------------------------- */
+
+static uint64_t
+expected(void)
+{
+	return (nregistered == 0 ? 0 : nsent * (nregistered - 1ULL));
+}
+
+static uint64_t
+lost(void)
+{
+	return (expected() > delivered ? expected() - delivered : 0);
+}
+
+static int
+senders_done(void)
+{
+	uint32_t	i;
+	struct client	*c;
+
+	for (i = 0; i < nsenders; i++) {
+		c = &clients[senders[i].client];
+		if (c->fd == -1)
+			continue;
+		if (c->outlen > 0 ||
+		    (window == 0 && senders[i].next < senders[i].total))
+			return (0);
+	}
+	return (1);
+}
+
+static void
+measure_registered(void)
+{
+	memavail_after = memavailable();
+	ownrss_after = own_rss_kib();
+	if (npids > 0)
+		pss_registered = tree_pss(&nprocs_registered);
+}
+
+static void
+start_sending(void)
+{
+	t_settled = now_ns();
+	note("%u users registered in %.3f s; %" PRIu64 " join notices "
+	    "settled after %.3f s more", nregistered,
+	    secs(t_last_hello - t_first_connect), njoins,
+	    secs(t_settled - t_last_hello));
+	measure_registered();
+	t_send = now_ns();
+	t_end = t_send + (int64_t)(seconds * NS);
+	t_last_arrival = t_send;
+	senders_setup();
+	phase = P_SEND;
+}
+
+static void
+tick_register(int64_t now)
+{
+	while (ninflight < inflight_max && nstarted < nusers)
+		client_connect(&clients[nstarted]);
+	if (nregistered + nfailed < nusers)
+		return;
+	if (nfailed > 0) {
+		run_failed = 1;
+		phase = P_DONE;
+		return;
+	}
+	t_last_join = now;
+	phase = P_SETTLE;
+}
+
+static void
+tick(int64_t now)
+{
+	uint64_t	joins_due = (uint64_t)nregistered * (nregistered - 1) / 2;
+
+	if (now >= t_deadline) {
+		note("timed out after %.1f s", timeout);
+		run_failed = 1;
+		phase = P_DONE;
+		return;
+	}
+	if (phase == P_REGISTER)
+		tick_register(now);
+	if (phase == P_SETTLE && (njoins >= joins_due ||
+	    now - t_last_join >= (int64_t)(SETTLE_QUIET * NS)))
+		start_sending();
+	if (phase == P_SEND || phase == P_DRAIN)
+		fill_senders(now_ns());
+	if (phase == P_SEND && now >= t_end) {
+		t_drain = now;
+		phase = P_DRAIN;
+	}
+	if (phase == P_DRAIN && senders_done() && (delivered >= expected() ||
+	    now - (t_last_arrival > t_drain ? t_last_arrival : t_drain) >=
+	    (int64_t)(drain_quiet * NS)))
+		phase = P_DONE;
+}
+
+/* The earliest moment tick() has something to do. */
+static int64_t
+next_deadline(void)
+{
+	int64_t		d = t_deadline, t;
+	uint32_t	i;
+	struct sender	*s;
+
+	if (phase == P_SETTLE && (t = t_last_join +
+	    (int64_t)(SETTLE_QUIET * NS)) < d)
+		d = t;
+	if (phase == P_SEND && t_end < d)
+		d = t_end;
+	if (phase == P_DRAIN && (t = (t_last_arrival > t_drain ?
+	    t_last_arrival : t_drain) + (int64_t)(drain_quiet * NS)) < d)
+		d = t;
+	for (i = 0; (phase == P_SEND || phase == P_DRAIN) && i < nsenders;
+	    i++) {
+		s = &senders[i];
+		if (clients[s->client].fd == -1 ||
+		    !has_room(&clients[s->client]))
+			continue;
+		if (window == 0 && s->next < s->total &&
+		    (t = intended(s, s->next)) < d)
+			d = t;
+		if (window != 0 && phase == P_SEND &&
+		    s->next - s->acked >= window &&
+		    (t = s->progress + (int64_t)(STALL_SECONDS * NS)) < d)
+			d = t;
+	}
+	return (d);
+}
+
+static void
+arm_timer(int64_t when)
+{
+	struct itimerspec	its;
+
+	if (when == timer_armed)
+		return;
+	memset(&its, 0, sizeof its);
+	its.it_value.tv_sec = when / NS;
+	its.it_value.tv_nsec = when % NS;
+	if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+		its.it_value.tv_nsec = 1;
+	if (timerfd_settime(timerfd, TFD_TIMER_ABSTIME, &its, NULL) == -1)
+		die("timerfd_settime: %s", strerror(errno));
+	timer_armed = when;
+}
+
+static void
+timer_read(void)
+{
+	uint64_t	n;
+
+	if (read(timerfd, &n, sizeof n) == -1 && errno != EAGAIN &&
+	    errno != EINTR)
+		die("read timerfd: %s", strerror(errno));
+	timer_armed = 0;
+}
+
+static void
+loop(void)
+{
+	struct epoll_event	ev[MAX_EVENTS];
+	int			i, n;
+
+	for (;;) {
+		tick(now_ns());
+		if (phase == P_DONE)
+			break;
+		arm_timer(next_deadline());
+		n = epoll_wait(ep, ev, MAX_EVENTS, -1);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			die("epoll_wait: %s", strerror(errno));
+		}
+		for (i = 0; i < n; i++) {
+			if (ev[i].data.u64 == TIMER_TAG)
+				timer_read();
+			else
+				client_event(&clients[ev[i].data.u64],
+				    ev[i].events);
+		}
+	}
+}
+
+/* --- Report ------------------------------------------------------------- */
+
+static double
+per_user(long long kib)
+{
+	return (nregistered == 0 ? 0 : (double)kib / nregistered);
+}
+
+static void
+report_table(double regs_s, double deliv_s, int64_t t_last,
+    long long drop)
+{
+	unsigned	i;
+
+	printf("%-18s %u of %u in %.3f s: %.1f/s (%u in flight at most)\n",
+	    "registered", nregistered, nusers,
+	    secs(t_last_hello - t_first_connect), regs_s, inflight_max);
+	printf("%-18s %" PRIu64 " of %" PRIu64 " in %.3f s more\n",
+	    "join notices", njoins,
+	    (uint64_t)nregistered * (nregistered > 0 ? nregistered - 1 : 0) / 2,
+	    t_settled ? secs(t_settled - t_last_hello) : 0.0);
+	if (window == 0)
+		printf("%-18s %u x %g lines/s for %g s: %" PRIu64
+		    " lines, %" PRIu64 " over 1 ms late; lag mean %.3f ms, "
+		    "max %.3f ms\n", "sent", nsenders, rate, seconds, nsent,
+		    nlate, nsent ? lag_sum / 1e6 / nsent : 0.0, lag_max / 1e6);
+	else
+		printf("%-18s %u with window %u for %g s: %" PRIu64
+		    " lines, %" PRIu64 " stalls\n", "sent", nsenders, window,
+		    seconds, nsent, nstalls);
+	printf("%-18s %" PRIu64 " of %" PRIu64 " in %.3f s: %.1f/s\n",
+	    "deliveries", delivered, expected(),
+	    t_send ? secs(t_last - t_send) : 0.0, deliv_s);
+	printf("%-18s lost %" PRIu64 ", duplicated %" PRIu64
+	    " (echoed %" PRIu64 "), reordered %" PRIu64 "\n", "errors",
+	    lost(), ndup, necho, nreorder);
+	printf("%-18s p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n",
+	    "latency ms", hist_quantile(0.5), hist_quantile(0.9),
+	    hist_quantile(0.99), hist_quantile(0.999), lat_max_us / 1000.0);
+	if (npids > 0) {
+		printf("%-18s %lld KiB in %u processes after registration, "
+		    "%lld KiB in %u at the end: %.1f KiB/user\n", "server Pss",
+		    pss_registered, nprocs_registered, pss_end, nprocs_end,
+		    per_user(pss_end));
+		printf("%-18s %.2f s\n", "server CPU", cpu_after - cpu_before);
+	}
+	printf("%-18s %lld KiB: %.1f KiB/user\n", "MemAvailable drop", drop,
+	    per_user(drop));
+	for (i = 0; i < nreasons; i++)
+		printf("%-18s %u x %s\n", "problem", reasons[i].count,
+		    reasons[i].text);
+	if (nreasons_other > 0)
+		printf("%-18s %u more\n", "problem", nreasons_other);
+}
+
+static void
+report(void)
+{
+	int64_t		t_last = t_last_arrival > t_send ? t_last_arrival : t_send;
+	int64_t		treg = t_last_hello - t_first_connect;
+	double		regs_s, deliv_s = 0;
+	long long	drop, own;
+
+	if (memavail_after == 0)
+		measure_registered();
+	if (npids > 0) {
+		pss_end = tree_pss(&nprocs_end);
+		cpu_after = tree_cpu();
+	}
+	own = ownrss_after - ownrss_before;
+	drop = memavail_before - memavail_after - (own > 0 ? own : 0);
+	regs_s = treg > 0 ? nregistered / secs(treg) : 0;
+	if (t_send != 0 && t_last > t_send)
+		deliv_s = delivered / secs(t_last - t_send);
+	if (!quiet)
+		report_table(regs_s, deliv_s, t_last, drop);
+	printf("RESULT users=%u registered=%u regs_per_s=%.1f deliveries=%"
+	    PRIu64 " deliv_per_s=%.1f lost=%" PRIu64 " dup=%" PRIu64
+	    " reorder=%" PRIu64 " p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f"
+	    " p999_ms=%.3f max_ms=%.3f pss_kib=%lld pss_per_user_kib=%.1f"
+	    " memavail_drop_kib=%lld memavail_per_user_kib=%.1f cpu_s=%.2f\n",
+	    nusers, nregistered, regs_s, delivered, deliv_s, lost(), ndup,
+	    nreorder, hist_quantile(0.5), hist_quantile(0.9),
+	    hist_quantile(0.99), hist_quantile(0.999), lat_max_us / 1000.0,
+	    pss_end, per_user(pss_end), drop, per_user(drop),
+	    cpu_after - cpu_before);
+	if (fflush(stdout) == EOF || ferror(stdout))
+		die("stdout: %s", strerror(errno));
+}
+
+/* --- Setup -------------------------------------------------------------- */
+
+static void
+raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		die("getrlimit: %s", strerror(errno));
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		die("setrlimit: %s", strerror(errno));
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < nusers + 16ULL)
+		die("-n %u needs %u descriptors; the hard limit is %llu",
+		    nusers, nusers + 16, (unsigned long long)rl.rlim_cur);
+}
+
+static void
+resolve(void)
+{
+	struct addrinfo	hints;
+	int		e;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((e = getaddrinfo(host, port, &hints, &addr)) != 0)
+		die("%s port %s: %s", host, port, gai_strerror(e));
+}
+
+static void
+setup(void)
+{
+	struct epoll_event	ev;
+	unsigned		i;
+
+	raise_nofile();
+	resolve();
+	/* The send schedule wants the timer on time, not 50 us late. */
+	if (prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL) == -1)
+		die("prctl PR_SET_TIMERSLACK: %s", strerror(errno));
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		die("epoll_create1: %s", strerror(errno));
+	if ((timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+	    TFD_CLOEXEC)) == -1)
+		die("timerfd_create: %s", strerror(errno));
+	memset(&ev, 0, sizeof ev);
+	ev.events = EPOLLIN;
+	ev.data.u64 = TIMER_TAG;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, timerfd, &ev) == -1)
+		die("epoll_ctl: %s", strerror(errno));
+	clients = alloc_touched(nusers, sizeof *clients);
+	order = alloc_touched(nusers, sizeof *order);
+	senders = alloc_touched(nsenders, sizeof *senders);
+	pairs = alloc_touched((size_t)nusers * nsenders, sizeof *pairs);
+	hist = alloc_touched(HIST_BUCKETS, sizeof *hist);
+	readbuf = alloc_touched(READ_SIZE, 1);
+	carries = alloc_touched(nusers, CARRY_SIZE);
+	for (i = 0; i < nusers; i++) {
+		clients[i].fd = -1;
+		clients[i].sender = -1;
+		clients[i].carry = carries + (size_t)i * CARRY_SIZE;
+		clients[i].out = clients[i].small;
+		clients[i].outcap = SMALL_OUT;
+		clients[i].namelen = (uint8_t)snprintf(clients[i].name,
+		    sizeof clients[i].name, "%s%u", prefix, i);
+	}
+	if (npids > 0)
+		pids_check();
+}
+
+int
+main(int argc, char **argv)
+{
+	getopts(argc, argv);
+	setup();
+	if (npids > 0)
+		cpu_before = tree_cpu();
+	memavail_before = memavailable();
+	ownrss_before = own_rss_kib();
+	t_start = now_ns();
+	t_deadline = t_start + (int64_t)(timeout * NS);
+	note("%u users to %s port %s, %u in flight", nusers, host, port,
+	    inflight_max);
+	loop();
+	report();
+	return (run_failed ? EX_RUN : 0);
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env bats
+# chatbench tells the truth: against a server that drops, duplicates or
+# swaps lines on purpose (tests/brokenchat) it counts exactly the damage
+# done, and against chatd it counts none.  Counts, never timings, are
+# asserted: lines are due on a fixed schedule, so -r 50 -d 1 is exactly
+# 50 lines per sender however busy the machine is.
+
+load helpers
+
+: "${CHATBENCH:=$BATS_TEST_DIRNAME/../bench/chatbench}"
+
+FIELDS='users registered regs_per_s deliveries deliv_per_s lost dup reorder
+    p50_ms p90_ms p99_ms p999_ms max_ms pss_kib pss_per_user_kib
+    memavail_drop_kib memavail_per_user_kib cpu_s'
+
+# Starts brokenchat with the faults asked for, in place of chatd.
+start_broken() {
+	LOG=$BATS_TEST_TMPDIR/brokenchat.log
+	"$TESTBIN/brokenchat" "$@" 2>"$LOG" &
+	CHATD_PID=$!
+	wait_for "$TIMEOUT" grep -q 'listening on' "$LOG" || {
+		cat "$LOG" >&2
+		return 1
+	}
+	PORT=$(sed -n 's/.*listening on .* port \([0-9]*\)$/\1/p' "$LOG")
+}
+
+# Runs chatbench; $output is its stdout, $RESULT its last line.
+bench() {
+	run --separate-stderr "$CHATBENCH" -p "$PORT" "$@"
+	printf '%s\n' "$output" "$stderr"
+	RESULT=${lines[${#lines[@]} - 1]}
+}
+
+# The value of field $1 of the RESULT line.
+field() {
+	local re=" $1=([^ ]*)( |\$)"
+	[[ $RESULT =~ $re ]] || return 1
+	printf '%s\n' "${BASH_REMATCH[1]}"
+}
+
+# Exactly these counts, e.g. "deliveries=772 lost=128 dup=0 reorder=0".
+assert_counts() {
+	local kv
+	for kv in "$@"; do
+		[ "$(field "${kv%%=*}")" = "${kv#*=}" ] || {
+			echo "expected $kv in: $RESULT" >&2
+			return 1
+		}
+	done
+}
+
+@test "every 7th delivery dropped: lost is exactly a seventh" {
+	start_broken -d 7
+	# 2 senders x 50 lines x 9 receivers = 900 deliveries, 128 dropped.
+	bench -n 10 -s 2 -r 50 -d 1 -D 1
+	[ "$status" -eq 0 ]
+	assert_counts users=10 registered=10 deliveries=772 lost=128 dup=0 \
+	    reorder=0
+}
+
+@test "every 10th delivery sent twice: dup is exactly a tenth" {
+	start_broken -u 10
+	bench -n 10 -s 2 -r 50 -d 1 -D 1
+	[ "$status" -eq 0 ]
+	assert_counts registered=10 deliveries=900 lost=0 dup=90 reorder=0
+}
+
+@test "every 7th line swapped with the next: reorder counts each swap" {
+	start_broken -x 7
+	# 50 lines to each of 9 receivers: lines 7, 14 ... 49 come late.
+	bench -n 10 -s 1 -r 50 -d 1 -D 1
+	[ "$status" -eq 0 ]
+	assert_counts registered=10 deliveries=450 lost=0 dup=0 reorder=63
+}
+
+@test "chatd: 20 users, 2 senders for 1 s, nothing lost, every field" {
+	start_chatd --max-per-address 0
+	bench -n 20 -s 2 -r 20 -d 1 -S "$CHATD_PID"
+	[ "$status" -eq 0 ]
+	assert_counts users=20 registered=20 deliveries=760 lost=0 dup=0 \
+	    reorder=0
+	local f re=RESULT
+	for f in $FIELDS; do
+		re+=" $f=[0-9]+(\\.[0-9]+)?"
+	done
+	[[ $RESULT =~ ^$re$ ]] || { echo "bad RESULT line" >&2; false; }
+	# 20 workers and the listener have memory.
+	[ "$(field pss_kib)" -gt 0 ]
+	[[ $output == *"registered         20 of 20 in "* ]]
+	[[ $output == *"join notices       190 of 190 "* ]]
+	[[ $output == *"errors             lost 0, duplicated 0 (echoed 0), reordered 0"* ]]
+}
+
+@test "chatd with a window of 4 lines per sender: nothing lost" {
+	start_chatd --max-per-address 0
+	bench -n 10 -s 2 -w 4 -d 1
+	[ "$status" -eq 0 ]
+	assert_counts registered=10 lost=0 dup=0 reorder=0
+	[ "$(field deliveries)" -gt 0 ]
+	[[ $output == *"sent               2 with window 4 for 1 s: "* ]]
+}
+
+@test "registrations refused: reported, and the run fails" {
+	start_broken -m 5
+	bench -n 10 -s 1 -d 1
+	[ "$status" -eq 1 ]
+	assert_counts users=10 registered=5 deliveries=0
+	[[ $output == *"problem            5 x not registered: ! server full"* ]]
+}
+
+@test "users not registered by -T: reported, and the run fails" {
+	start_broken -q 3
+	bench -n 6 -s 1 -d 1 -T 1
+	[ "$status" -eq 1 ]
+	assert_counts users=6 registered=3
+	[[ $stderr == *"timed out after 1.0 s"* ]]
+}
+
+@test "nobody listening: the run fails" {
+	start_broken
+	local port=$PORT
+	stop_chatd
+	PORT=$port
+	bench -n 3 -d 1
+	[ "$status" -eq 1 ]
+	assert_counts registered=0
+	[[ $output == *"not registered: Connection refused"* ]]
+}
+
+@test "usage errors exit 64" {
+	local args
+	for args in "" "-n 5" "-p 1" "-p 1 -n 5 -r 5 -w 2" "-p 1 -n 2 -s 3" \
+	    "-p 1 -n 0" "-p 1 -n 5 -l 2000" "-p 1 -n 5 -N 9x" \
+	    "-p 1 -n 5 -N a.b" "-p 1 -n 100 -N abcdefghijklmno" \
+	    "-p 1 -n 5 -r 0" "-p 1 -n 5 -d x" "-p 1 -n 5 -Z" "-p 1 -n 5 extra"
+	do
+		# shellcheck disable=SC2086
+		run "$CHATBENCH" $args
+		[ "$status" -eq 64 ] || { echo "'$args': $status" >&2; false; }
+		[[ $output == *"usage: chatbench"* ]]
+	done
+}
