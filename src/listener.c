@@ -155,11 +155,28 @@ listener_bind(struct config *cf, int *fds)
 	return n;
 }
 
+/*
+ * Blocks (SIG_BLOCK) or releases (SIG_UNBLOCK) the signals that stop or
+ * reload the listener: main() holds them from binding on, so that none
+ * arrives before listener_main can handle it.
+ */
+void
+listener_hold_signals(int how)
+{
+	sigset_t	set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(how, &set, NULL) == -1)
+		fatal("sigprocmask");
+}
+
 static void
 listener_signals(void)
 {
 	struct sigaction	sa;
-	sigset_t		set;
 	int			i;
 
 	if (pipe(sigpipe_fds) == -1)
@@ -181,12 +198,7 @@ listener_signals(void)
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)
 		fatal("sigaction");
 	/* main() held these back until now. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_UNBLOCK, &set, NULL) == -1)
-		fatal("sigprocmask");
+	listener_hold_signals(SIG_UNBLOCK);
 }
 
 static void

@@ -14,6 +14,7 @@ struct config;
 struct hub;
 
 int	listener_bind(struct config *, int *);
+void	listener_hold_signals(int);
 void	listener_main(struct hub *, struct config *, int *, int)
 	    __attribute__((noreturn));
 

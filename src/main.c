@@ -95,7 +95,6 @@ static void __attribute__((noreturn))
 standalone(struct config *cf)
 {
 	struct hub	h;
-	sigset_t	block;
 	int		fds[2 * CHATD_MAX_LISTEN], nfds;
 
 	daemon_stdio();
@@ -108,12 +107,7 @@ standalone(struct config *cf)
 	 * A SIGTERM between binding and the listener's handlers would kill
 	 * us with the segment made: hold it until listener_main is ready.
 	 */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &block, NULL) == -1)
-		fatal("sigprocmask");
+	listener_hold_signals(SIG_BLOCK);
 	if ((nfds = activate_fds(cf, fds, 2 * CHATD_MAX_LISTEN)) == 0)
 		nfds = listener_bind(cf, fds);
 	if (cf->instance[0] == '\0')
