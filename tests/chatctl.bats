@@ -26,10 +26,7 @@ teardown() {
 		kill -CONT "$STOPPED" 2>/dev/null || true
 	fi
 	for pid in "${EXTRA_PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-		wait_for 5 not_running "$pid" ||
-		    kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
+		stop_pid 5 "$pid"
 	done
 	stop_chatd
 	# A segment a test left behind on purpose (stale, or inetd's).

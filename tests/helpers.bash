@@ -76,17 +76,21 @@ close_clients() {
 # Stops the server with SIGTERM and waits for it; SIGKILL as a last
 # resort so that a failing test never leaves a server behind.
 stop_chatd() {
-	local name
 	[ -n "${CHATD_PID:-}" ] || return 0
-	kill -TERM "$CHATD_PID" 2>/dev/null || true
-	if ! wait_for 15 not_running "$CHATD_PID"; then
-		kill -KILL "$CHATD_PID" 2>/dev/null || true
-	fi
-	wait "$CHATD_PID" 2>/dev/null
-	STATUS=$?
+	stop_pid 15 "$CHATD_PID"
 	CHATD_PID=
 	close_clients
 	return 0
+}
+
+# Stops our child $2 with SIGTERM, and SIGKILL if it is still there
+# after $1 seconds; STATUS is its exit status.
+stop_pid() {
+	kill -TERM "$2" 2>/dev/null || true
+	if ! wait_for "$1" dead "$2"; then
+		kill -KILL "$2" 2>/dev/null || true
+	fi
+	wait "$2" 2>/dev/null && STATUS=0 || STATUS=$?
 }
 
 # A sanitizer report from any chatd process fails the test.

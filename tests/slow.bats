@@ -13,10 +13,7 @@ setup() {
 teardown() {
 	local pid
 	for pid in "${BG_PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-		wait_for 5 not_running "$pid" ||
-		    kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
+		stop_pid 5 "$pid"
 	done
 	stop_chatd
 	assert_no_sanitizer_report

@@ -96,12 +96,7 @@ start_activated() {
 
 stop_activated() {
 	[ -n "$SA_PID" ] || return 0
-	kill -TERM "$SA_PID" 2>/dev/null || true
-	if ! wait_for 15 dead "$SA_PID"; then
-		kill -KILL "$SA_PID" 2>/dev/null || true
-	fi
-	wait "$SA_PID" 2>/dev/null
-	STATUS=$?
+	stop_pid 15 "$SA_PID"
 	SA_PID=
 	close_clients
 }
