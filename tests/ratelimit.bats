@@ -35,6 +35,16 @@ refill_exact() {
 	echo $(($1 * ($2 + 2000) / 1000000))
 }
 
+# Appends to the variable named $1 the lines "$2 N" for N from $3 to $4,
+# to be sent in one write.
+numbered_lines() {
+	local -n out=$1
+	local i
+	for ((i = $3; i <= $4; i++)); do
+		out+="$2 $i"$'\n'
+	done
+}
+
 # Reads client $1's lines up to the line $2, which ends the count: COUNT
 # is how many lines came before it, each of which must be $3 followed by
 # a number, the numbers rising (in NUMS), or the rate limit warning,
@@ -153,9 +163,7 @@ flood() {
 	local i lines= start elapsed max warned
 	start_chatd --rate 2 --burst 10
 	login_all first bob alice
-	for i in $(seq 1 30); do
-		lines+="line $i"$'\n'
-	done
+	numbered_lines lines "line" 1 30
 	now_us
 	start=$NOW
 	printf '%s' "$lines" >&"${FD[alice]}"
@@ -184,9 +192,7 @@ flood() {
 	local i lines= start elapsed max warned
 	start_chatd --rate 1 --burst 5
 	login_all first bob alice
-	for i in $(seq 1 6); do
-		lines+="line $i"$'\n'
-	done
+	numbered_lines lines "line" 1 6
 	now_us
 	start=$NOW
 	printf '%s' "$lines" >&"${FD[alice]}"
@@ -213,9 +219,7 @@ flood() {
 	open_client alice
 	# Names that fail, the name, and --burst lines, in one write.
 	lines=$'\n1abc\nfirst\nalice\n'
-	for i in $(seq 1 10); do
-		lines+="line $i"$'\n'
-	done
+	numbered_lines lines "line" 1 10
 	printf '%s' "$lines" >&"${FD[alice]}"
 	expect alice "! invalid name: empty"
 	expect alice "Enter your name:"
@@ -238,9 +242,7 @@ flood() {
 	for i in $(seq 1 10); do
 		lines+="/frob"$'\n'
 	done
-	for i in $(seq 1 10); do
-		lines+="line $i"$'\n'
-	done
+	numbered_lines lines "line" 1 10
 	now_us
 	start=$NOW
 	printf '%s' "$lines" >&"${FD[alice]}"
@@ -283,15 +285,11 @@ flood() {
 	local i lines=
 	start_chatd --rate 2 --burst 10
 	login_all first bob alice
-	for i in $(seq 1 20); do
-		lines+="line $i"$'\n'
-	done
+	numbered_lines lines "line" 1 20
 	printf '%s' "$lines" >&"${FD[alice]}"
 	expect alice "$WARNING"
 	lines=
-	for i in $(seq 1 10); do
-		lines+="bob $i"$'\n'
-	done
+	numbered_lines lines "bob" 1 10
 	printf '%s' "$lines" >&"${FD[bob]}"
 	# All of bob's lines reach alice (between warnings of her own, if
 	# this took over a second).
@@ -309,9 +307,7 @@ flood() {
 	local i lines=
 	start_chatd --rate 0 --burst 1 --flood-kick 1
 	login_all first bob alice
-	for i in $(seq 1 100); do
-		lines+="line $i"$'\n'
-	done
+	numbered_lines lines "line" 1 100
 	printf '%s' "$lines" >&"${FD[alice]}"
 	for i in $(seq 1 100); do
 		expect bob "<alice> line $i"
