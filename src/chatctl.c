@@ -264,6 +264,8 @@ struct status {
 	uint64_t	relayed;
 	uint64_t	head;
 	uint64_t	repairs;
+	uint64_t	wakeups;
+	uint64_t	lines;
 };
 
 static void
@@ -278,9 +280,15 @@ status_copy(struct ctl *c, struct status *st)
 		st->listener = h->hdr->listener;
 	st->started = h->hdr->started;
 	hwm = atomic_load(&h->hdr->hwm);
-	for (i = 0; i < hwm && i < h->hdr->nslots; i++)
-		if (atomic_load(&h->slots[i].state) != SLOT_FREE)
-			st->connections++;
+	st->wakeups = atomic_load(&h->hdr->wakeups);
+	st->lines = atomic_load(&h->hdr->lines);
+	for (i = 0; i < hwm && i < h->hdr->nslots; i++) {
+		if (atomic_load(&h->slots[i].state) == SLOT_FREE)
+			continue;
+		st->connections++;
+		st->wakeups += atomic_load(&h->slots[i].wakeups);
+		st->lines += atomic_load(&h->slots[i].lines);
+	}
 	for (i = 0; i < h->hdr->nrooms; i++)
 		if (h->rooms[i].used)
 			st->rooms++;
@@ -315,6 +323,8 @@ ctl_status(struct ctl *c, char **argv)
 	row("log_head\t%llu", (unsigned long long)st.head);
 	row("log_size\t%llu", (unsigned long long)c->h.ring.size);
 	row("lock_repairs\t%llu", (unsigned long long)st.repairs);
+	row("wakeups\t%llu", (unsigned long long)st.wakeups);
+	row("lines_out\t%llu", (unsigned long long)st.lines);
 	for (i = 0; i < n; i++)
 		row("lag.%s\t%llu", users[i].name,
 		    (unsigned long long)users[i].lag);

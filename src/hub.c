@@ -75,7 +75,7 @@
 #include "state.h"
 
 #define HUB_MAGIC	0x6368617464687562ULL	/* "chatdhub" */
-#define HUB_VERSION	6
+#define HUB_VERSION	7
 
 static int	hub_repaired;
 
@@ -837,6 +837,9 @@ hub_release(struct hub *h, int i)
 {
 	struct slot	*s = &h->slots[i];
 
+	/* Its counters outlive it, for chatctl status. */
+	atomic_fetch_add(&h->hdr->wakeups, atomic_exchange(&s->wakeups, 0));
+	atomic_fetch_add(&h->hdr->lines, atomic_exchange(&s->lines, 0));
 	atomic_store(&s->state, SLOT_FREE);
 	s->pid = 0;
 	s->op = 0;

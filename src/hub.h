@@ -44,6 +44,8 @@ struct slot {
 	/* Stored by the owner alone, read by chatctl(8) for the lag. */
 	_Atomic uint64_t	rpos;	/* its log position after a drain */
 	_Atomic uint64_t	queued;	/* bytes its client has yet to read */
+	_Atomic uint64_t	wakeups;	/* times its pipe woke it */
+	_Atomic uint64_t	lines;	/* log records copied for its client */
 	char			name[NAME_MAX_LEN + 1];
 	char			key[NAME_MAX_LEN + 1];	/* name in lower case */
 	char			addr[ADDR_MAX_LEN + 1];
@@ -99,6 +101,8 @@ struct hub_hdr {
 	_Atomic uint32_t	shutdown;
 	_Atomic uint64_t	relayed;	/* chat, /me and direct messages */
 	_Atomic uint64_t	repairs;	/* locks recovered from dead owners */
+	_Atomic uint64_t	wakeups;	/* the slots' counts, once freed */
+	_Atomic uint64_t	lines;
 	uint64_t		lastall;	/* 1 + last record for every room */
 	_Atomic uint32_t	livegen;	/* bumped when live changes */
 	struct live		live;	/* settings SIGHUP can change */

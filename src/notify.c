@@ -68,12 +68,16 @@ notify_close(struct hub *h, int slot, int rfd, int wfd)
 		log_warn("unlink %s/%s", h->dirpath, name);
 }
 
+/*
+ * Empties the pipe. A short read means it is empty: the usual wake-up
+ * (one byte) costs one read(2), not a second one to see EAGAIN.
+ */
 void
 notify_drain(int fd)
 {
 	char	buf[256];
 
-	while (read(fd, buf, sizeof(buf)) > 0)
+	while (read(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf))
 		;
 }
 
@@ -191,6 +195,32 @@ notify_room(struct notifier *n, uint32_t room, int except)
 		    &h->slots[i].room, memory_order_relaxed) == room)
 			notify_slot(n, (int)i);
 	}
+}
+
+/*
+ * Wakes a room once the caller has posted everything it has to post:
+ * the lines of one read from a client go to the log one by one, but
+ * their recipients are woken once, and find them all at once. A wake-up
+ * for another room first sends the one deferred.
+ */
+void
+notify_room_later(struct notifier *n, uint32_t room, int except)
+{
+	if (n->pending && (n->pend_room != room || n->pend_except != except))
+		notify_flush(n);
+	n->pending = 1;
+	n->pend_room = room;
+	n->pend_except = except;
+}
+
+/* Sends the deferred wake-up, if any. */
+void
+notify_flush(struct notifier *n)
+{
+	if (!n->pending)
+		return;
+	n->pending = 0;
+	notify_room(n, n->pend_room, n->pend_except);
 }
 
 /* Wakes every connection, registered or not (shutdown). */

@@ -26,6 +26,9 @@ struct notifier {
 	struct hub		*hub;
 	struct fifo_cache	 cache[FIFO_CACHE];
 	uint64_t		 wakes;	/* pipe writes this process made */
+	int			 pending;	/* a room wake-up is deferred */
+	uint32_t		 pend_room;
+	int			 pend_except;
 	int			 dead;	/* a wake found a vanished owner */
 	unsigned		 warned;	/* wakes that failed, once logged */
 };
@@ -38,6 +41,8 @@ void	notify_init(struct notifier *, struct hub *);
 void	notify_forget(struct notifier *);
 void	notify_slot(struct notifier *, int);
 void	notify_room(struct notifier *, uint32_t, int);
+void	notify_room_later(struct notifier *, uint32_t, int);
+void	notify_flush(struct notifier *);
 void	notify_all(struct notifier *);
 
 #endif

@@ -181,7 +181,10 @@ worker_post_locked(struct worker *w, enum rec_kind kind, uint32_t room,
 		atomic_fetch_add(&h->hdr->relayed, 1);
 }
 
-/* Posts a record and wakes whoever must read it. */
+/*
+ * Posts a record and wakes whoever must read it: a room once the rest
+ * of the client's input is posted too (worker_input's notify_flush).
+ */
 void
 worker_post(struct worker *w, enum rec_kind kind, uint32_t room, int target,
     const char *text, size_t len)
@@ -192,7 +195,7 @@ worker_post(struct worker *w, enum rec_kind kind, uint32_t room, int target,
 	if (target >= 0)
 		notify_slot(&w->nt, target);
 	else
-		notify_room(&w->nt, room, w->slot);
+		notify_room_later(&w->nt, room, w->slot);
 }
 
 /* Whether a log record is meant for this worker's client. */
@@ -206,6 +209,20 @@ worker_wants(const struct record *rec, void *arg)
 	if (rec->exclude == w->slot && rec->xgen == w->gen)
 		return 0;
 	return rec->room == RING_ALLROOMS || rec->room == w->room;
+}
+
+/*
+ * For chatctl: the lag, and the wake-ups per line delivered. Plain
+ * stores by the owner alone, no lock.
+ */
+static void
+worker_counters(struct worker *w)
+{
+	struct slot	*s = &w->hub->slots[w->slot];
+
+	atomic_store_explicit(&s->rpos, w->pos, memory_order_relaxed);
+	atomic_store_explicit(&s->wakeups, w->woken, memory_order_relaxed);
+	atomic_store_explicit(&s->lines, w->lines, memory_order_relaxed);
 }
 
 /*
@@ -227,9 +244,7 @@ worker_drain(struct worker *w, int locked)
 		switch (ring_read(&w->hub->ring, &w->pos, &rec, w->text,
 		    worker_wants, w)) {
 		case RING_EMPTY:
-			/* For chatctl's lag: a plain store, no lock. */
-			atomic_store_explicit(&w->hub->slots[w->slot].rpos,
-			    w->pos, memory_order_relaxed);
+			worker_counters(w);
 			return 0;
 		case RING_LAPPED:
 			if (!locked)
@@ -243,6 +258,7 @@ worker_drain(struct worker *w, int locked)
 		case RING_OK:
 			if (outbuf_line(&w->out, w->text, rec.len) == -1)
 				return -1;
+			w->lines++;
 			/* Kicked: nothing after this line is for us. */
 			if (rec.kind == REC_KICK) {
 				w->kicked = 1;
@@ -386,6 +402,7 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 	int		 heir, slow = reason != NULL &&
 			    strcmp(reason, "too slow") == 0;
 
+	notify_flush(&w->nt);
 	if (last != NULL)
 		(void)outbuf_line(&w->out, last, strlen(last));
 	if (w->registered && reason != NULL &&
@@ -623,6 +640,7 @@ worker_input(struct worker *w)
 			break;
 		}
 	}
+	notify_flush(&w->nt);
 }
 
 /* Sends the MOTD, kept as "* " lines each ended by a newline. */

@@ -42,6 +42,7 @@ struct worker {
 	int64_t			 connected_ms;	/* monotonic, for the deadline */
 	uint64_t		 nsent;	/* chat lines, /me and direct messages */
 	uint64_t		 woken;	/* wake-ups received */
+	uint64_t		 lines;	/* log records copied for the client */
 	struct bucket		 bucket;	/* rate limit */
 	int			 kicked;	/* a kick record came for us */
 };

@@ -99,6 +99,12 @@ status_value() {
 	return 1
 }
 
+# Whether exactly $1 users are registered.
+users_are() {
+	[ "$("$CHATCTL" -n "$INSTANCE" --run-dir "$RUNDIR" -H users |
+	    wc -l)" -eq "$1" ]
+}
+
 # Field $2 (from 1) of user $1's record in the last `chatctl -H users`.
 user_field() {
 	local l f
@@ -254,10 +260,12 @@ expect_refused() {
 	    "log_head$T[1-9][0-9]*" \
 	    "log_size${T}8388608" \
 	    "lock_repairs${T}0" \
+	    "wakeups$T[1-9][0-9]*" \
+	    "lines_out$T[1-9][0-9]*" \
 	    "lag.alice${T}0" \
 	    "lag.bob${T}0"
 	ctl -H status
-	[ "${#lines[@]}" -eq 14 ]
+	[ "${#lines[@]}" -eq 16 ]
 	[ "${lines[0]}" = "instance$T$INSTANCE" ]
 	[ "$(status_value started)" -ge "$t0" ]
 	[ "$(status_value started)" -le "$t1" ]
@@ -269,6 +277,36 @@ expect_refused() {
 	ctl -H status
 	[ "$(status_value log_head)" -gt "$head" ]
 	[ "$(status_value relayed)" -eq 3 ]
+}
+
+@test "status: lines_out counts every line delivered, wakeups the pipe wake-ups" {
+	local lines0 wakes0 i batch=
+	start_chatd
+	login_all alice bob
+	barrier alice
+	barrier bob
+	ctl -H status
+	lines0=$(status_value lines_out)
+	wakes0=$(status_value wakeups)
+	# 50 lines in one write: alice's worker posts them all, then wakes
+	# bob once (twice if the kernel split the write), not 50 times.
+	for ((i = 1; i <= 50; i++)); do
+		batch+="line $i"$'\n'
+	done
+	printf '%s' "$batch" >&"${FD[alice]}"
+	for ((i = 1; i <= 50; i++)); do
+		expect bob "<alice> line $i"
+	done
+	barrier alice
+	ctl -H status
+	[ "$(status_value lines_out)" -eq $((lines0 + 50)) ]
+	[ "$(status_value wakeups)" -ge $((wakes0 + 1)) ]
+	[ "$(status_value wakeups)" -le $((wakes0 + 2)) ]
+	# A worker's counts stay in the total when it leaves.
+	disconnect bob
+	wait_for 10 users_are 1
+	ctl -H status
+	[ "$(status_value lines_out)" -ge $((lines0 + 50)) ]
 }
 
 @test "users: name, room, address, connected seconds, op, pid, lag, backlog" {
