@@ -36,6 +36,8 @@
 #define HIST_TEXT_MAX(maxline)	(3 * (maxline) + NAME_MAX_LEN + 4)	/* a history line */
 #define OUTBUF_MAX		(1u << 20)	/* a worker's output backlog, bytes */
 #define FIFO_CACHE		256	/* wake pipes a worker keeps open */
+#define RELAY_FANOUT		4	/* relays a waker hands a range to */
+#define RELAY_LEAF		32	/* slots a waker wakes itself */
 #define SHUTDOWN_GRACE_MS	5000	/* time workers get to say goodbye */
 #define CTL_SHUTDOWN_WAIT_MS	10000	/* chatctl shutdown waits for the end */
 #define FLUSH_GRACE_MS		2000	/* time a closing client gets to read */

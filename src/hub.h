@@ -27,13 +27,15 @@ enum slot_state {
 
 /*
  * One connection. state, room and gen are read without the lock by
- * senders deciding whom to wake; everything else is written under it.
+ * senders deciding whom to wake, and relay is theirs to hand over
+ * wake-ups; everything else is written under the lock.
  */
 struct slot {
 	_Atomic uint32_t	state;
 	_Atomic uint32_t	wake;	/* a wake-up is pending */
 	_Atomic uint32_t	gen;	/* bumped at each claim */
 	_Atomic uint32_t	room;
+	_Atomic uint64_t	relay;	/* wake-ups to pass on, see notify.c */
 	uint64_t		lastpost;	/* 1 + last record for it alone */
 	pid_t			pid;
 	uint64_t		pstart;	/* owner's start time, see proc_start() */

@@ -179,22 +179,110 @@ notify_slot(struct notifier *n, int slot)
 	}
 }
 
+/* Whether slot i is registered and in room (or room is every room). */
+static int
+member(const struct hub *h, uint32_t i, uint32_t room)
+{
+	const struct slot	*s = &h->slots[i];
+
+	return atomic_load_explicit(&s->state, memory_order_relaxed) ==
+	    SLOT_ACTIVE && (room == RING_ALLROOMS ||
+	    atomic_load_explicit(&s->room, memory_order_relaxed) == room);
+}
+
+#define RELAY(room, end)	((uint64_t)(room) << 32 | (end))
+#define RELAY_ROOM(t)		((uint32_t)((t) >> 32))
+#define RELAY_END(t)		((uint32_t)(t))
+
+static void	wake_range(struct notifier *, uint32_t, uint32_t, uint32_t,
+		    int);
+
+/*
+ * Hands slot i the wake-ups of room's members after it up to end, and
+ * wakes it. A task the slot already holds for the same room grows to
+ * cover both; one for another room is left alone, and we do the range
+ * ourselves. Once handed over, the slot's owner may have left without
+ * seeing it (it takes its last task after it stops being ACTIVE): then
+ * we take the task back, if it is still there, and do it ourselves.
+ */
+static void
+hand_over(struct notifier *n, uint32_t i, uint32_t room, uint32_t end,
+    int except)
+{
+	struct slot	*s = &n->hub->slots[i];
+	uint32_t	 gen = atomic_load(&s->gen);
+	uint64_t	 cur = atomic_load(&s->relay), task;
+
+	do {
+		if (cur != 0 && RELAY_ROOM(cur) != room) {
+			wake_range(n, room, i + 1, end, except);
+			notify_slot(n, (int)i);
+			return;
+		}
+		task = RELAY(room, cur != 0 && RELAY_END(cur) > end ?
+		    RELAY_END(cur) : end);
+	} while (!atomic_compare_exchange_weak(&s->relay, &cur, task));
+	if (atomic_load(&s->state) != SLOT_ACTIVE ||
+	    atomic_load(&s->gen) != gen) {
+		if (atomic_compare_exchange_strong(&s->relay, &task, 0))
+			wake_range(n, room, i + 1, RELAY_END(task), except);
+		return;
+	}
+	notify_slot(n, (int)i);
+}
+
+/*
+ * Wakes room's members in slots [lo, end), but except: a few directly,
+ * many by handing equal parts of the range to the first member of each.
+ */
+static void
+wake_range(struct notifier *n, uint32_t room, uint32_t lo, uint32_t end,
+    int except)
+{
+	struct hub	*h = n->hub;
+	uint32_t	 a, b, i, step;
+
+	if (end > h->hdr->nslots)
+		end = h->hdr->nslots;
+	if (lo >= end)
+		return;
+	if (end - lo <= RELAY_LEAF) {
+		for (i = lo; i < end; i++)
+			if ((int)i != except && member(h, i, room))
+				notify_slot(n, (int)i);
+		return;
+	}
+	step = (end - lo + RELAY_FANOUT - 1) / RELAY_FANOUT;
+	for (a = lo; a < end; a = b) {
+		b = end - a > step ? a + step : end;
+		for (i = a; i < b; i++)
+			if ((int)i != except && member(h, i, room))
+				break;
+		if (i < b)
+			hand_over(n, i, room, b, except);
+	}
+}
+
+/*
+ * Called by a woken worker (slot) once its wake flag is clear: passes
+ * on the wake-ups it was handed, before it reads the log itself.
+ */
+void
+notify_relay(struct notifier *n, int slot)
+{
+	uint64_t	task;
+
+	task = atomic_exchange(&n->hub->slots[slot].relay, 0);
+	if (task != 0)
+		wake_range(n, RELAY_ROOM(task), (uint32_t)slot + 1,
+		    RELAY_END(task), slot);
+}
+
 /* Wakes every registered user in a room (or all rooms), but one slot. */
 void
 notify_room(struct notifier *n, uint32_t room, int except)
 {
-	struct hub	*h = n->hub;
-	uint32_t	 i, hwm = atomic_load(&h->hdr->hwm);
-
-	for (i = 0; i < hwm; i++) {
-		if ((int)i == except ||
-		    atomic_load_explicit(&h->slots[i].state,
-		    memory_order_relaxed) != SLOT_ACTIVE)
-			continue;
-		if (room == RING_ALLROOMS || atomic_load_explicit(
-		    &h->slots[i].room, memory_order_relaxed) == room)
-			notify_slot(n, (int)i);
-	}
+	wake_range(n, room, 0, atomic_load(&n->hub->hdr->hwm), except);
 }
 
 /*

@@ -5,7 +5,11 @@
  * PostgreSQL's latch.c), so a busy worker costs its senders no system
  * call; the owner clears the flag before it reads the log and reads it
  * once more before it sleeps. Pipes are non-blocking at both ends: a
- * full pipe only means the owner is already woken.
+ * full pipe only means the owner is already woken. A room of many is
+ * woken along a tree: a waker hands ranges of the slot table to relays,
+ * members it wakes, which pass their range on when they wake
+ * (notify_relay), so no process writes thousands of pipes per line and
+ * the wake-ups run on every CPU at once.
  */
 #ifndef CHATD_NOTIFY_H
 #define CHATD_NOTIFY_H
@@ -44,5 +48,6 @@ void	notify_room(struct notifier *, uint32_t, int);
 void	notify_room_later(struct notifier *, uint32_t, int);
 void	notify_flush(struct notifier *);
 void	notify_all(struct notifier *);
+void	notify_relay(struct notifier *, int);
 
 #endif

@@ -229,7 +229,9 @@ worker_counters(struct worker *w)
  * Copies every new record meant for us into the backlog; -1 when we are
  * too slow (lapped by the log and a line for us lost, or the backlog is
  * full). locked says whether the caller holds the hub lock; it makes no
- * system call that waits.
+ * system call that waits. Unlocked, it first clears our wake flag and
+ * passes on the wake-ups we were handed: the main loop always drains
+ * unlocked after any locked drain, so none of them is left waiting.
  */
 int
 worker_drain(struct worker *w, int locked)
@@ -239,7 +241,10 @@ worker_drain(struct worker *w, int locked)
 
 	if (!w->registered)
 		return 0;
-	notify_clear(w->hub, w->slot);
+	if (!locked) {
+		notify_clear(w->hub, w->slot);
+		notify_relay(&w->nt, w->slot);
+	}
 	for (;;) {
 		switch (ring_read(&w->hub->ring, &w->pos, &rec, w->text,
 		    worker_wants, w)) {
@@ -421,6 +426,8 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 	heir = session_end_locked(h, w->slot, w->text, n,
 	    w->cf->live.oper_first_user);
 	hub_unlock(h);
+	/* Handed over before we left: nobody else will pass them on. */
+	notify_relay(&w->nt, w->slot);
 	if (n > 0)
 		notify_room(&w->nt, w->room, w->slot);
 	if (heir != -1)

@@ -10,7 +10,7 @@ BENCH=$BATS_TEST_DIRNAME/../bench
 
 FIELDS='users registered regs_per_s deliveries deliv_per_s lost dup reorder
 p50_ms p90_ms p99_ms p999_ms max_ms pss_kib pss_per_user_kib
-memavail_drop_kib memavail_per_user_kib cpu_s'
+memavail_drop_kib memavail_per_user_kib cpu_s send_cpu_s'
 
 # The value of column $1 in row $2 (2 = the first run) of $RESULTS.
 column() {
@@ -42,8 +42,48 @@ column() {
 	[ "$(column dup 2)" = 0 ]
 	[ "$(column reorder 2)" = 0 ]
 	[ "$(column deliveries 2)" -gt 0 ]
+	# From chatctl status, for chatd only.
+	[[ $(column wakes_per_line 2) =~ ^[0-9]+\.[0-9]+$ ]]
 	# The medians table names the run.
 	[[ $output =~ fanout\ +chatd\ +1/1\ +10\ +10\  ]]
+}
+
+@test "bench/run: idle users for -d s, and the idle target" {
+	run "$BENCH/run" -s idle:20 -y chatd -d 1 -r 1 -T 60 \
+	    -o "$BATS_TEST_TMPDIR/results"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	RESULTS=$(echo "$BATS_TEST_TMPDIR"/results/*.tsv)
+	[ "$(column variant 2)" = idle-20 ]
+	[ "$(column params 2)" = users=20,senders=0,seconds=1 ]
+	[ "$(column registered 2)" = 20 ]
+	[ "$(column deliveries 2)" = 0 ]
+	[[ $(column send_cpu_s 2) =~ ^[0-9]+\.[0-9]+$ ]]
+	[[ $output =~ idle-20:\ chatd\ with\ 20\ users\ idle\ for\ 1\ s\ used\ [0-9.]+\ CPU\ s\ \(\<=\ 0\.00\):\ (met|NOT\ met) ]]
+}
+
+@test "bench/run: a results file of the day with fewer columns gains them" {
+	local day old
+	mkdir "$BATS_TEST_TMPDIR/results"
+	day=$BATS_TEST_TMPDIR/results/$(date -u +%Y-%m-%d).tsv
+	old=$(printf 'date\thost\tnproc\tcpu\tkernel\tmem_kib\tscenario\t'
+	    printf 'variant\tparams\tserver\trun\texit'
+	    printf '\t%s' ${FIELDS% send_cpu_s})
+	printf '%s\n' "$old" >"$day"
+	run "$BENCH/run" -s fanout -y chatd -n 4 -k 1 -d 1 -r 1 -T 60 \
+	    -o "$BATS_TEST_TMPDIR/results"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(head -n 1 "$day")" = "$old$(printf '\tsend_cpu_s\twakes_per_line')" ]
+	RESULTS=$day
+	[ "$(column lost 2)" = 0 ]
+	# Other columns: refused, the file left alone.
+	printf 'date\tother\n' >"$day"
+	run "$BENCH/run" -s fanout -y chatd -n 4 -k 1 -d 1 -r 1 -T 60 \
+	    -o "$BATS_TEST_TMPDIR/results"
+	[ "$status" -ne 0 ]
+	[[ $output == *"has other columns: use -o"* ]]
+	[ "$(cat "$day")" = "$(printf 'date\tother')" ]
 }
 
 @test "bench/run: a scenario the descriptor limit forbids is skipped, said" {
@@ -72,7 +112,7 @@ write_results() {
 	{
 		printf 'date\thost\tnproc\tcpu\tkernel\tmem_kib\tscenario\t'
 		printf 'variant\tparams\tserver\trun\texit'
-		printf '\t%s' $FIELDS
+		printf '\t%s' $FIELDS wakes_per_line
 		printf '\n'
 		row 2000-01-01T00:00:00Z fanout fanout chatd 1 0 99 99
 		row 2000-01-02T00:00:00Z fanout fanout chatd 1 0 3 0
@@ -93,7 +133,7 @@ row() {
 	    "$3" "$4" "$5" "$6"
 	printf '\t10\t10\t%s\t90\t9\t%s\t0\t0\t1\t1\t%s\t9\t9\t100\t10\t200' \
 	    "$(awk "BEGIN { print $7 * 1000 }")" "$8" "$7"
-	printf '\t20\t0.5\n'
+	printf '\t20\t0.5\t0.25\t0.1\n'
 }
 
 @test "bench/table: medians of the latest invocation, the worst loss" {

@@ -11,7 +11,7 @@ load helpers
 
 FIELDS='users registered regs_per_s deliveries deliv_per_s lost dup reorder
     p50_ms p90_ms p99_ms p999_ms max_ms pss_kib pss_per_user_kib
-    memavail_drop_kib memavail_per_user_kib cpu_s'
+    memavail_drop_kib memavail_per_user_kib cpu_s send_cpu_s'
 
 # Starts brokenchat with the faults asked for, in place of chatd.
 start_broken() {
@@ -98,6 +98,26 @@ assert_counts() {
 	[[ $output == *"registered         20 of 20 in "* ]]
 	[[ $output == *"join notices       190 of 190 "* ]]
 	[[ $output == *"errors             lost 0, duplicated 0 (echoed 0), reordered 0"* ]]
+}
+
+@test "chatd: 100 users, woken along a tree of relays: nothing lost" {
+	# More users than a waker wakes itself (RELAY_LEAF, 32): the lines
+	# reach most of them through relays, two levels deep.
+	start_chatd --max-per-address 0
+	bench -n 100 -s 4 -r 20 -d 1 -S "$CHATD_PID"
+	[ "$status" -eq 0 ]
+	assert_counts users=100 registered=100 deliveries=7920 lost=0 dup=0 \
+	    reorder=0
+}
+
+@test "idle run: -s 0 holds the users for -d s; send_cpu_s is part of cpu_s" {
+	start_chatd --max-per-address 0
+	bench -n 20 -s 0 -d 1 -S "$CHATD_PID"
+	[ "$status" -eq 0 ]
+	assert_counts users=20 registered=20 deliveries=0 lost=0
+	awk -v a="$(field send_cpu_s)" -v b="$(field cpu_s)" \
+	    'BEGIN { exit !(a >= 0 && a <= b) }'
+	[[ $output == *"server CPU         "*" s of it in the send phase"* ]]
 }
 
 @test "chatd with a window of 4 lines per sender: nothing lost" {
