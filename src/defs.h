@@ -35,7 +35,7 @@
 #define RECORD_TEXT_MAX		(3 * CHATD_MAX_LINE_CAP + 64)	/* formatted line in a record */
 #define HIST_TEXT_MAX(maxline)	(3 * (maxline) + NAME_MAX_LEN + 4)	/* a history line */
 #define OUTBUF_MAX		(1u << 20)	/* a worker's output backlog, bytes */
-#define FIFO_CACHE		256	/* wake pipes a worker keeps open */
+#define FIFO_CACHE		64	/* wake pipes a worker keeps open */
 #define RELAY_FANOUT		4	/* relays a waker hands a range to */
 #define RELAY_LEAF		32	/* slots a waker wakes itself */
 #define SHUTDOWN_GRACE_MS	5000	/* time workers get to say goodbye */
