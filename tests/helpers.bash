@@ -30,9 +30,20 @@ wait_for() {
 	done
 }
 
+# The port a started chatd logged: sets PORT, fails until it is there.
+logged_port() {
+	PORT=$(sed -n 's/.*listening on .* port \([0-9][0-9]*\)$/\1/p' \
+	    "$LOG" | head -n 1)
+	[ -n "$PORT" ]
+}
+
+# Starts chatd with the test's options; sets CHATD_PID, PORT, LOG (a new
+# file at each start: the workers of a server stopped a moment ago may
+# still write to the last one), RUNDIR and INSTANCE.
 start_chatd() {
 	RUNDIR=$BATS_TEST_TMPDIR/run
 	LOG=$BATS_TEST_TMPDIR/chatd.log
+	[ ! -e "$LOG" ] || LOG=$(mktemp "$BATS_TEST_TMPDIR/chatd.XXXXXX.log")
 	INSTANCE=test$$.${BATS_TEST_NUMBER:-0}.$RANDOM
 	mkdir -p -m 700 "$RUNDIR"
 	# No rate limit unless a test asks for one (a later --rate wins):
@@ -41,12 +52,10 @@ start_chatd() {
 	"$CHATD" -p 0 -l 127.0.0.1 -n "$INSTANCE" --run-dir "$RUNDIR" \
 	    "${CHATD_DEFAULTS[@]}" "$@" 2>"$LOG" &
 	CHATD_PID=$!
-	wait_for "$TIMEOUT" grep -q 'listening on' "$LOG" || {
+	wait_for "$TIMEOUT" logged_port || {
 		cat "$LOG" >&2
 		return 1
 	}
-	PORT=$(sed -n 's/.*listening on .* port \([0-9]*\)$/\1/p' "$LOG" |
-	    head -n 1)
 }
 
 # Whether process $1 is gone or a zombie: a zombie holds nothing, and
