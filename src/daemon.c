@@ -20,6 +20,7 @@
 #include "log.h"
 
 static int	report_fd = -1;	/* the daemon's end of the status pipe */
+static int	fatal_status_code = -1;	/* what a fatal error exits with */
 
 /*
  * Makes sure descriptors 0, 1 and 2 are open, so that no socket or file
@@ -53,6 +54,25 @@ daemon_report(int status)
 }
 
 /* The starter: waits for the daemon's status and exits with it. */
+/*
+ * A fatal error before daemon_ready: its status goes to the starter
+ * from the last of our atexit() handlers, once the others (the pid
+ * file's removal) are done, so that the starter's exit means the
+ * daemon left nothing behind.
+ */
+static void
+daemon_on_fatal(int status)
+{
+	fatal_status_code = status;
+}
+
+static void
+daemon_at_exit(void)
+{
+	if (fatal_status_code != -1)
+		daemon_report(fatal_status_code);
+}
+
 static void __attribute__((noreturn))
 daemon_wait(int fd, pid_t child)
 {
@@ -90,7 +110,10 @@ daemon_detach(void)
 	}
 	close(p[0]);
 	report_fd = p[1];
-	log_on_exit(daemon_report);
+	/* Registered before pidfile_open's: it runs after it. */
+	if (atexit(daemon_at_exit) != 0)
+		fatalx("atexit");
+	log_on_exit(daemon_on_fatal);
 	if (setsid() == -1)
 		fatal("setsid");
 	if ((pid = fork()) == -1)

@@ -33,7 +33,7 @@ wait_for() {
 # The port a started chatd logged: sets PORT, fails until it is there.
 logged_port() {
 	PORT=$(sed -n 's/.*listening on .* port \([0-9][0-9]*\)$/\1/p' \
-	    "$LOG" | head -n 1)
+	    "$LOG" 2>/dev/null | head -n 1)
 	[ -n "$PORT" ]
 }
 
