@@ -408,6 +408,13 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 			    strcmp(reason, "too slow") == 0;
 
 	notify_flush(&w->nt);
+	/*
+	 * Lines the log already holds for us come before the goodbye: a
+	 * /quit read in the same round as a wake-up must not drop them.
+	 * Not after a kick (nothing after it is ours), nor when too slow.
+	 */
+	if (!slow && !w->kicked)
+		(void)worker_drain(w, 0);
 	if (last != NULL)
 		(void)outbuf_line(&w->out, last, strlen(last));
 	if (w->registered && reason != NULL &&

@@ -93,6 +93,28 @@ setup() {
 	expect bob "* alice joined lobby"
 }
 
+@test "/quit: the lines already on their way to the user come before the goodbye" {
+	local pid i
+	login_all alice bob
+	pid=$(worker_pid bob)
+	[ -n "$pid" ]
+	# bob's worker is stopped while alice's lines go to the log and
+	# bob's /quit waits in its socket: when it runs again, it finds
+	# both at once.
+	kill -STOP "$pid"
+	for ((i = 1; i <= 20; i++)); do
+		say alice "line $i"
+	done
+	barrier alice
+	say bob "/quit"
+	kill -CONT "$pid"
+	for ((i = 1; i <= 20; i++)); do
+		expect bob "<alice> line $i"
+	done
+	expect bob "* Goodbye, bob."
+	expect_eof bob
+}
+
 @test "/quit REASON shows the reason to the room" {
 	login_all alice bob
 	say alice "/quit gone fishing"
