@@ -255,8 +255,10 @@ state_ban_line(const struct ban *ban, size_t *len)
 }
 
 /*
- * Undoes sb_escape in place; -1 for a bad escape or a raw control byte,
- * which no file chatd wrote holds.
+ * Undoes sb_escape in place; -1 for a bad escape, a raw control byte or
+ * an escaped NUL, which no file chatd wrote holds (its fields are C
+ * strings and cleaned text). A NUL would cut a field short: an address
+ * of "\x001.2.3.4" would ban the empty address.
  */
 static int
 unescape(char *s, size_t *len)
@@ -281,7 +283,7 @@ unescape(char *s, size_t *len)
 		case 'x':
 			if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) ||
 			    !isxdigit((unsigned char)s[i + 2]) ||
-			    sscanf(s + i + 1, "%2x", &v) != 1)
+			    sscanf(s + i + 1, "%2x", &v) != 1 || v == 0)
 				return -1;
 			s[o++] = (char)v;
 			i += 2;
