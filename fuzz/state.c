@@ -68,6 +68,8 @@ ban(char *line, size_t len)
 	if (state_ban_decode(line, len, &a) != NULL)
 		return;
 	FUZZ_CHECK(a.addr[0] != '\0' && strchr(a.addr, ' ') == NULL);
+	FUZZ_CHECK(strlen(a.addr) <= ADDR_MAX_LEN &&
+	    strlen(a.name) <= NAME_MAX_LEN && strlen(a.reason) <= BAN_REASON_MAX);
 	/* Copied into the table as ban_add() does. */
 	memset(&bn, 0, sizeof(bn));
 	(void)text_format(bn.addr, sizeof(bn.addr), "%s", a.addr);

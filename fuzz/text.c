@@ -12,6 +12,29 @@
 #include "../src/text.h"
 #include "fuzz.h"
 
+/*
+ * Repair only drops characters or replaces them with U+FFFD: every
+ * other character of the output is, in order, one of the input's.
+ */
+static void
+check_kept(const unsigned char *in, size_t n, const unsigned char *out,
+    size_t m)
+{
+	const unsigned char	*at = in, *end = in + n, *p;
+	size_t			 i = 0, k;
+
+	while (i < m) {
+		k = out[i] < 0x80 ? 1 : out[i] < 0xe0 ? 2 : out[i] < 0xf0 ? 3 : 4;
+		FUZZ_CHECK(i + k <= m);
+		if (!(k == 3 && memcmp(out + i, "\xef\xbf\xbd", 3) == 0)) {
+			p = memmem(at, (size_t)(end - at), out + i, k);
+			FUZZ_CHECK(p != NULL);
+			at = p + k;
+		}
+		i += k;
+	}
+}
+
 /* text_format into buffers of several sizes: a clean prefix, NUL-ended. */
 static void
 check_format(const unsigned char *s, size_t n)
@@ -49,6 +72,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = text_clean(data, size, out);
 	FUZZ_CHECK(n <= TEXT_CLEAN_MAX(size));
 	FUZZ_CHECK(fuzz_clean_utf8(out, n));
+	check_kept(data, size, out, n);
 	m = text_clean(out, n, again);
 	FUZZ_CHECK(m == n && memcmp(out, again, n) == 0);
 	if (fuzz_clean_utf8(data, size))
