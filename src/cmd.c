@@ -287,8 +287,8 @@ cmd_rooms(struct worker *w, char *args)
 }
 
 /* Splits "WORD REST" in place; NULL when there is no REST. */
-static char *
-split_word(char *args)
+char *
+cmd_split_word(char *args)
 {
 	char	*rest;
 
@@ -304,7 +304,7 @@ cmd_dm(struct worker *w, char *args)
 {
 	struct hub	*h = w->hub;
 	char		 key[NAME_MAX_LEN + 1], to[NAME_MAX_LEN + 1];
-	char		*text = split_word(args);
+	char		*text = cmd_split_word(args);
 	size_t		 i, n = strlen(args);
 	size_t		 len;
 	int		 t;
@@ -533,7 +533,7 @@ kick(struct worker *w, char *args, int ban)
 	struct kick	k = { .by = w->name, .slot = w->slot, .room = w->room,
 			    .ban = ban, .handover = w->cf->live.oper_first_user };
 
-	k.reason = split_word(args);
+	k.reason = cmd_split_word(args);
 	switch (cmd_kick_user(w->hub, &w->nt, &k, args, w->text)) {
 	case KICK_SELF:
 		worker_reply(w, "! you cannot %s yourself", ban ? "ban" : "kick");
@@ -653,41 +653,64 @@ cmd_quit(struct worker *w, char *args)
 	worker_exit(w, args, bye);
 }
 
+/*
+ * Takes a command line, "/name args" (line[0] is the slash, and the
+ * line is NUL-terminated), apart without running it: finds
+ * the command (any case), points args past the name and its blanks and
+ * cuts trailing blanks, which are no argument. Pure, so that the fuzzer
+ * can drive it. Returns 0, or -1 for an unknown name (call->name and
+ * call->namelen still say what was typed).
+ */
+int
+cmd_parse(char *line, struct cmd_call *call)
+{
+	size_t	i, n;
+
+	call->cmd = NULL;
+	call->name = line + 1;
+	call->namelen = n = strcspn(line + 1, " \t");
+	call->args = line + 1 + n;
+	call->args += strspn(call->args, " \t");
+	call->oper = 0;
+	call->args_ok = 0;
+	for (i = 0; i < NCMDS; i++)
+		if (strlen(cmds[i].name) == n &&
+		    strncasecmp(cmds[i].name, call->name, n) == 0)
+			call->cmd = &cmds[i];
+	if (call->cmd == NULL)
+		return -1;
+	for (n = strlen(call->args); n > 0 && (call->args[n - 1] == ' ' ||
+	    call->args[n - 1] == '\t'); n--)
+		call->args[n - 1] = '\0';
+	call->oper = call->cmd->oper;
+	call->args_ok = !(call->cmd->needs_args && call->args[0] == '\0') &&
+	    !(call->cmd->args[0] == '\0' && call->args[0] != '\0');
+	return 0;
+}
+
 /* Runs one command line, "/name args"; the line is NUL-terminated. */
 void
 cmd_run(struct worker *w, char *line, size_t len)
 {
-	const struct cmd	*c = NULL;
-	char			*name = line + 1, *args;
-	size_t			 i, n;
+	struct cmd_call		 call;
+	const struct cmd	*c;
 
 	(void)len;
-	n = strcspn(name, " \t");
-	args = name + n;
-	args += strspn(args, " \t");
-	for (i = 0; i < NCMDS; i++)
-		if (strlen(cmds[i].name) == n &&
-		    strncasecmp(cmds[i].name, name, n) == 0)
-			c = &cmds[i];
-	if (c == NULL) {
-		worker_reply(w, "! unknown command: /%.*s (try /help)", (int)n,
-		    name);
+	if (cmd_parse(line, &call) == -1) {
+		worker_reply(w, "! unknown command: /%.*s (try /help)",
+		    (int)call.namelen, call.name);
 		return;
 	}
-	/* Trailing blanks are no argument. */
-	for (n = strlen(args); n > 0 && (args[n - 1] == ' ' ||
-	    args[n - 1] == '\t'); n--)
-		args[n - 1] = '\0';
+	c = call.cmd;
 	if (c->oper && !is_op(w)) {
 		worker_reply(w, "! permission denied: /%s is for the operator",
 		    c->name);
 		return;
 	}
-	if ((c->needs_args && args[0] == '\0') ||
-	    (c->args[0] == '\0' && args[0] != '\0')) {
+	if (!call.args_ok) {
 		usage(w, c);
 		return;
 	}
 	log_debug("%s: /%s", w->name, c->name);
-	c->fn(w, args);
+	c->fn(w, call.args);
 }

@@ -117,6 +117,7 @@ static const char *cur_file;		/* the file being read, for messages */
 static unsigned	 cur_line;
 static FILE	*cur_fp;
 static jmp_buf	*reload_jmp;		/* set while SIGHUP re-reads */
+static int	 no_files;		/* config_parse(): open no file */
 static char	 reload_err[1024];
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -217,6 +218,8 @@ read_oper_hash(struct config *cf, const char *path)
 	FILE		*fp;
 	size_t		 n;
 
+	if (no_files)
+		usage_error("--oper-password-file: %s: not read here", path);
 	if ((fp = fopen(path, "r")) == NULL)
 		usage_error("--oper-password-file: %s: %s", path,
 		    strerror(errno));
@@ -258,32 +261,40 @@ set_path(char *dst, size_t size, const char *opt, const char *arg)
 
 /*
  * Reads the MOTD: each line cleaned like a chat line (no terminal
- * escapes reach the users) and kept as a "* " notice.
+ * escapes reach the users) and kept as a "* " notice. Returns 0, or -1
+ * when it does not fit in MOTD_MAX bytes.
  */
-static void
-read_motd(struct config *cf, const char *path)
+int
+config_motd(struct live *lv, FILE *fp)
 {
 	unsigned char	 raw[1024], clean[TEXT_CLEAN_MAX(sizeof(raw))];
-	struct live	*lv = &cf->live;
-	FILE		*fp;
 	size_t		 n, c;
-	int		 toolong = 0;
 
-	if ((fp = fopen(path, "r")) == NULL)
-		usage_error("--motd: %s: %s", path, strerror(errno));
 	lv->motd_len = 0;
-	while (!toolong && fgets((char *)raw, sizeof(raw), fp) != NULL) {
+	while (fgets((char *)raw, sizeof(raw), fp) != NULL) {
 		n = strcspn((char *)raw, "\r\n");
 		c = text_clean(raw, n, clean);
-		if (lv->motd_len + c + 3 > sizeof(lv->motd)) {
-			toolong = 1;
-			break;
-		}
+		if (lv->motd_len + c + 3 > sizeof(lv->motd))
+			return -1;
 		memcpy(lv->motd + lv->motd_len, "* ", 2);
 		memcpy(lv->motd + lv->motd_len + 2, clean, c);
 		lv->motd[lv->motd_len + 2 + c] = '\n';
 		lv->motd_len += (uint32_t)c + 3;
 	}
+	return 0;
+}
+
+static void
+read_motd(struct config *cf, const char *path)
+{
+	FILE	*fp;
+	int	 toolong;
+
+	if (no_files)
+		usage_error("--motd: %s: not read here", path);
+	if ((fp = fopen(path, "r")) == NULL)
+		usage_error("--motd: %s: %s", path, strerror(errno));
+	toolong = config_motd(&cf->live, fp) == -1;
 	fclose(fp);
 	if (toolong)
 		usage_error("--motd: %s: longer than %d bytes", path, MOTD_MAX);
@@ -489,18 +500,14 @@ file_line(struct config *cf, char *line)
 		usage_error("%s: '%s' is not yes or no", name, value);
 }
 
-/* Applies a configuration file, naming it and the line in any error. */
+/* Applies the lines of an open configuration file. */
 static void
-config_file(struct config *cf, const char *path)
+config_lines(struct config *cf, FILE *fp)
 {
 	char	buf[8192];
 	size_t	n;
 
-	cur_file = path;
-	cur_line = 0;
-	if ((cur_fp = fopen(path, "r")) == NULL)
-		usage_error("cannot read it: %s", strerror(errno));
-	while (fgets(buf, sizeof(buf), cur_fp) != NULL) {
+	while (fgets(buf, sizeof(buf), fp) != NULL) {
 		cur_line++;
 		n = strlen(buf);
 		if (n == sizeof(buf) - 1 && buf[n - 1] != '\n')
@@ -509,11 +516,52 @@ config_file(struct config *cf, const char *path)
 			usage_error("a NUL byte");
 		file_line(cf, buf);
 	}
-	if (ferror(cur_fp))
+	if (ferror(fp))
 		usage_error("read error: %s", strerror(errno));
+}
+
+/* Applies a configuration file, naming it and the line in any error. */
+static void
+config_file(struct config *cf, const char *path)
+{
+	cur_file = path;
+	cur_line = 0;
+	if ((cur_fp = fopen(path, "r")) == NULL)
+		usage_error("cannot read it: %s", strerror(errno));
+	config_lines(cf, cur_fp);
 	fclose(cur_fp);
 	cur_fp = NULL;
 	cur_file = NULL;
+}
+
+/*
+ * Applies the lines of fp to cf as config_file() would, but returns
+ * instead of exiting: 0, or -1 with "NAME:LINE: why" in err. The files
+ * that motd and oper-password-file name are not opened (an error), so
+ * that the fuzzer drives the parser without touching the file system.
+ */
+int
+config_parse(struct config *cf, FILE *fp, const char *name, char *err,
+    size_t errlen)
+{
+	jmp_buf	jb;
+
+	reload_jmp = &jb;
+	no_files = 1;
+	cur_file = name;
+	cur_line = 0;
+	if (setjmp(jb) != 0) {
+		reload_jmp = NULL;
+		no_files = 0;
+		cur_file = NULL;
+		snprintf(err, errlen, "%s", reload_err);
+		return -1;
+	}
+	config_lines(cf, fp);
+	reload_jmp = NULL;
+	no_files = 0;
+	cur_file = NULL;
+	return 0;
 }
 
 /* Applies the command line; -V and -h end chatd here. */

@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "defs.h"
 
@@ -61,6 +62,8 @@ struct config {
 void	config_init(struct config *);
 void	config_args(struct config *, int, char **);
 int	config_reload(struct config *);
+int	config_parse(struct config *, FILE *, const char *, char *, size_t);
+int	config_motd(struct live *, FILE *);
 void	config_default_rundir(struct config *);
 void	config_set_instance(struct config *, const char *);
 void	config_set_rundir(struct config *, const char *);

@@ -230,8 +230,35 @@ ban_format(struct sbuf *b, const struct ban *ban)
 }
 
 /*
- * Undoes sb_escape in place; -1 for a bad escape or a raw control byte,
- * which no file chatd wrote holds.
+ * A journal line or a bans line as the writers format it, LF included,
+ * in a malloc'd string; for the fuzzer's round trip.
+ */
+char *
+state_hist_line(const struct state_hist *hl, size_t *len)
+{
+	struct sbuf	b = { 0 };
+
+	hist_format(&b, hl->seq, hl->time, hl->kind, hl->room, hl->text,
+	    hl->len);
+	*len = b.len;
+	return b.p;
+}
+
+char *
+state_ban_line(const struct ban *ban, size_t *len)
+{
+	struct sbuf	b = { 0 };
+
+	ban_format(&b, ban);
+	*len = b.len;
+	return b.p;
+}
+
+/*
+ * Undoes sb_escape in place; -1 for a bad escape, a raw control byte or
+ * an escaped NUL, which no file chatd wrote holds (its fields are C
+ * strings and cleaned text). A NUL would cut a field short: an address
+ * of "\x001.2.3.4" would ban the empty address.
  */
 static int
 unescape(char *s, size_t *len)
@@ -256,7 +283,7 @@ unescape(char *s, size_t *len)
 		case 'x':
 			if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) ||
 			    !isxdigit((unsigned char)s[i + 2]) ||
-			    sscanf(s + i + 1, "%2x", &v) != 1)
+			    sscanf(s + i + 1, "%2x", &v) != 1 || v == 0)
 				return -1;
 			s[o++] = (char)v;
 			i += 2;
@@ -590,9 +617,12 @@ state_dir(const struct hub *h)
 	return fd;
 }
 
-/* One line of the bans file into the ban table; NULL or why not. */
-static const char *
-ban_parse(struct hub *h, char *line, size_t len)
+/*
+ * Decodes one line of the bans file in place (no LF, NUL-ended at len);
+ * NULL or why it is bad. The fields point into line.
+ */
+const char *
+state_ban_decode(char *line, size_t len, struct state_ban *b)
 {
 	struct fields	 fl;
 	const char	*why;
@@ -607,7 +637,22 @@ ban_parse(struct hub *h, char *line, size_t len)
 	if (unescape(fl.f[3], &fl.len[3]) == -1 ||
 	    fl.len[3] > BAN_REASON_MAX)
 		return "bad reason";
-	if (ban_add(h, fl.f[1], fl.f[2], fl.f[3]) == -1)
+	b->addr = fl.f[1];
+	b->name = fl.f[2];
+	b->reason = fl.f[3];
+	return NULL;
+}
+
+/* One line of the bans file into the ban table; NULL or why not. */
+static const char *
+ban_parse(struct hub *h, char *line, size_t len)
+{
+	struct state_ban	 b;
+	const char		*why;
+
+	if ((why = state_ban_decode(line, len, &b)) != NULL)
+		return why;
+	if (ban_add(h, b.addr, b.name, b.reason) == -1)
 		return "the ban table is full";
 	return NULL;
 }
@@ -678,15 +723,16 @@ bans_save(struct hub *h)
 	close(lockfd);
 }
 
-/* One journal line into hs; NULL or why it is bad. */
-static const char *
-hist_parse(struct hset *hs, char *line, size_t len)
+/*
+ * Decodes one line of the history journal in place (no LF, NUL-ended
+ * at len); NULL or why it is bad. The room and the text point into line.
+ */
+const char *
+state_hist_decode(char *line, size_t len, struct state_hist *hl)
 {
 	struct fields	 fl;
-	struct hrec	*r;
 	const char	*why;
 	long long	 seq, when;
-	size_t		 i;
 
 	if ((why = line_split(line, len, "h1", 6, &fl)) != NULL)
 		return why;
@@ -702,6 +748,27 @@ hist_parse(struct hset *hs, char *line, size_t len)
 	if (unescape(fl.f[5], &fl.len[5]) == -1 ||
 	    fl.len[5] > HIST_TEXT_MAX(CHATD_MAX_LINE_CAP))
 		return "bad text";
+	hl->seq = (uint64_t)seq;
+	hl->time = when;
+	hl->kind = fl.f[3][0] == 'm' ? REC_ME : REC_CHAT;
+	hl->room = fl.f[4];
+	hl->roomlen = fl.len[4];
+	hl->text = fl.f[5];
+	hl->len = fl.len[5];
+	return NULL;
+}
+
+/* One journal line into hs; NULL or why it is bad. */
+static const char *
+hist_parse(struct hset *hs, char *line, size_t len)
+{
+	struct state_hist	 hl;
+	struct hrec		*r;
+	const char		*why;
+	size_t			 i;
+
+	if ((why = state_hist_decode(line, len, &hl)) != NULL)
+		return why;
 	if (hs->n == hs->cap) {
 		hs->cap = hs->cap ? 2 * hs->cap : 256;
 		if ((hs->r = reallocarray(hs->r, hs->cap, sizeof(*r))) == NULL)
@@ -709,16 +776,16 @@ hist_parse(struct hset *hs, char *line, size_t len)
 	}
 	r = &hs->r[hs->n++];
 	memset(r, 0, sizeof(*r));
-	r->seq = (uint64_t)seq;
-	r->time = when;
-	r->kind = fl.f[3][0] == 'm' ? REC_ME : REC_CHAT;
-	memcpy(r->room, fl.f[4], fl.len[4] + 1);
-	for (i = 0; i < fl.len[4]; i++)
+	r->seq = hl.seq;
+	r->time = hl.time;
+	r->kind = hl.kind;
+	memcpy(r->room, hl.room, hl.roomlen + 1);
+	for (i = 0; i < hl.roomlen; i++)
 		r->key[i] = (char)tolower((unsigned char)r->room[i]);
-	if ((r->text = malloc(fl.len[5] + 1)) == NULL)
+	if ((r->text = malloc(hl.len + 1)) == NULL)
 		fatal("malloc");
-	memcpy(r->text, fl.f[5], fl.len[5] + 1);
-	r->len = fl.len[5];
+	memcpy(r->text, hl.text, hl.len + 1);
+	r->len = hl.len;
 	if (r->seq > hs->maxseq)
 		hs->maxseq = r->seq;
 	return NULL;

@@ -73,4 +73,27 @@ void	state_note_history(struct hub *, uint32_t, int64_t, int, const char *,
 void	state_note_bans(void);
 void	state_flush(struct hub *);
 
+/* One history journal line, decoded in place: see state_hist_decode(). */
+struct state_hist {
+	uint64_t	 seq;
+	int64_t		 time;
+	int		 kind;		/* REC_CHAT or REC_ME */
+	const char	*room;		/* NUL-ended, a valid room name */
+	size_t		 roomlen;
+	const char	*text;		/* NUL-ended, but may hold a NUL */
+	size_t		 len;
+};
+
+/* One bans file line, decoded in place: NUL-ended strings. */
+struct state_ban {
+	const char	*addr;
+	const char	*name;
+	const char	*reason;
+};
+
+const char *state_hist_decode(char *, size_t, struct state_hist *);
+const char *state_ban_decode(char *, size_t, struct state_ban *);
+char	*state_hist_line(const struct state_hist *, size_t *);
+char	*state_ban_line(const struct ban *, size_t *);
+
 #endif

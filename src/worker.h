@@ -87,6 +87,19 @@ enum kick_result {
 	KICK_SELF
 };
 
+/* A command line taken apart by cmd_parse(). */
+struct cmd;
+struct cmd_call {
+	const struct cmd *cmd;		/* NULL: no such command */
+	const char	*name;		/* the name as typed, not NUL-ended */
+	size_t		 namelen;
+	char		*args;		/* NUL-ended, trimmed */
+	int		 oper;		/* for operators only */
+	int		 args_ok;	/* args fit the command's usage */
+};
+
+int	cmd_parse(char *, struct cmd_call *);
+char	*cmd_split_word(char *);
 void	cmd_run(struct worker *, char *, size_t);
 enum kick_result cmd_kick_user(struct hub *, struct notifier *, struct kick *,
 	    const char *, char *);

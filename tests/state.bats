@@ -243,12 +243,14 @@ log_has() {
 		state_line b2 10.0.0.1 x "a later format"
 		state_line b1 10.0.0.2 "tab\\there" "escaped tab\\\\"
 		printf 'no checksum at all\n'
+		state_line b1 '\x0010.0.0.3' nul "an escaped NUL"
 	} > "$STATE/bans"
 	start_chatd --state-dir "$STATE"
 	log_has "$STATE/bans:2: bad checksum, skipped"
 	log_has "$STATE/bans:3: bad address, skipped"
 	log_has "$STATE/bans:5: unknown record type, skipped"
 	log_has "$STATE/bans:7: no checksum, skipped"
+	log_has "$STATE/bans:8: bad address, skipped"
 	log_has "loaded 3 bans from $STATE/bans"
 	login first
 	say first "/bans"
@@ -258,7 +260,7 @@ log_has() {
 	expect first "* 10.0.0.2 tab	here escaped tab\\"
 	# Rewritten without the bad lines, the old file kept aside.
 	[ "$(wc -l < "$STATE/bans")" -eq 3 ]
-	[ "$(wc -l < "$STATE/bans.bad")" -eq 7 ]
+	[ "$(wc -l < "$STATE/bans.bad")" -eq 8 ]
 	say first "/unban 10.1.2.3"
 	expect first "* unbanned 10.1.2.3"
 	restart_chatd

@@ -1,0 +1,164 @@
+/*
+ * Fuzzes line framing and telnet stripping (linebuf_feed in text.c).
+ * The first input byte sets the line limit (1 to 256 bytes), the second
+ * how the rest is cut into reads; the rest is what a client sends. The
+ * stream is framed three ways, which must agree: all in one call, in
+ * reads of varying size, and by a model of the rules in text.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/text.h"
+#include "fuzz.h"
+
+/* What framing produced: 'L', a 4-byte length and the line, or 'T'. */
+struct events {
+	unsigned char	*p;
+	size_t		 len;
+};
+
+static void
+ev_add(struct events *ev, char kind, const unsigned char *line, size_t n)
+{
+	ev->p[ev->len++] = (unsigned char)kind;
+	if (kind != 'L')
+		return;
+	memcpy(ev->p + ev->len, &n, 4);
+	ev->len += 4;
+	memcpy(ev->p + ev->len, line, n);
+	ev->len += n;
+}
+
+/* Frames in[0..n) in reads of at most step bytes (varied by seed). */
+static void
+frame(const unsigned char *in, size_t n, size_t max, unsigned seed,
+    struct events *ev)
+{
+	struct linebuf		 lb;
+	const unsigned char	*line;
+	size_t			 off = 0, chunk, used, len;
+	enum lb_event		 e;
+
+	FUZZ_CHECK(linebuf_init(&lb, max) == 0);
+	while (off < n) {
+		chunk = seed == 0 ? n - off : 1 + (seed % 13);
+		seed = seed * 1103515245u + 12345u;
+		if (chunk > n - off)
+			chunk = n - off;
+		/* Each read is fed until it is used up, as worker_input does. */
+		while (chunk > 0) {
+			e = linebuf_feed(&lb, in + off, chunk, &used, &line,
+			    &len);
+			FUZZ_CHECK(used >= 1 && used <= chunk);
+			if (e == LB_LINE) {
+				FUZZ_CHECK(len <= max && line != NULL);
+				FUZZ_CHECK(memchr(line, '\n', len) == NULL);
+				ev_add(ev, 'L', line, len);
+			} else {
+				FUZZ_CHECK(line == NULL && len == 0);
+				if (e == LB_TOO_LONG)
+					ev_add(ev, 'T', NULL, 0);
+				else
+					FUZZ_CHECK(used == chunk);
+			}
+			off += used;
+			chunk -= used;
+		}
+	}
+	linebuf_free(&lb);
+}
+
+/* Where the model's telnet parser is (RFC 854). */
+enum { M_DATA, M_IAC, M_OPT, M_SB, M_SBIAC };
+
+/* One byte through the model's telnet parser: 1 if it is line data. */
+static int
+model_telnet(int *st, unsigned char c)
+{
+	switch (*st) {
+	case M_DATA:
+		*st = c == 0xff ? M_IAC : M_DATA;
+		return c != 0xff;
+	case M_IAC:
+		/* IAC IAC is a 0xFF byte; WILL, WONT, DO, DONT take one more. */
+		*st = c >= 251 && c <= 254 ? M_OPT : c == 250 ? M_SB : M_DATA;
+		return c == 0xff;
+	case M_OPT:
+		*st = M_DATA;
+		return 0;
+	case M_SB:
+		*st = c == 0xff ? M_SBIAC : M_SB;
+		return 0;
+	default:
+		*st = c == 240 ? M_DATA : M_SB;
+		return 0;
+	}
+}
+
+/*
+ * The rules of text.h, written apart from text.c: LF ends a line in
+ * data or right after an IAC; every other byte counts towards max, and
+ * byte max + 1 is one 'T' and the rest up to any LF is skipped.
+ */
+static void
+model(const unsigned char *in, size_t n, size_t max, struct events *ev)
+{
+	unsigned char	*line;
+	size_t		 i, raw = 0, len = 0;
+	int		 st = M_DATA, skip = 0;
+
+	if ((line = malloc(max)) == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		if (skip) {
+			skip = in[i] != '\n';
+			continue;
+		}
+		if (in[i] == '\n' && (st == M_DATA || st == M_IAC)) {
+			ev_add(ev, 'L', line, len);
+			raw = len = 0;
+			st = M_DATA;
+			continue;
+		}
+		if (raw++ == max) {
+			ev_add(ev, 'T', NULL, 0);
+			skip = in[i] != '\n';
+			raw = len = 0;
+			st = M_DATA;
+			continue;
+		}
+		if (model_telnet(&st, in[i]))
+			line[len++] = in[i];
+	}
+	free(line);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct events	 a, b, m;
+	size_t		 max, n;
+	unsigned	 seed;
+
+	if (size < 2)
+		return 0;
+	max = 1 + (size_t)data[0];
+	seed = 1 + data[1];
+	data += 2;
+	n = size - 2;
+	/* Each event costs at least one input byte and adds five. */
+	a.len = b.len = m.len = 0;
+	if ((a.p = malloc(6 * n + 1)) == NULL ||
+	    (b.p = malloc(6 * n + 1)) == NULL ||
+	    (m.p = malloc(6 * n + 1)) == NULL)
+		abort();
+	frame(data, n, max, 0, &a);
+	frame(data, n, max, seed, &b);
+	FUZZ_CHECK(a.len == b.len && memcmp(a.p, b.p, a.len) == 0);
+	model(data, n, max, &m);
+	FUZZ_CHECK(a.len == m.len && memcmp(a.p, m.p, a.len) == 0);
+	free(a.p);
+	free(b.p);
+	free(m.p);
+	return 0;
+}
