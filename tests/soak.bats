@@ -81,6 +81,21 @@ broken_soak() {
 	assert_clean
 }
 
+@test "reconnect churn: every new worker keeps its own wake-up pipe" {
+	# A worker that left used to unlink its pipe after freeing its slot,
+	# removing the pipe of a successor in that slot: "! server error"
+	# or a user never woken again.  40 users acting 20 times a second
+	# reconnect a hundred times in 8 s; before the fix every such run
+	# failed.
+	start_chatd --max-clients 0 --max-per-address 0
+	soak -n 40 -d 8 -a 0.05 -k 0 -f 0 -s 11 -S "$CHATD_PID" \
+	    -R "$RUNDIR" -I "$INSTANCE"
+	[ "$status" -eq 0 ]
+	assert_fields lost=0 errors=0 verdict=PASS
+	[ "$(field reconnects)" -gt 50 ]
+	! grep -q 'wake-up pipe' "$LOG"
+}
+
 @test "the listener lets go of the pipes of workers that left" {
 	start_chatd
 	local before
