@@ -64,7 +64,7 @@ broken_soak() {
 
 @test "chatd: 100 clients for 15 s with kills, kicks, bans: nothing lost, nothing left" {
 	start_chatd --max-clients 0 --max-per-address 0
-	soak -n 100 -d 15 -k 1 -t 4 -f 50 -s 7 -S "$CHATD_PID" \
+	soak -n 100 -d 15 -a 2 -k 1 -t 4 -f 50 -s 7 -S "$CHATD_PID" \
 	    -R "$RUNDIR" -I "$INSTANCE"
 	[ "$status" -eq 0 ]
 	assert_fields lost=0 dup=0 misdelivered=0 reordered=0 corrupt=0 \
