@@ -2158,22 +2158,47 @@ getopts(int argc, char **argv)
 	opt_seed = (unsigned)getpid();
 	while ((ch = getopt(argc, argv, "a:d:f:H:I:k:mn:p:R:S:s:t:")) != -1) {
 		switch (ch) {
-		case 'a': opt_action = opt_num(optarg, 0.01, 3600, "-a"); break;
-		case 'd': opt_seconds = opt_num(optarg, 1, 86400, "-d"); break;
-		case 'f': opt_flood = opt_num(optarg, 0, 10000, "-f"); break;
-		case 'H': opt_host = optarg; break;
-		case 'I': opt_instance = optarg; break;
-		case 'k': opt_kill = opt_num(optarg, 0, 3600, "-k"); break;
-		case 'm': opt_minimal = 1; break;
+		case 'a':
+			opt_action = opt_num(optarg, 0.01, 3600, "-a");
+			break;
+		case 'd':
+			opt_seconds = opt_num(optarg, 1, 86400, "-d");
+			break;
+		case 'f':
+			opt_flood = opt_num(optarg, 0, 10000, "-f");
+			break;
+		case 'H':
+			opt_host = optarg;
+			break;
+		case 'I':
+			opt_instance = optarg;
+			break;
+		case 'k':
+			opt_kill = opt_num(optarg, 0, 3600, "-k");
+			break;
+		case 'm':
+			opt_minimal = 1;
+			break;
 		case 'n':
 			opt_clients = (unsigned)opt_num(optarg, 1, 10000, "-n");
 			break;
-		case 'p': opt_port = (int)opt_num(optarg, 1, 65535, "-p"); break;
-		case 'R': opt_rundir = optarg; break;
-		case 'S': opt_pid = (pid_t)opt_num(optarg, 1, INT_MAX, "-S"); break;
-		case 's': opt_seed = (unsigned)opt_num(optarg, 0, UINT_MAX, "-s"); break;
-		case 't': opt_stall = opt_num(optarg, 0, 3600, "-t"); break;
-		default: usage();
+		case 'p':
+			opt_port = (int)opt_num(optarg, 1, 65535, "-p");
+			break;
+		case 'R':
+			opt_rundir = optarg;
+			break;
+		case 'S':
+			opt_pid = (pid_t)opt_num(optarg, 1, INT_MAX, "-S");
+			break;
+		case 's':
+			opt_seed = (unsigned)opt_num(optarg, 0, UINT_MAX, "-s");
+			break;
+		case 't':
+			opt_stall = opt_num(optarg, 0, 3600, "-t");
+			break;
+		default:
+			usage();
 		}
 	}
 	if (optind != argc || opt_port == 0)
