@@ -90,6 +90,8 @@ struct vec {
 };
 
 enum endwhy { E_NONE, E_US, E_QUIT, E_KICKED, E_KILLED, E_SLOW, E_LOST };
+/* What a room hears when somebody leaves: "* NAME quit (REASON)". */
+enum { Q_NONE, Q_SLOW, Q_LOST, Q_OTHER };
 
 struct session {
 	uint32_t	 client;
@@ -101,7 +103,7 @@ struct session {
 	uint8_t		 kicked;
 	uint8_t		 stalled;	/* stalled long at some time */
 	uint8_t		 end;		/* enum endwhy */
-	uint8_t		 slow_seen;	/* its room heard "quit (too slow)" */
+	uint8_t		 heard;		/* its room heard "quit (REASON)": Q_* */
 	int64_t		 lastsent;	/* newest 'sent' of a line it received */
 	int64_t		 ended;
 	struct vec	 lines;		/* its lines, in order */
@@ -943,14 +945,6 @@ judge_session(struct session *s, int64_t t1)
 	const struct line	*l;
 	size_t			 i;
 
-	/* Evicted while reading: the room was told, or it is a fault. */
-	if (s->end == E_LOST && s->slow_seen)
-		st.evicted++;
-	else if (s->end == E_LOST) {
-		st.errors++;
-		sample(F_ERROR, "session %u (c%u) disconnected without a "
-		    "reason", (unsigned)(s - sessions), s->client);
-	}
 	for (i = 0; i < s->dms.n; i++) {
 		l = &lines[s->dms.v[i]];
 		if (l->dm == D_REFUSED && l->got > 0) {
@@ -970,6 +964,32 @@ judge_session(struct session *s, int64_t t1)
 		}
 	}
 	vec_free(&s->dms);
+}
+
+/*
+ * Disconnects we did not cause and had no word of: evicted as too slow
+ * while reading if its room said so (a reader slower than its room, on
+ * a busy machine), a fault otherwise.  Judged at the very end, since a
+ * room's notice may come to a lagging reader long after.
+ */
+static void
+judge_ends(void)
+{
+	static const char *const heard[] = { "nothing", "too slow",
+	    "connection lost", "another reason" };
+	size_t	i;
+
+	for (i = 0; i < nsessions; i++) {
+		if (sessions[i].end != E_LOST)
+			continue;
+		if (sessions[i].heard == Q_SLOW) {
+			st.evicted++;
+			continue;
+		}
+		st.errors++;
+		sample(F_ERROR, "session %zu (c%u) disconnected; its room heard "
+		    "%s", i, sessions[i].client, heard[sessions[i].heard]);
+	}
 }
 
 /* Judges what has waited long enough, or everything (now NEVER). */
@@ -1383,19 +1403,24 @@ op_reply(struct client *c, const char *s, size_t n, int64_t now)
 	return 0;
 }
 
-/* "* NAME quit (too slow)": the reason for NAME's end, if it is ours. */
+/* Notes the reason for NAME's end, if NAME is ours; 0 if no such line. */
 static int
-quit_slow(const char *s, size_t n)
+quit_notice(const char *s, size_t n)
 {
-	static const char	tail[] = " quit (too slow)";
-	size_t			k = sizeof tail - 1;
-	uint32_t		se;
+	const char	*q;
+	uint32_t	 se;
 
-	if (n < 2 + k || !starts(s, n, "* ") ||
-	    memcmp(s + n - k, tail, k) != 0 ||
-	    !name_owner(s + 2, n - 2 - k, &se))
+	if (!starts(s, n, "* ") || (q = memchr(s + 2, ' ', n - 2)) == NULL ||
+	    !starts(q, (size_t)(s + n - q), " quit") ||
+	    !name_owner(s + 2, (size_t)(q - s - 2), &se))
 		return 0;
-	sessions[se].slow_seen = 1;
+	q += 5;
+	if (equals(q, (size_t)(s + n - q), " (too slow)"))
+		sessions[se].heard = Q_SLOW;
+	else if (equals(q, (size_t)(s + n - q), " (connection lost)"))
+		sessions[se].heard = Q_LOST;
+	else
+		sessions[se].heard = Q_OTHER;
 	return 1;
 }
 
@@ -1458,7 +1483,7 @@ reply(struct client *c, const char *s, size_t n, int64_t now)
 		sessions[c->session].kicked = 1;
 		return;
 	}
-	if (quit_slow(s, n))
+	if (quit_notice(s, n))
 		return;
 	snprintf(want, sizeof want, "* Goodbye, %s.", c->name);
 	if (c->state == C_QUITTING && equals(s, n, want))
@@ -2036,6 +2061,7 @@ close_all(int64_t now)
 		c->state = C_OFF;
 	}
 	judge_due(NEVER);
+	judge_ends();
 }
 
 /* Waits (bounded) for the server to be back where it started. */
