@@ -246,10 +246,14 @@ static void
 listener_reap(struct hub *h, struct notifier *nt, struct children *c)
 {
 	pid_t	pid;
-	int	status;
+	int	status, reaped = 0;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		listener_exited(h, nt, c, pid, status);
+		reaped = 1;
+	}
+	if (reaped)
+		notify_prune(nt);
 }
 
 /* The child's side of a fork: become the worker for socket s. */

@@ -120,6 +120,33 @@ notify_forget(struct notifier *n)
 		}
 }
 
+/*
+ * Closes the cached pipes of workers that have left (their slot free or
+ * taken by a successor). The listener calls it when it reaps: otherwise
+ * it would hold a descriptor and an unlinked FIFO for every worker it
+ * once woke, up to FIFO_CACHE of them, long after they are gone.
+ */
+void
+notify_prune(struct notifier *n)
+{
+	struct fifo_cache	*c;
+	struct slot		*s;
+	size_t			 i;
+
+	for (i = 0; i < FIFO_CACHE; i++) {
+		c = &n->cache[i];
+		if (c->fd == -1)
+			continue;
+		s = &n->hub->slots[c->slot];
+		if (atomic_load(&s->state) != SLOT_FREE &&
+		    atomic_load(&s->gen) == c->gen)
+			continue;
+		close(c->fd);
+		c->fd = -1;
+		c->slot = -1;
+	}
+}
+
 /* The cached write end of a slot's current FIFO, opening it if needed. */
 static int
 fifo_get(struct notifier *n, int slot, uint32_t gen)

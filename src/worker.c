@@ -426,6 +426,12 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 	log_debug("%s left (%s) after %llu wake-ups",
 	    w->registered ? w->name : w->addr, reason ? reason : "no reason",
 	    (unsigned long long)w->woken);
+	/*
+	 * Our pipe goes while the slot is still ours: once it is free, a
+	 * new worker may take it and make its own pipe under the same name,
+	 * which a late unlink would remove, leaving it never woken.
+	 */
+	notify_close(h, w->slot, w->rfd, w->wfd);
 	hub_leave_begin(h);
 	hub_lock(h);
 	if (n > 0 && hub_quiet(h, w->room))
@@ -439,7 +445,6 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 		notify_room(&w->nt, w->room, w->slot);
 	if (heir != -1)
 		notify_slot(&w->nt, heir);
-	notify_close(h, w->slot, w->rfd, w->wfd);
 	/* Perhaps the last one out: then the segment goes too. */
 	hub_leave_end(h);
 	if (!slow)

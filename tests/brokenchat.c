@@ -11,6 +11,8 @@
  *	-u N	send every Nth delivery twice
  *	-x N	hold every Nth chat line of each receiver back and send it
  *		after that receiver's next one (an adjacent swap)
+ *	-e N	send every Nth chat line back to its sender too (an echo:
+ *		a line delivered to somebody it was not meant for)
  *	-m N	refuse registrations after N users with "! server full"
  *	-q N	after N users, leave every name unanswered
  *
@@ -52,6 +54,7 @@ struct client {
 static struct client	clients[MAX_CLIENTS];
 static struct pollfd	pfd[MAX_CLIENTS + 1];
 static unsigned long	drop_every, dup_every, swap_every, max_users;
+static unsigned long	echo_every, nchat;
 static unsigned long	quiet_after;
 static unsigned long	ndeliveries, nusers;
 
@@ -160,6 +163,8 @@ chat(struct client *from, const char *text)
 		    clients[i].registered)
 			deliver(&clients[i], line, (size_t)n);
 	}
+	if (echo_every != 0 && ++nchat % echo_every == 0)
+		put(from, line, (size_t)n);
 }
 
 static void
@@ -291,16 +296,17 @@ main(int argc, char **argv)
 	unsigned long	port = 0;
 	int		ch, i, s;
 
-	while ((ch = getopt(argc, argv, "d:m:p:q:u:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:e:m:p:q:u:x:")) != -1) {
 		switch (ch) {
 		case 'd': drop_every = number(optarg); break;
+		case 'e': echo_every = number(optarg); break;
 		case 'm': max_users = number(optarg); break;
 		case 'p': port = number(optarg); break;
 		case 'q': quiet_after = number(optarg); break;
 		case 'u': dup_every = number(optarg); break;
 		case 'x': swap_every = number(optarg); break;
 		default:
-			fprintf(stderr, "usage: brokenchat [-d N] [-m N] "
+			fprintf(stderr, "usage: brokenchat [-d N] [-e N] [-m N] "
 			    "[-p port] [-q N] [-u N]\n"
 			    "                  [-x N]\n");
 			return (64);
