@@ -432,9 +432,10 @@ listener_check_dir(struct hub *h, struct notifier *nt, struct children *c)
 		failing = 0;
 		return;
 	case -1:
-		if (!failing++)
+		if (!failing)
 			log_warnx("run directory lost: %s; new users cannot "
 			    "join until it is back", why);
+		failing = 1;
 		return;
 	}
 	failing = 0;

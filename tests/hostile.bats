@@ -471,14 +471,18 @@ read_load_lines() {
 	local pids pid
 	start_chatd --max-per-address 0
 	login_all alice bob
-	"$TESTBIN/chatload" -p "$PORT" -n 30 -s 5 -l 5000 -r 500 -t 60 \
+	# More lines than it can send before the signal: 5 senders, 200
+	# lines a second each, to 31 others.
+	"$TESTBIN/chatload" -p "$PORT" -n 30 -s 5 -l 100000 -r 200 -t 600 \
 	    -x load >"$BATS_TEST_TMPDIR/load.out" 2>&1 &
 	LOAD_PID=$!
-	# Traffic is flowing: alice has had 200 lines.
+	# Traffic is flowing: alice has had 200 lines, and chatload (which
+	# registers everybody before it sends) is still sending.
 	NLINES=0
 	read_load_lines alice 200
+	run ! dead "$LOAD_PID"
 	pids=$(children_of "$CHATD_PID")
-	[ "$(echo "$pids" | wc -l)" -ge 32 ]
+	[ "$(echo "$pids" | wc -l)" -eq 32 ]
 	kill -TERM "$CHATD_PID"
 	read_load_lines alice shutdown
 	NLINES=0
