@@ -35,6 +35,9 @@ start_chatd() {
 	LOG=$BATS_TEST_TMPDIR/chatd.log
 	INSTANCE=test$$.${BATS_TEST_NUMBER:-0}.$RANDOM
 	mkdir -p -m 700 "$RUNDIR"
+	# Emptied here, not only by the server's redirection: a test that
+	# starts a second server must not read the first one's port.
+	: >"$LOG"
 	# No rate limit unless a test asks for one (a later --rate wins):
 	# most tests send faster than a person types. A test of settings
 	# from a file empties CHATD_DEFAULTS, since the command line wins.
