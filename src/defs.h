@@ -39,6 +39,8 @@
 #define RELAY_FANOUT		4	/* relays a waker hands a range to */
 #define RELAY_LEAF		32	/* slots a waker wakes itself */
 #define SHUTDOWN_GRACE_MS	5000	/* time workers get to say goodbye */
+#define ACCEPT_PAUSE_MS		100	/* no accepting after an error that would repeat */
+#define RUNDIR_CHECK_MS		1000	/* the listener checks its run directory */
 #define CTL_SHUTDOWN_WAIT_MS	10000	/* chatctl shutdown waits for the end */
 #define FLUSH_GRACE_MS		2000	/* time a closing client gets to read */
 #define ATTACH_WAIT_MS		5000	/* wait for another process to build the segment */

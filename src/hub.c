@@ -23,10 +23,11 @@
  * after unlocking.
  *
  * Ownership. The segment is /chatd.INSTANCE, created O_EXCL with mode
- * 0600 and checked on attach (owner, mode, size, magic, version). One
- * whose processes are all gone is stale and rebuilt. Creation, the stale
- * check and removal are serialised by flock() on the instance's run
- * directory, so many inetd instances starting at once build it once.
+ * 0600 and checked on attach (a regular object, owner, mode, size,
+ * magic, version). One whose processes are all gone is stale and
+ * rebuilt. Creation, the stale check and removal are serialised by
+ * flock() on the instance's run directory, so many inetd instances
+ * starting at once build it once.
  * chatctl(8) attaches under the same lock but only to a live segment:
  * it never creates one nor removes a stale one, and root may manage an
  * instance that runs as another user.
@@ -47,6 +48,13 @@
  * already. Dead slots need no burial first: if no live process is left,
  * nobody is there to hear "connection lost". A last process killed with
  * SIGKILL removes nothing; the next one finds the segment stale.
+ *
+ * A directory removed under a running server. Senders find pipes by
+ * name, so a worker whose pipe vanished with its directory could no
+ * longer be woken. The standalone listener checks its directory every
+ * RUNDIR_CHECK_MS, makes it again and sends every worker SIGUSR1; each
+ * makes its pipe anew there (hub_dir_refresh, worker_repipe), and a
+ * sender whose pipe or directory is stale looks again (notify_slot).
  *
  * Lock order: the directory lock before the hub mutex, never the other
  * way round.
@@ -350,6 +358,18 @@ hub_valid(const struct hub_hdr *hdr, size_t size)
 	return l.total == size && hdr->total == size;
 }
 
+/* Why a name taken in /dev/shm cannot be opened as our segment. */
+static const char *
+shm_problem(int err)
+{
+	if (err == ELOOP)
+		return "it is a symbolic link";
+	/* glibc's shm_open() turns EISDIR into EINVAL. */
+	if (err == EINVAL || err == EISDIR)
+		return "it is not a shared memory object";
+	return strerror(err);
+}
+
 /*
  * Maps an existing segment if it is live; one that is stale or unusable
  * is removed, leaving h->hdr NULL, so the caller creates a new one.
@@ -363,6 +383,10 @@ hub_attach(struct hub *h, int fd, enum hub_role role)
 	if (fstat(fd, &st) == -1)
 		fatal_status(EX_UNAVAILABLE, "fstat %s: %s", h->shmname,
 		    strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		fatal_status(EX_UNAVAILABLE, "shared memory %s cannot be used: "
+		    "%s; remove it or use another instance", h->shmname,
+		    shm_problem(EINVAL));
 	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0)
 		fatal_status(EX_UNAVAILABLE, "shared memory %s is not chatd's "
 		    "own (owner uid %ld, mode %03o); remove it or use another "
@@ -397,30 +421,57 @@ hub_attach(struct hub *h, int fd, enum hub_role role)
 }
 
 /*
- * Creates or checks the run directory and the instance's directory in
- * it: ours, mode 0700, never reached through a symlink.
+ * Creates (if create) or checks a run directory or an instance's
+ * directory in it: ours, mode 0700, never reached through a symlink.
+ * Returns its descriptor, or -1 with the reason in why.
  */
+static int
+rundir_try(int at, const char *path, const char *shown, int create,
+    char *why, size_t len)
+{
+	struct stat	st;
+	int		fd, saved;
+
+	if (create && mkdirat(at, path, 0700) == -1 && errno != EEXIST) {
+		saved = errno;
+		snprintf(why, len, "cannot create %s: %s", shown,
+		    strerror(errno));
+		errno = saved;
+		return -1;
+	}
+	fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		saved = errno;
+		snprintf(why, len, "cannot open %s: %s", shown,
+		    errno == ENOTDIR || errno == ELOOP ?
+		    "not a directory (or a symlink)" : strerror(errno));
+		errno = saved;
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(why, len, "fstat %s: %s", shown, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+		snprintf(why, len, "%s is not chatd's own (owner uid %ld, "
+		    "mode %03o; it must be ours and 0700)", shown,
+		    (long)st.st_uid, (unsigned)(st.st_mode & 0777));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* rundir_try() at start-up, where any failure is fatal. */
 int
 hub_rundir_open(int at, const char *path, const char *shown)
 {
-	struct stat	st;
-	int		fd;
+	char	why[4096 + 128];
+	int	fd;
 
-	if (mkdirat(at, path, 0700) == -1 && errno != EEXIST)
-		fatal_status(EX_UNAVAILABLE, "cannot create %s: %s", shown,
-		    strerror(errno));
-	fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		fatal_status(EX_UNAVAILABLE, "cannot open %s: %s", shown,
-		    errno == ENOTDIR || errno == ELOOP ?
-		    "not a directory (or a symlink)" : strerror(errno));
-	if (fstat(fd, &st) == -1)
-		fatal_status(EX_UNAVAILABLE, "fstat %s: %s", shown,
-		    strerror(errno));
-	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0)
-		fatal_status(EX_UNAVAILABLE, "%s is not chatd's own (owner uid "
-		    "%ld, mode %03o; it must be ours and 0700)", shown,
-		    (long)st.st_uid, (unsigned)(st.st_mode & 0777));
+	if ((fd = rundir_try(at, path, shown, 1, why, sizeof(why))) == -1)
+		fatal_status(EX_UNAVAILABLE, "%s", why);
 	return fd;
 }
 
@@ -440,22 +491,73 @@ dir_flock(struct hub *h)
  * locks belong to the open file, which fork shares: on the listener's
  * descriptor two leaving workers (or a worker and the listener) would
  * both "hold" the lock at once, and one's unlock would free the other's.
+ * Returns 0, or -1 (logged) when the directory is gone or was replaced.
  */
-void
+int
 hub_dir_reopen(struct hub *h)
 {
 	struct stat	old, cur;
 	int		fd;
 
 	fd = open(h->dirpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		fatal("%s", h->dirpath);
+	if (fd == -1) {
+		log_warn("%s", h->dirpath);
+		return -1;
+	}
 	if (fstat(h->dirfd, &old) == -1 || fstat(fd, &cur) == -1)
 		fatal("fstat %s", h->dirpath);
-	if (old.st_dev != cur.st_dev || old.st_ino != cur.st_ino)
-		fatalx("%s was replaced", h->dirpath);
+	if (old.st_dev != cur.st_dev || old.st_ino != cur.st_ino) {
+		log_warnx("%s was replaced", h->dirpath);
+		close(fd);
+		return -1;
+	}
 	close(h->dirfd);
 	h->dirfd = fd;
+	return 0;
+}
+
+/*
+ * Somebody may have removed (or moved) the instance's directory under a
+ * running server: then our descriptor names a directory that the path
+ * no longer reaches, and nobody can find our pipes. Opens the path
+ * afresh (making it, and the run directory, if create: the listener's
+ * job) and, if it is another directory, uses it from now on. Returns 0
+ * when ours is still the one, 1 when we moved to a new one, -1 with the
+ * reason in why when there is none we may use. Never while we hold the
+ * directory lock: that is on the old one.
+ */
+int
+hub_dir_refresh(struct hub *h, int create, char *why, size_t len)
+{
+	struct stat	 old, cur;
+	char		 top[sizeof(h->dirpath)], *inst;
+	int		 tfd, fd = -1, saved;
+
+	if (h->dirlocked)
+		return 0;
+	memcpy(top, h->dirpath, sizeof(top));
+	if ((inst = strrchr(top, '/')) == NULL || inst == top)
+		fatalx("bug: run directory path %s", h->dirpath);
+	*inst++ = '\0';
+	if ((tfd = rundir_try(AT_FDCWD, top, top, create, why, len)) != -1) {
+		fd = rundir_try(tfd, inst, h->dirpath, create, why, len);
+		saved = errno;
+		close(tfd);
+		errno = saved;
+	}
+	/* Out of descriptors we cannot tell: take ours to be the one. */
+	if (tfd == -1 || fd == -1)
+		return errno == EMFILE || errno == ENFILE ? 0 : -1;
+	if (fstat(h->dirfd, &old) == -1 || fstat(fd, &cur) == -1)
+		fatal("fstat %s", h->dirpath);
+	if (old.st_dev == cur.st_dev && old.st_ino == cur.st_ino &&
+	    old.st_nlink > 0) {
+		close(fd);
+		return 0;
+	}
+	close(h->dirfd);
+	h->dirfd = fd;
+	return 1;
 }
 
 void
@@ -518,8 +620,9 @@ hub_open(struct hub *h, const struct config *cf, enum hub_role role)
 		else if ((fd = shm_open(h->shmname, O_RDWR, 0)) != -1)
 			hub_attach(h, fd, role);
 		else if (errno != ENOENT)
-			fatal_status(EX_UNAVAILABLE, "shm_open %s: %s",
-			    h->shmname, strerror(errno));
+			fatal_status(EX_UNAVAILABLE, "shared memory %s cannot "
+			    "be used: %s; remove it or use another instance",
+			    h->shmname, shm_problem(errno));
 		if (fd != -1)
 			close(fd);
 	}
@@ -705,22 +808,26 @@ hub_destroy(struct hub *h)
 {
 	DIR		*d;
 	struct dirent	*de;
-	int		 fd;
 
 	dir_flock(h);
 	if (shm_unlink(h->shmname) == -1 && errno != ENOENT)
 		log_warn("shm_unlink %s", h->shmname);
-	if ((fd = dup(h->dirfd)) == -1 || (d = fdopendir(fd)) == NULL)
+	/*
+	 * The directory stream takes over our descriptor, and closing it
+	 * releases the lock: no new descriptor is needed, so a server out
+	 * of them still cleans up.
+	 */
+	if ((d = fdopendir(h->dirfd)) == NULL)
 		fatal("%s", h->dirpath);
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == 'w' &&
-		    unlinkat(h->dirfd, de->d_name, 0) == -1)
+		    unlinkat(dirfd(d), de->d_name, 0) == -1)
 			log_warn("unlink %s/%s", h->dirpath, de->d_name);
 	}
-	closedir(d);
 	if (rmdir(h->dirpath) == -1)
 		log_warn("rmdir %s", h->dirpath);
-	close(h->dirfd);
+	closedir(d);
+	h->dirfd = -1;
 	h->dirlocked = 0;
 	munmap(h->hdr, h->size);
 	h->hdr = NULL;

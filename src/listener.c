@@ -29,6 +29,18 @@
 
 static int	sigpipe_fds[2] = { -1, -1 };
 static int	op_handover = 1;	/* --oper-first-user */
+static int	spare_fd = -1;		/* given up to refuse a client, out of fds */
+static int64_t	paused_until;		/* no accepting before, in now_ms() */
+
+/*
+ * Why new connections are being refused (NULL: they are not) and how
+ * many were. Logged when it starts and when it ends, not once per
+ * client, so that a flood of refused clients is no flood of log lines.
+ */
+static struct {
+	const char	*what;
+	unsigned long	 refused;
+} trouble;
 
 struct children {
 	pid_t	*pids;
@@ -177,6 +189,7 @@ static void
 listener_signals(void)
 {
 	struct sigaction	sa;
+	sigset_t		set;
 	int			i;
 
 	if (pipe(sigpipe_fds) == -1)
@@ -197,6 +210,14 @@ listener_signals(void)
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)
 		fatal("sigaction");
+	/*
+	 * SIGUSR1 is for workers (see listener_check_dir): held here, and
+	 * so in a new worker until it can take it.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		fatal("sigprocmask");
 	/* main() held these back until now. */
 	listener_hold_signals(SIG_UNBLOCK);
 }
@@ -256,6 +277,75 @@ listener_reap(struct hub *h, struct notifier *nt, struct children *c)
 		notify_prune(nt);
 }
 
+/* Tells a client we cannot serve it and closes it; never blocks. */
+static void
+refuse(int s)
+{
+	static const char	msg[] = "! server error, try again later\r\n";
+
+	(void)send(s, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(s);
+	trouble.refused++;
+}
+
+static void
+trouble_begin(const char *what, int err)
+{
+	if (trouble.what != what)
+		log_warnx("%s: %s; refusing new connections", what,
+		    strerror(err));
+	trouble.what = what;
+}
+
+static void
+trouble_end(void)
+{
+	if (trouble.what == NULL)
+		return;
+	log_warnx("accepting new connections again (%lu refused)",
+	    trouble.refused);
+	trouble.what = NULL;
+	trouble.refused = 0;
+}
+
+/*
+ * A descriptor kept in reserve, so that a listener out of them can
+ * still take a client off the queue and refuse it. Left waiting there,
+ * the client would make poll(2) return at once, for ever.
+ */
+static void
+spare_open(void)
+{
+	if (spare_fd == -1)
+		spare_fd = fcntl(sigpipe_fds[0], F_DUPFD_CLOEXEC, 0);
+}
+
+/*
+ * Out of descriptors (err): refuses one client with the spare. Returns
+ * 1 when it did, 0 when nobody was waiting (accept(2) reports EMFILE
+ * before it looks at the queue), -1 when it could not.
+ */
+static int
+refuse_spare(int fd, int err)
+{
+	int	s, saved;
+
+	if (spare_fd == -1)
+		return -1;
+	trouble_begin("out of file descriptors", err);
+	close(spare_fd);
+	spare_fd = -1;
+	s = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	saved = errno;
+	if (s != -1)
+		refuse(s);
+	spare_open();
+	errno = saved;
+	if (s != -1)
+		return 1;
+	return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+}
+
 /* The child's side of a fork: become the worker for socket s. */
 static void __attribute__((noreturn))
 listener_child(struct hub *h, struct config *cf, struct notifier *nt,
@@ -263,13 +353,19 @@ listener_child(struct hub *h, struct config *cf, struct notifier *nt,
 {
 	int	i;
 
-	notify_forget(nt);
-	pidfile_forget();
-	hub_dir_reopen(h);
+	/* Ours first: a listener short of descriptors passes it on. */
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	close(sigpipe_fds[0]);
 	close(sigpipe_fds[1]);
+	if (spare_fd != -1)
+		close(spare_fd);
+	notify_forget(nt);
+	pidfile_forget();
+	if (hub_dir_reopen(h) == -1) {
+		refuse(s);
+		_exit(1);
+	}
 	if (dup2(s, 0) == -1 || dup2(s, 1) == -1)
 		fatal("dup2");
 	if (s > 1)
@@ -277,27 +373,80 @@ listener_child(struct hub *h, struct config *cf, struct notifier *nt,
 	worker_main(h, cf);
 }
 
+/*
+ * Accepts and forks until the queue is empty. A client that cannot get
+ * a worker (no process or no descriptor to spare) is told so and
+ * closed at once; an error that would only repeat pauses accepting
+ * for ACCEPT_PAUSE_MS instead of spinning.
+ */
 static void
 listener_accept(struct hub *h, struct config *cf, struct notifier *nt,
     int fd, int *fds, int nfds, struct children *c)
 {
 	pid_t	pid;
-	int	s;
+	int	s, r;
 
-	while ((s = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) != -1) {
+	for (;;) {
+		if ((s = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == EMFILE || errno == ENFILE) {
+				if ((r = refuse_spare(fd, errno)) == 1)
+					continue;
+				if (r == 0)
+					return;
+			}
+			trouble_begin("cannot accept", errno);
+			paused_until = now_ms() + ACCEPT_PAUSE_MS;
+			return;
+		}
 		if ((pid = fork()) == -1) {
-			log_warn("fork");
-			close(s);
+			trouble_begin("cannot fork a worker", errno);
+			refuse(s);
 			continue;
 		}
 		if (pid == 0)
 			listener_child(h, cf, nt, s, fds, nfds);
+		trouble_end();
 		children_add(c, pid);
 		close(s);
 	}
-	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-	    errno != ECONNABORTED)
-		log_warn("accept");
+}
+
+/*
+ * Somebody removed (or moved) the instance's directory: make it again
+ * and have every worker make its pipe anew there, or no sender could
+ * wake it (see hub.c). A failure is logged once, until it passes.
+ */
+static void
+listener_check_dir(struct hub *h, struct notifier *nt, struct children *c)
+{
+	static int	failing;
+	static int64_t	next;
+	char		why[4096 + 128];
+	size_t		i;
+
+	if (now_ms() < next)
+		return;
+	next = now_ms() + RUNDIR_CHECK_MS;
+	switch (hub_dir_refresh(h, 1, why, sizeof(why))) {
+	case 0:
+		failing = 0;
+		return;
+	case -1:
+		if (!failing)
+			log_warnx("run directory lost: %s; new users cannot "
+			    "join until it is back", why);
+		failing = 1;
+		return;
+	}
+	failing = 0;
+	log_warnx("%s was removed under us: made it again", h->dirpath);
+	notify_forget(nt);
+	for (i = 0; i < c->n; i++)
+		kill(c->pids[i], SIGUSR1);
 }
 
 /*
@@ -313,6 +462,10 @@ listener_shutdown(struct hub *h, struct notifier *nt, struct children *c)
 	int		waited, status;
 
 	log_info("shutting down");
+	/* One more descriptor for the wake-ups below. */
+	if (spare_fd != -1)
+		close(spare_fd);
+	spare_fd = -1;
 	atomic_store(&h->hdr->shutdown, 1);
 	for (i = 0; i < c->n; i++)
 		kill(c->pids[i], SIGTERM);
@@ -345,6 +498,23 @@ listener_reload(struct hub *h, struct config *cf)
 	log_info("SIGHUP: settings re-read");
 }
 
+/*
+ * How long poll may wait: until the next look at the run directory, or
+ * the end of a pause in accepting, during which the listening sockets
+ * are not watched.
+ */
+static int
+listener_timeout(struct pollfd *pfd, int nfds)
+{
+	int64_t	left = paused_until - now_ms();
+	int	i;
+
+	for (i = 0; i < nfds; i++)
+		pfd[i].events = left > 0 ? 0 : POLLIN;
+	return left > 0 && left < RUNDIR_CHECK_MS ? (int)left :
+	    RUNDIR_CHECK_MS;
+}
+
 void
 listener_main(struct hub *h, struct config *cf, int *fds, int nfds)
 {
@@ -363,12 +533,15 @@ listener_main(struct hub *h, struct config *cf, int *fds, int nfds)
 	}
 	pfd[nfds].fd = sigpipe_fds[0];
 	pfd[nfds].events = POLLIN;
+	spare_open();
 	for (;;) {
-		if (poll(pfd, (nfds_t)nfds + 1, -1) == -1) {
+		if (poll(pfd, (nfds_t)nfds + 1, listener_timeout(pfd,
+		    nfds)) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
 		}
+		listener_check_dir(h, &nt, &c);
 		while (read(sigpipe_fds[0], &sig, 1) == 1) {
 			if (sig == SIGTERM || sig == SIGINT)
 				listener_shutdown(h, &nt, &c);

@@ -32,10 +32,17 @@ fifo_name(char *buf, size_t len, int slot)
 int
 notify_open(struct hub *h, int slot, int *wfd)
 {
-	char	name[32];
-	int	rfd;
+	struct stat	st;
+	char		name[32];
+	int		rfd;
 
 	fifo_name(name, sizeof(name), slot);
+	/* A pipe left by a dead worker is normal; anything else is not. */
+	if (fstatat(h->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISFIFO(st.st_mode))
+		log_warnx("%s/%s was not a pipe (%s): replacing it",
+		    h->dirpath, name, S_ISLNK(st.st_mode) ? "a symbolic link" :
+		    S_ISDIR(st.st_mode) ? "a directory" : "a file");
 	if (unlinkat(h->dirfd, name, 0) == -1 && errno != ENOENT)
 		return -1;
 	if (mkfifoat(h->dirfd, name, 0600) == -1)
@@ -51,6 +58,20 @@ notify_open(struct hub *h, int slot, int *wfd)
 		return -1;
 	}
 	return rfd;
+}
+
+/* Whether senders still find our pipe rfd under the slot's name. */
+int
+notify_reachable(struct hub *h, int slot, int rfd)
+{
+	struct stat	ours, named;
+	char		name[32];
+
+	fifo_name(name, sizeof(name), slot);
+	if (fstat(rfd, &ours) == -1 || fstatat(h->dirfd, name, &named,
+	    AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;
+	return ours.st_dev == named.st_dev && ours.st_ino == named.st_ino;
 }
 
 /* Closes and removes a slot's FIFO. */
@@ -166,44 +187,82 @@ fifo_get(struct notifier *n, int slot, uint32_t gen)
 	return c->fd;
 }
 
-void
-notify_slot(struct notifier *n, int slot)
+/* Writes a slot's pipe once: 0, or -1 with errno set. */
+static int
+fifo_wake(struct notifier *n, int slot, uint32_t gen)
 {
-	struct slot	*s = &n->hub->slots[slot];
-	uint32_t	 gen;
-	int		 fd;
+	int	fd, saved;
 
-	if (atomic_exchange(&s->wake, 1) != 0)
-		return;
-	gen = atomic_load(&s->gen);
 	fd = fifo_get(n, slot, gen);
 	if (fd == -1 && (errno == EMFILE || errno == ENFILE)) {
 		/* Out of descriptors: give back the ones we keep, once. */
 		notify_forget(n);
 		fd = fifo_get(n, slot, gen);
 	}
-	if (fd == -1) {
-		/* No reader: the owner is gone, or was never there yet. */
-		if (errno == ENXIO || errno == ENOENT)
-			n->dead = 1;
-		else {
-			/*
-			 * Not woken: clear the flag, or no later sender
-			 * would try again and the owner would sleep on.
-			 */
-			atomic_store(&s->wake, 0);
-			if (!n->warned++)
-				log_warn("wake-up pipe of slot %d", slot);
-		}
-		return;
-	}
+	if (fd == -1)
+		return -1;
 	n->wakes++;
 	if (write(fd, "", 1) == -1 && errno != EAGAIN) {
-		if (errno == EPIPE)
-			n->dead = 1;
+		saved = errno;
 		close(fd);
 		n->cache[slot % FIFO_CACHE].fd = -1;
+		errno = saved;
+		return -1;
 	}
+	return 0;
+}
+
+/*
+ * A pipe that is missing (ENOENT) or that its reader closed (EPIPE)
+ * usually means its owner is gone. But somebody may have removed the
+ * run directory, and the listener made it again: then the owner makes
+ * a new pipe there (see hub.c), and we must look in the new directory.
+ * Returns 1 when it is worth trying once more.
+ */
+static int
+fifo_moved(struct notifier *n, int err)
+{
+	char	why[256];
+	int	r;
+
+	if (err != ENOENT && err != EPIPE)
+		return 0;
+	if ((r = hub_dir_refresh(n->hub, 0, why, sizeof(why))) == 1)
+		notify_forget(n);
+	return r != -1;
+}
+
+void
+notify_slot(struct notifier *n, int slot)
+{
+	struct slot	*s = &n->hub->slots[slot];
+	uint32_t	 gen;
+	int		 err;
+
+	if (atomic_exchange(&s->wake, 1) != 0)
+		return;
+	gen = atomic_load(&s->gen);
+	if (fifo_wake(n, slot, gen) == 0)
+		return;
+	err = errno;
+	if (fifo_moved(n, err)) {
+		if (fifo_wake(n, slot, gen) == 0)
+			return;
+		err = errno;
+	}
+	errno = err;
+	/* No reader: the owner is gone, or was never there yet. */
+	if (errno == ENXIO || errno == ENOENT || errno == EPIPE) {
+		n->dead = 1;
+		return;
+	}
+	/*
+	 * Not woken: clear the flag, or no later sender would try again
+	 * and the owner would sleep on.
+	 */
+	atomic_store(&s->wake, 0);
+	if (!n->warned++)
+		log_warn("wake-up pipe of slot %d", slot);
 }
 
 /* Whether slot i is registered and in room (or room is every room). */

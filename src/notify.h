@@ -38,6 +38,7 @@ struct notifier {
 };
 
 int	notify_open(struct hub *, int, int *);
+int	notify_reachable(struct hub *, int, int);
 void	notify_close(struct hub *, int, int, int);
 void	notify_drain(int);
 void	notify_clear(struct hub *, int);

@@ -31,13 +31,39 @@
 #define IN_FD	0
 #define OUT_FD	1
 
-static volatile sig_atomic_t	stop_requested;
+static volatile sig_atomic_t	stop_requested, repipe_requested;
+static int			self_wake = -1;	/* our pipe's write end */
+
+/*
+ * A signal's news is read at the top of the main loop; a byte in our
+ * own pipe makes sure that poll(2) returns for it, even when the signal
+ * came just before poll was entered.
+ */
+static void
+poke(void)
+{
+	int	saved = errno;
+
+	if (self_wake != -1)
+		(void)write(self_wake, "", 1);
+	errno = saved;
+}
 
 static void
 on_stop(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+	poke();
+}
+
+/* SIGUSR1: the listener made the run directory again; see hub.c. */
+static void
+on_repipe(int sig)
+{
+	(void)sig;
+	repipe_requested = 1;
+	poke();
 }
 
 int64_t
@@ -53,12 +79,16 @@ static void
 worker_signals(void)
 {
 	struct sigaction	sa;
+	sigset_t		set;
 
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_stop;
 	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
 	    sigaction(SIGINT, &sa, NULL) == -1)
+		fatal("sigaction");
+	sa.sa_handler = on_repipe;
+	if (sigaction(SIGUSR1, &sa, NULL) == -1)
 		fatal("sigaction");
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) == -1 ||
@@ -67,6 +97,11 @@ worker_signals(void)
 	sa.sa_handler = SIG_DFL;
 	if (sigaction(SIGCHLD, &sa, NULL) == -1)
 		fatal("sigaction");
+	/* The listener holds SIGUSR1 back until we can take it. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_UNBLOCK, &set, NULL) == -1)
+		fatal("sigprocmask");
 }
 
 /* The peer's numeric address; "local" for a client that is no socket. */
@@ -415,6 +450,8 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 	 */
 	if (!slow && !w->kicked)
 		(void)worker_drain(w, 0);
+	/* Our pipe is about to close: its number may be reused. */
+	self_wake = -1;
 	if (last != NULL)
 		(void)outbuf_line(&w->out, last, strlen(last));
 	if (w->registered && reason != NULL &&
@@ -713,6 +750,7 @@ worker_admit(struct worker *w)
 		w->rfd = w->wfd = -1;
 		worker_exit(w, NULL, "! server error, try again later");
 	}
+	self_wake = w->wfd;
 	worker_reply(w, "* Welcome to chatd! %s online.",
 	    plural(online, "user", "users"));
 	worker_motd(w);
@@ -804,6 +842,38 @@ worker_round(struct worker *w)
 		worker_input(w);
 }
 
+/*
+ * SIGUSR1: somebody removed the run directory and the listener made it
+ * again. If senders no longer find our pipe there, make it anew; those
+ * that hold the old one find it closed and look again (notify_slot).
+ * Whatever they posted meanwhile is read by the round that follows.
+ */
+static void
+worker_repipe(struct worker *w)
+{
+	char	why[4096 + 128];
+
+	repipe_requested = 0;
+	if (hub_dir_refresh(w->hub, 0, why, sizeof(why)) == -1) {
+		log_warnx("%s", why);
+		return;
+	}
+	if (notify_reachable(w->hub, w->slot, w->rfd))
+		return;
+	notify_forget(&w->nt);
+	self_wake = -1;
+	close(w->rfd);
+	close(w->wfd);
+	if ((w->rfd = notify_open(w->hub, w->slot, &w->wfd)) == -1) {
+		log_warn("wake-up pipe for slot %d", w->slot);
+		w->rfd = w->wfd = -1;
+		worker_exit(w, "connection lost",
+		    "! server error, try again later");
+	}
+	self_wake = w->wfd;
+	log_debug("made the wake-up pipe of slot %d again", w->slot);
+}
+
 void
 worker_main(struct hub *h, struct config *cf)
 {
@@ -817,6 +887,8 @@ worker_main(struct hub *h, struct config *cf)
 		if (stop_requested || atomic_load(&h->hdr->shutdown))
 			worker_exit(&w, "connection lost",
 			    "* server shutting down");
+		if (repipe_requested)
+			worker_repipe(&w);
 		if (outbuf_flush(&w.out, OUT_FD) == -1)
 			worker_exit(&w, lost_reason(errno), NULL);
 		atomic_store_explicit(&h->slots[w.slot].queued,
