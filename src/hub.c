@@ -70,6 +70,7 @@
 
 #include "ban.h"
 #include "config.h"
+#include "fault.h"
 #include "hub.h"
 #include "log.h"
 #include "state.h"
@@ -245,6 +246,7 @@ hub_lock(struct hub *h)
 		fatalx("hub lock: %s", strerror(r));
 	if (hub_repaired == -1)
 		fatalx("hub: the message log is damaged beyond repair");
+	FAULT(HUB_LOCK);
 }
 
 void
@@ -824,7 +826,9 @@ hub_claim(struct hub *h, const char *addr, unsigned maxclients,
 	atomic_store(&s->room, 0);
 	atomic_store(&s->wake, 0);
 	atomic_fetch_add(&s->gen, 1);
+	FAULT(SLOT_CLAIM);
 	atomic_store(&s->state, SLOT_CLAIMED);
+	FAULT(SLOT_CLAIMED);
 	if (i >= atomic_load(&h->hdr->hwm))
 		atomic_store(&h->hdr->hwm, i + 1);
 	*why = HUB_OK;
@@ -838,6 +842,7 @@ hub_release(struct hub *h, int i)
 	struct slot	*s = &h->slots[i];
 
 	atomic_store(&s->state, SLOT_FREE);
+	FAULT(SLOT_RELEASE);
 	s->pid = 0;
 	s->op = 0;
 	s->name[0] = s->key[0] = '\0';
@@ -911,6 +916,7 @@ hub_post(struct hub *h, const struct record *rec, const char *text,
 
 	r.prev = *chain;
 	ring_append(&h->ring, &r, text, len);
+	FAULT(HUB_POST);
 	*chain = at + 1;
 }
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fault.h"
 #include "hub.h"
 #include "listener.h"
 #include "log.h"
@@ -31,9 +32,10 @@ static int	sigpipe_fds[2] = { -1, -1 };
 static int	op_handover = 1;	/* --oper-first-user */
 
 struct children {
-	pid_t	*pids;
-	size_t	 n;
-	size_t	 cap;
+	pid_t		*pids;
+	size_t		 n;
+	size_t		 cap;
+	unsigned	 accepted;	/* connections so far */
 };
 
 static void
@@ -255,10 +257,11 @@ listener_reap(struct hub *h, struct notifier *nt, struct children *c)
 /* The child's side of a fork: become the worker for socket s. */
 static void __attribute__((noreturn))
 listener_child(struct hub *h, struct config *cf, struct notifier *nt,
-    int s, int *fds, int nfds)
+    int s, int *fds, int nfds, unsigned conn)
 {
 	int	i;
 
+	fault_worker(conn);
 	notify_forget(nt);
 	pidfile_forget();
 	hub_dir_reopen(h);
@@ -281,13 +284,14 @@ listener_accept(struct hub *h, struct config *cf, struct notifier *nt,
 	int	s;
 
 	while ((s = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) != -1) {
+		c->accepted++;
 		if ((pid = fork()) == -1) {
 			log_warn("fork");
 			close(s);
 			continue;
 		}
 		if (pid == 0)
-			listener_child(h, cf, nt, s, fds, nfds);
+			listener_child(h, cf, nt, s, fds, nfds, c->accepted);
 		children_add(c, pid);
 		close(s);
 	}
@@ -345,7 +349,7 @@ void
 listener_main(struct hub *h, struct config *cf, int *fds, int nfds)
 {
 	struct pollfd		 pfd[2 * CHATD_MAX_LISTEN + 1];
-	struct children		 c = { NULL, 0, 0 };
+	struct children		 c = { NULL, 0, 0, 0 };
 	struct notifier		 nt;
 	unsigned char		 sig;
 	int			 i;

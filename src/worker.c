@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fault.h"
 #include "log.h"
 #include "room.h"
 #include "worker.h"
@@ -289,6 +290,8 @@ worker_replay(struct worker *w, struct history *hist, const char *room)
 			memset(&tm, 0, sizeof(tm));
 		worker_reply(w, "[%02d:%02d] %.*s", tm.tm_hour, tm.tm_min,
 		    (int)e->len, (const char *)(e + 1));
+		if (i == 0)
+			FAULT(HISTORY_REPLAY);
 	}
 	worker_reply(w, "* end of history");
 	free(hist->buf);
@@ -369,6 +372,7 @@ session_end_locked(struct hub *h, int slot, const char *notice, size_t len,
 {
 	int	heir = worker_leave_locked(h, slot, notice, len, handover);
 
+	FAULT(SLOT_LEAVE);
 	hub_release(h, slot);
 	return heir;
 }
@@ -499,6 +503,7 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	memcpy(sl->name, s, n);
 	sl->name[n] = '\0';
 	memcpy(sl->key, key, n + 1);
+	FAULT(SLOT_REGISTER);
 	sl->regseq = ++h->hdr->regseq;
 	/* The first user to register is the operator (the seed's rule). */
 	sl->op = w->cf->live.oper_first_user &&
@@ -507,6 +512,7 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	w->room = 0;
 	w->pos = ring_head(&h->ring);
 	atomic_store(&sl->state, SLOT_ACTIVE);
+	FAULT(SLOT_REGISTERED);
 	quiet = hub_quiet(h, 0);
 	if (!quiet) {
 		len = snprintf(notice, sizeof(notice), "* %s joined lobby",
