@@ -516,15 +516,20 @@ cmd_kick_user(struct hub *h, struct notifier *nt, struct kick *k,
 	k->full = k->ban && ban_add(h, k->addr, k->name, r) == -1;
 	/* With the ban table full it was a kick, and is called one. */
 	verb = k->ban && !k->full ? "banned" : "kicked";
-	len = text_format(text, RECORD_TEXT_MAX, "* %s was %s by %s%s%s%s",
-	    k->name, verb, k->by, lp, r, rp);
-	heir = worker_leave_locked(h, t, text, len, k->handover);
-	FAULT(KICK_HALF);
-	if (k->slot >= 0 && room != k->room)
-		post_to(h, REC_DIRECT, k->slot, text, len);
+	/*
+	 * The target is told first: a kicker dying after this leaves it to
+	 * leave by itself (worker_check_kicked), while one dying after
+	 * taking it out of its room would leave it connected but mute.
+	 */
 	len = text_format(text, RECORD_TEXT_MAX, "! you were %s by %s%s%s%s",
 	    verb, k->by, lp, r, rp);
 	post_to(h, REC_KICK, t, text, len);
+	FAULT(KICK_HALF);
+	len = text_format(text, RECORD_TEXT_MAX, "* %s was %s by %s%s%s%s",
+	    k->name, verb, k->by, lp, r, rp);
+	heir = worker_leave_locked(h, t, text, len, k->handover);
+	if (k->slot >= 0 && room != k->room)
+		post_to(h, REC_DIRECT, k->slot, text, len);
 	hub_unlock(h);
 	notify_room(nt, room, t);
 	notify_slot(nt, t);

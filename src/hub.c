@@ -826,11 +826,15 @@ hub_claim(struct hub *h, const char *addr, unsigned maxclients,
 	atomic_store(&s->room, 0);
 	atomic_store(&s->wake, 0);
 	atomic_fetch_add(&s->gen, 1);
+	/*
+	 * Scans stop at hwm: raised first, or an owner dying right after
+	 * publishing would leave a claimed slot that no burial finds.
+	 */
+	if (i >= atomic_load(&h->hdr->hwm))
+		atomic_store(&h->hdr->hwm, i + 1);
 	FAULT(SLOT_CLAIM);
 	atomic_store(&s->state, SLOT_CLAIMED);
 	FAULT(SLOT_CLAIMED);
-	if (i >= atomic_load(&h->hdr->hwm))
-		atomic_store(&h->hdr->hwm, i + 1);
 	*why = HUB_OK;
 	return (int)i;
 }

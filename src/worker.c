@@ -254,12 +254,15 @@ worker_drain(struct worker *w, int locked)
 	}
 }
 
-/* Leaves if a kick came for us; the kicker told the room. */
+/*
+ * Leaves if a kick came for us. The kicker told the room, unless it died
+ * before: then our slot is still in the room, which hears that we quit.
+ */
 void
 worker_check_kicked(struct worker *w)
 {
 	if (w->kicked)
-		worker_exit(w, NULL, NULL);
+		worker_exit(w, "kicked", NULL);
 }
 
 static void
@@ -403,7 +406,9 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 	    (unsigned long long)w->woken);
 	hub_leave_begin(h);
 	hub_lock(h);
-	if (n > 0 && hub_quiet(h, w->room))
+	/* Gone from the room already (kicked): it heard why. */
+	if (n > 0 && (hub_quiet(h, w->room) ||
+	    atomic_load(&h->slots[w->slot].state) != SLOT_ACTIVE))
 		n = 0;
 	heir = session_end_locked(h, w->slot, w->text, n,
 	    w->cf->live.oper_first_user);
@@ -444,8 +449,12 @@ worker_bury(struct hub *h, struct notifier *nt, pid_t pid, int handover)
 			break;
 	}
 	hub_unlock(h);
+	/*
+	 * Everybody, kicked slots too: the dead may have posted a kick and
+	 * died before waking its target, who would wait for ever.
+	 */
 	if (buried > 0)
-		notify_room(nt, RING_ALLROOMS, -1);
+		notify_all(nt);
 }
 
 /* Checks a name; returns NULL or why it is not one. */
