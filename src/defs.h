@@ -37,6 +37,7 @@
 #define OUTBUF_MAX		(1u << 20)	/* a worker's output backlog, bytes */
 #define FIFO_CACHE		256	/* wake pipes a worker keeps open */
 #define SHUTDOWN_GRACE_MS	5000	/* time workers get to say goodbye */
+#define ORPHAN_CHECK_MS		500	/* how often a new listener looks at a dead one's workers */
 #define CTL_SHUTDOWN_WAIT_MS	10000	/* chatctl shutdown waits for the end */
 #define FLUSH_GRACE_MS		2000	/* time a closing client gets to read */
 #define ATTACH_WAIT_MS		5000	/* wait for another process to build the segment */

@@ -31,11 +31,19 @@
 static int	sigpipe_fds[2] = { -1, -1 };
 static int	op_handover = 1;	/* --oper-first-user */
 
+/* A worker of a listener that died: not ours to wait for. */
+struct orphan {
+	pid_t		pid;
+	uint64_t	pstart;
+};
+
 struct children {
 	pid_t		*pids;
 	size_t		 n;
 	size_t		 cap;
 	unsigned	 accepted;	/* connections so far */
+	struct orphan	*orphans;	/* adopted at start, still alive */
+	size_t		 norphans;
 };
 
 static void
@@ -254,6 +262,79 @@ listener_reap(struct hub *h, struct notifier *nt, struct children *c)
 		listener_exited(h, nt, c, pid, status);
 }
 
+/*
+ * At start, on a segment a listener that died left in use: its workers
+ * serve on, but they are not our children, so no SIGCHLD will say when
+ * one dies. The dead are buried now; the living are remembered, watched
+ * (orphans_check) and stopped with ours at shutdown.
+ */
+static void
+orphans_adopt(struct hub *h, struct notifier *nt, struct children *c)
+{
+	struct slot	*s;
+	uint32_t	 i, hwm;
+
+	if (atomic_load(&h->hdr->hwm) == 0)
+		return;		/* a new segment */
+	worker_bury(h, nt, 0, op_handover);
+	hub_lock(h);
+	hwm = atomic_load(&h->hdr->hwm);
+	if ((c->orphans = calloc(hwm, sizeof(*c->orphans))) == NULL)
+		fatal("calloc");
+	for (i = 0; i < hwm; i++) {
+		s = &h->slots[i];
+		if (atomic_load(&s->state) != SLOT_FREE &&
+		    proc_alive(s->pid, s->pstart)) {
+			c->orphans[c->norphans].pid = s->pid;
+			c->orphans[c->norphans++].pstart = s->pstart;
+		}
+	}
+	hub_unlock(h);
+	if (c->norphans > 0)
+		log_info("adopted %zu workers of a listener that died",
+		    c->norphans);
+}
+
+/* Forgets the orphans that have exited; returns how many did. */
+static size_t
+orphans_prune(struct children *c)
+{
+	size_t	i, gone = 0;
+
+	for (i = 0; i < c->norphans; ) {
+		if (proc_alive(c->orphans[i].pid, c->orphans[i].pstart)) {
+			i++;
+			continue;
+		}
+		c->orphans[i] = c->orphans[--c->norphans];
+		gone++;
+	}
+	return gone;
+}
+
+/* Buries the slots of orphans that died, as reaping does for ours. */
+static void
+orphans_check(struct hub *h, struct notifier *nt, struct children *c)
+{
+	if (c->norphans > 0 && orphans_prune(c) > 0)
+		worker_bury(h, nt, 0, op_handover);
+}
+
+/*
+ * Sends sig to every orphan still alive. Its start time is checked just
+ * before, so a recycled pid is not hit (short of a reuse in between).
+ */
+static void
+orphans_kill(struct children *c, int sig)
+{
+	size_t	i;
+
+	(void)orphans_prune(c);
+	for (i = 0; i < c->norphans; i++)
+		if (kill(c->orphans[i].pid, sig) == -1 && errno != ESRCH)
+			log_warn("kill %ld", (long)c->orphans[i].pid);
+}
+
 /* The child's side of a fork: become the worker for socket s. */
 static void __attribute__((noreturn))
 listener_child(struct hub *h, struct config *cf, struct notifier *nt,
@@ -302,7 +383,9 @@ listener_accept(struct hub *h, struct config *cf, struct notifier *nt,
 
 /*
  * Asks every worker to say goodbye, gives them SHUTDOWN_GRACE_MS, kills
- * the rest, then removes the segment and the pipes.
+ * the rest, then removes the segment and the pipes. Orphans (see
+ * orphans_adopt) are asked and killed alike; they cannot be waited for,
+ * so they are watched until they are gone, lest one outlive the segment.
  */
 static void __attribute__((noreturn))
 listener_shutdown(struct hub *h, struct notifier *nt, struct children *c)
@@ -316,18 +399,32 @@ listener_shutdown(struct hub *h, struct notifier *nt, struct children *c)
 	atomic_store(&h->hdr->shutdown, 1);
 	for (i = 0; i < c->n; i++)
 		kill(c->pids[i], SIGTERM);
+	orphans_kill(c, SIGTERM);
 	notify_all(nt);
-	for (waited = 0; c->n > 0 && waited < SHUTDOWN_GRACE_MS; waited += 10) {
+	for (waited = 0; (c->n > 0 || c->norphans > 0) &&
+	    waited < SHUTDOWN_GRACE_MS; waited += 10) {
 		listener_reap(h, nt, c);
-		if (c->n > 0)
+		(void)orphans_prune(c);
+		if (c->n > 0 || c->norphans > 0)
 			nanosleep(&ts, NULL);
 	}
-	if (c->n > 0)
-		log_warnx("killing %zu workers that did not exit", c->n);
+	if (c->n + c->norphans > 0)
+		log_warnx("killing %zu workers that did not exit",
+		    c->n + c->norphans);
 	for (i = 0; i < c->n; i++)
 		kill(c->pids[i], SIGKILL);
+	orphans_kill(c, SIGKILL);
 	while (c->n > 0 && (pid = waitpid(-1, &status, 0)) > 0)
 		listener_exited(h, nt, c, pid, status);
+	/* SIGKILL cannot be refused, but may take a moment to land. */
+	for (waited = 0; waited < SHUTDOWN_GRACE_MS; waited += 10) {
+		(void)orphans_prune(c);
+		if (c->norphans == 0)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	if (c->norphans > 0)
+		log_warnx("%zu workers outlive the shutdown", c->norphans);
 	hub_destroy(h);
 	/* exit() also removes the pid file: see pidfile_open(). */
 	exit(0);
@@ -349,14 +446,16 @@ void
 listener_main(struct hub *h, struct config *cf, int *fds, int nfds)
 {
 	struct pollfd		 pfd[2 * CHATD_MAX_LISTEN + 1];
-	struct children		 c = { NULL, 0, 0, 0 };
+	struct children		 c;
 	struct notifier		 nt;
 	unsigned char		 sig;
 	int			 i;
 
+	memset(&c, 0, sizeof(c));
 	listener_signals();
 	notify_init(&nt, h);
 	op_handover = cf->live.oper_first_user;
+	orphans_adopt(h, &nt, &c);
 	for (i = 0; i < nfds; i++) {
 		pfd[i].fd = fds[i];
 		pfd[i].events = POLLIN;
@@ -364,11 +463,14 @@ listener_main(struct hub *h, struct config *cf, int *fds, int nfds)
 	pfd[nfds].fd = sigpipe_fds[0];
 	pfd[nfds].events = POLLIN;
 	for (;;) {
-		if (poll(pfd, (nfds_t)nfds + 1, -1) == -1) {
+		/* Orphans send no SIGCHLD: look at them now and then. */
+		if (poll(pfd, (nfds_t)nfds + 1, c.norphans > 0 ?
+		    ORPHAN_CHECK_MS : -1) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
 		}
+		orphans_check(h, &nt, &c);
 		while (read(sigpipe_fds[0], &sig, 1) == 1) {
 			if (sig == SIGTERM || sig == SIGINT)
 				listener_shutdown(h, &nt, &c);
