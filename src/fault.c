@@ -20,8 +20,8 @@ static const char *const fault_names[FP_COUNT] = {
 };
 
 static enum fault_point	fault_point = FP_COUNT;	/* FP_COUNT: none */
-static unsigned long	fault_nth = 1;	/* crash at this pass */
-static unsigned long	fault_conn;	/* only this connection; 0: any */
+static unsigned long	fault_nth = 1;		/* crash at this pass */
+static unsigned long	fault_conn;		/* only here; 0: any */
 static unsigned long	fault_passes;
 static int		fault_armed;
 
@@ -72,8 +72,8 @@ fault_init(void)
 		    strncmp(fault_names[i], spec, len) == 0)
 			fault_point = (enum fault_point)i;
 	if (fault_point == FP_COUNT)
-		fatal_status(EX_USAGE, "CHATD_CRASH: no crash point '%.*s' (try "
-		    "CHATD_CRASH=list)", (int)len, spec);
+		fatal_status(EX_USAGE, "CHATD_CRASH: no crash point '%.*s' "
+		    "(try CHATD_CRASH=list)", (int)len, spec);
 	if (colon != NULL)
 		fault_nth = fault_number(colon + 1, '@');
 	if (at != NULL)

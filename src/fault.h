@@ -12,31 +12,53 @@
 #define CHATD_FAULT_H
 
 /*
- * Every point: its name in CHATD_CRASH and where it is. The bats suite
- * (tests/faults.bats) has a test for each, and fails for one it lacks.
+ * Every point, with where it is. The bats suite (tests/faults.bats) has
+ * a test for each, and fails for a point it lacks.
+ *
+ * hub.lock		the hub lock just taken (hub_lock)
+ * slot.claim		a slot written, not yet claimed (hub_claim)
+ * slot.claimed		a slot published as claimed (hub_claim)
+ * slot.register	name and key written, slot not active (worker.c)
+ * slot.registered	active, arrival not yet told (worker.c)
+ * slot.leave		quit told, slot not yet freed (worker.c)
+ * slot.release		slot freed, its fields not cleared (hub_release)
+ * ring.reserve		log bytes reserved, not yet written (ring.c)
+ * ring.write		a record written, not yet published (ring.c)
+ * hub.post		a record published, its chain not linked (hub_post)
+ * room.history		a history entry written, not counted (room.c)
+ * join.make		a room entry half rewritten (room_make)
+ * join.left		the old room told, the slot not moved (cmd.c)
+ * join.moved		the slot moved, the new room not told (cmd.c)
+ * nick.name		the new name written, the old key kept (cmd.c)
+ * nick.key		renamed, the room not told (cmd.c)
+ * history.replay	after the first replayed line (worker_replay)
+ * ban.add		a ban entry half written (ban_add)
+ * kick.half		the target told, not yet out of its room (cmd.c)
+ * state.journal	history appended, journal not unlocked (state.c)
+ * state.replace	NAME.tmp written, not renamed (state.c)
  */
 #define FAULT_POINTS \
-	X(HUB_LOCK,		"hub.lock")	/* the hub lock just taken */ \
-	X(SLOT_CLAIM,		"slot.claim")	/* slot written, not published */ \
-	X(SLOT_CLAIMED,		"slot.claimed")	/* slot published as claimed */ \
-	X(SLOT_REGISTER,	"slot.register")	/* name written, not active */ \
-	X(SLOT_REGISTERED,	"slot.registered")	/* active, not announced */ \
-	X(SLOT_LEAVE,		"slot.leave")	/* quit told, slot not freed */ \
-	X(SLOT_RELEASE,		"slot.release")	/* freed, fields not cleared */ \
-	X(RING_RESERVE,		"ring.reserve")	/* bytes reserved, not written */ \
-	X(RING_WRITE,		"ring.write")	/* record written, not published */ \
-	X(HUB_POST,		"hub.post")	/* published, chain not linked */ \
-	X(ROOM_HISTORY,		"room.history")	/* history entry, not counted */ \
-	X(JOIN_MAKE,		"join.make")	/* a room entry half rewritten */ \
-	X(JOIN_LEFT,		"join.left")	/* old room told, not moved */ \
-	X(JOIN_MOVED,		"join.moved")	/* moved, new room not told */ \
-	X(NICK_NAME,		"nick.name")	/* new name, old key */ \
-	X(NICK_KEY,		"nick.key")	/* renamed, room not told */ \
-	X(HISTORY_REPLAY,	"history.replay")	/* between replayed lines */ \
-	X(BAN_ADD,		"ban.add")	/* a ban entry half written */ \
-	X(KICK_HALF,		"kick.half")	/* target told or gone, not both */ \
-	X(STATE_JOURNAL,	"state.journal")	/* history appended, unlocked */ \
-	X(STATE_REPLACE,	"state.replace")	/* NAME.tmp written, not renamed */
+	X(HUB_LOCK,		"hub.lock") \
+	X(SLOT_CLAIM,		"slot.claim") \
+	X(SLOT_CLAIMED,		"slot.claimed") \
+	X(SLOT_REGISTER,	"slot.register") \
+	X(SLOT_REGISTERED,	"slot.registered") \
+	X(SLOT_LEAVE,		"slot.leave") \
+	X(SLOT_RELEASE,		"slot.release") \
+	X(RING_RESERVE,		"ring.reserve") \
+	X(RING_WRITE,		"ring.write") \
+	X(HUB_POST,		"hub.post") \
+	X(ROOM_HISTORY,		"room.history") \
+	X(JOIN_MAKE,		"join.make") \
+	X(JOIN_LEFT,		"join.left") \
+	X(JOIN_MOVED,		"join.moved") \
+	X(NICK_NAME,		"nick.name") \
+	X(NICK_KEY,		"nick.key") \
+	X(HISTORY_REPLAY,	"history.replay") \
+	X(BAN_ADD,		"ban.add") \
+	X(KICK_HALF,		"kick.half") \
+	X(STATE_JOURNAL,	"state.journal") \
+	X(STATE_REPLACE,	"state.replace")
 
 enum fault_point {
 #define X(id, name)	FP_##id,

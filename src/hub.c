@@ -15,7 +15,8 @@
  * no socket or blocking pipe writes, no logging.
  *
  * Repair. Every critical section publishes last: a slot's fields are
- * written before its state, a record before the head moves. A holder
+ * written before its state (and hwm, where every scan stops, covers it
+ * before that), a record before the head moves. A holder
  * that dies at any point therefore leaves either nothing visible or a
  * slot whose owner is dead, which hub_find_dead() reports and the worker
  * code buries as "connection lost". hub_lock() checks the ring on

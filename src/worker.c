@@ -428,8 +428,9 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 /*
  * Frees the slots of workers that died without a word (pid, or any dead
  * owner with 0): their rooms hear "connection lost". Called by the
- * listener when it reaps a child and by any worker that finds a dead
- * owner's pipe. Deaths are rare: everybody is woken.
+ * listener when it reaps a child or finds an adopted worker gone, and
+ * by any worker that finds a dead owner's pipe. Deaths are rare:
+ * everybody is woken.
  */
 void
 worker_bury(struct hub *h, struct notifier *nt, pid_t pid, int handover)
