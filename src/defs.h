@@ -38,6 +38,7 @@
 #define FIFO_CACHE		256	/* wake pipes a worker keeps open */
 #define SHUTDOWN_GRACE_MS	5000	/* time workers get to say goodbye */
 #define ORPHAN_CHECK_MS		500	/* how often a new listener looks at a dead one's workers */
+#define ORPHAN_CHECK_BATCH	1024	/* of which it looks at this many at most */
 #define CTL_SHUTDOWN_WAIT_MS	10000	/* chatctl shutdown waits for the end */
 #define FLUSH_GRACE_MS		2000	/* time a closing client gets to read */
 #define ATTACH_WAIT_MS		5000	/* wait for another process to build the segment */

@@ -980,6 +980,22 @@ hub_find_dead(const struct hub *h, pid_t pid)
 	return -1;
 }
 
+/* Under the lock: whether the process (pid, start time) holds a slot. */
+int
+hub_held(const struct hub *h, pid_t pid, uint64_t start)
+{
+	const struct slot	*s;
+	uint32_t		 i, hwm = atomic_load(&h->hdr->hwm);
+
+	for (i = 0; i < hwm; i++) {
+		s = &h->slots[i];
+		if (atomic_load(&s->state) != SLOT_FREE && s->pid == pid &&
+		    s->pstart == start)
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * Under the lock: who becomes operator when one leaves. Nobody while
  * another operator remains; else the user who registered earliest, or

@@ -44,6 +44,8 @@ struct children {
 	unsigned	 accepted;	/* connections so far */
 	struct orphan	*orphans;	/* adopted at start, still alive */
 	size_t		 norphans;
+	size_t		 next;		/* the next orphan to look at */
+	int64_t		 looked;	/* when, in now_ms() */
 };
 
 static void
@@ -262,6 +264,23 @@ listener_reap(struct hub *h, struct notifier *nt, struct children *c)
 		listener_exited(h, nt, c, pid, status);
 }
 
+/* Forgets the orphans that have exited; returns how many did. */
+static size_t
+orphans_prune(struct children *c)
+{
+	size_t	i, gone = 0;
+
+	for (i = 0; i < c->norphans; ) {
+		if (proc_alive(c->orphans[i].pid, c->orphans[i].pstart)) {
+			i++;
+			continue;
+		}
+		c->orphans[i] = c->orphans[--c->norphans];
+		gone++;
+	}
+	return gone;
+}
+
 /*
  * At start, on a segment a listener that died left in use: its workers
  * serve on, but they are not our children, so no SIGCHLD will say when
@@ -283,40 +302,48 @@ orphans_adopt(struct hub *h, struct notifier *nt, struct children *c)
 		fatal("calloc");
 	for (i = 0; i < hwm; i++) {
 		s = &h->slots[i];
-		if (atomic_load(&s->state) != SLOT_FREE &&
-		    proc_alive(s->pid, s->pstart)) {
+		if (atomic_load(&s->state) != SLOT_FREE) {
 			c->orphans[c->norphans].pid = s->pid;
 			c->orphans[c->norphans++].pstart = s->pstart;
 		}
 	}
 	hub_unlock(h);
+	(void)orphans_prune(c);
 	if (c->norphans > 0)
 		log_info("adopted %zu workers of a listener that died",
 		    c->norphans);
 }
 
-/* Forgets the orphans that have exited; returns how many did. */
-static size_t
-orphans_prune(struct children *c)
-{
-	size_t	i, gone = 0;
-
-	for (i = 0; i < c->norphans; ) {
-		if (proc_alive(c->orphans[i].pid, c->orphans[i].pstart)) {
-			i++;
-			continue;
-		}
-		c->orphans[i] = c->orphans[--c->norphans];
-		gone++;
-	}
-	return gone;
-}
-
-/* Buries the slots of orphans that died, as reaping does for ours. */
+/*
+ * Every ORPHAN_CHECK_MS, looks at up to ORPHAN_CHECK_BATCH orphans,
+ * round robin, so that many thousands cost a bounded time however busy
+ * the listener. One that died still holding its slot is buried, as
+ * reaping does for ours; one that left cleanly is just forgotten.
+ */
 static void
 orphans_check(struct hub *h, struct notifier *nt, struct children *c)
 {
-	if (c->norphans > 0 && orphans_prune(c) > 0)
+	struct orphan	o;
+	size_t		n;
+	int		bury = 0;
+
+	if (c->norphans == 0 || now_ms() - c->looked < ORPHAN_CHECK_MS)
+		return;
+	c->looked = now_ms();
+	for (n = 0; n < ORPHAN_CHECK_BATCH && c->norphans > 0; n++) {
+		if (c->next >= c->norphans)
+			c->next = 0;
+		o = c->orphans[c->next];
+		if (proc_alive(o.pid, o.pstart)) {
+			c->next++;
+			continue;
+		}
+		c->orphans[c->next] = c->orphans[--c->norphans];
+		hub_lock(h);
+		bury |= hub_held(h, o.pid, o.pstart);
+		hub_unlock(h);
+	}
+	if (bury)
 		worker_bury(h, nt, 0, op_handover);
 }
 
