@@ -18,6 +18,7 @@ load helpers
 bats_require_minimum_version 1.5.0
 
 : "${CHATD_FAULT:=$BATS_TEST_DIRNAME/chatd-fault}"
+PLAIN_CHATD=$CHATD
 : "${CHATCTL:=$BATS_TEST_DIRNAME/../src/chatctl}"
 
 T=$'\t'
@@ -267,7 +268,7 @@ op_victim_and_three() {
 }
 
 @test "chatd has crash points only when configured with --enable-fault-injection" {
-	run --separate-stderr env CHATD_CRASH=list "$BATS_TEST_DIRNAME/../src/chatd" --check
+	run --separate-stderr env CHATD_CRASH=list "$PLAIN_CHATD" --check
 	[ "$status" -eq 0 ]
 	if [ "${FAULT_INJECTION:-no}" = yes ]; then
 		[ "${lines[0]}" = hub.lock ]
