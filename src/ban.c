@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ban.h"
+#include "fault.h"
 #include "state.h"
 #include "text.h"
 
@@ -40,6 +41,7 @@ ban_add(struct hub *h, const char *addr, const char *name, const char *reason)
 	b = &h->hdr->bans[i];
 	b->used = 0;
 	(void)text_format(b->addr, sizeof(b->addr), "%s", addr);
+	FAULT(BAN_ADD);
 	(void)text_format(b->name, sizeof(b->name), "%s", name);
 	(void)text_format(b->reason, sizeof(b->reason), "%s", reason);
 	b->used = 1;

@@ -17,6 +17,7 @@
 
 #include "ban.h"
 #include "config.h"
+#include "fault.h"
 #include "hub.h"
 #include "log.h"
 #include "room.h"
@@ -371,7 +372,9 @@ cmd_nick(struct worker *w, char *args)
 	}
 	memcpy(old, w->name, sizeof(old));
 	memcpy(s->name, args, n + 1);
+	FAULT(NICK_NAME);
 	memcpy(s->key, key, n + 1);
+	FAULT(NICK_KEY);
 	memcpy(w->name, args, n + 1);
 	len = snprintf(notice, sizeof(notice), "* %s is now known as %s", old,
 	    w->name);
@@ -421,8 +424,10 @@ move_room(struct worker *w, const char *name)
 		worker_post_locked(w, REC_NOTICE, old, -1, notice, (size_t)len);
 	}
 	room_left(h, old);
+	FAULT(JOIN_LEFT);
 	w->room = (uint32_t)r;
 	atomic_store(&h->slots[w->slot].room, w->room);
+	FAULT(JOIN_MOVED);
 	memcpy(room, h->rooms[r].name, sizeof(room));
 	if (!(quiet_new = hub_quiet(h, w->room))) {
 		len = snprintf(notice, sizeof(notice), "* %s joined %s",
@@ -511,14 +516,20 @@ cmd_kick_user(struct hub *h, struct notifier *nt, struct kick *k,
 	k->full = k->ban && ban_add(h, k->addr, k->name, r) == -1;
 	/* With the ban table full it was a kick, and is called one. */
 	verb = k->ban && !k->full ? "banned" : "kicked";
+	/*
+	 * The target is told first: a kicker dying after this leaves it to
+	 * leave by itself (worker_check_kicked), while one dying after
+	 * taking it out of its room would leave it connected but mute.
+	 */
+	len = text_format(text, RECORD_TEXT_MAX, "! you were %s by %s%s%s%s",
+	    verb, k->by, lp, r, rp);
+	post_to(h, REC_KICK, t, text, len);
+	FAULT(KICK_HALF);
 	len = text_format(text, RECORD_TEXT_MAX, "* %s was %s by %s%s%s%s",
 	    k->name, verb, k->by, lp, r, rp);
 	heir = worker_leave_locked(h, t, text, len, k->handover);
 	if (k->slot >= 0 && room != k->room)
 		post_to(h, REC_DIRECT, k->slot, text, len);
-	len = text_format(text, RECORD_TEXT_MAX, "! you were %s by %s%s%s%s",
-	    verb, k->by, lp, r, rp);
-	post_to(h, REC_KICK, t, text, len);
 	hub_unlock(h);
 	notify_room(nt, room, t);
 	notify_slot(nt, t);

@@ -41,6 +41,8 @@
 #define SHUTDOWN_GRACE_MS	5000	/* time workers get to say goodbye */
 #define ACCEPT_PAUSE_MS		100	/* no accepting after an error that would repeat */
 #define RUNDIR_CHECK_MS		1000	/* the listener checks its run directory */
+#define ORPHAN_CHECK_MS		500	/* how often a new listener looks at a dead one's workers */
+#define ORPHAN_CHECK_BATCH	1024	/* of which it looks at this many at most */
 #define CTL_SHUTDOWN_WAIT_MS	10000	/* chatctl shutdown waits for the end */
 #define FLUSH_GRACE_MS		2000	/* time a closing client gets to read */
 #define ATTACH_WAIT_MS		5000	/* wait for another process to build the segment */

@@ -15,7 +15,8 @@
  * no socket or blocking pipe writes, no logging.
  *
  * Repair. Every critical section publishes last: a slot's fields are
- * written before its state, a record before the head moves. A holder
+ * written before its state (and hwm, where every scan stops, covers it
+ * before that), a record before the head moves. A holder
  * that dies at any point therefore leaves either nothing visible or a
  * slot whose owner is dead, which hub_find_dead() reports and the worker
  * code buries as "connection lost". hub_lock() checks the ring on
@@ -78,6 +79,7 @@
 
 #include "ban.h"
 #include "config.h"
+#include "fault.h"
 #include "hub.h"
 #include "log.h"
 #include "state.h"
@@ -253,6 +255,7 @@ hub_lock(struct hub *h)
 		fatalx("hub lock: %s", strerror(r));
 	if (hub_repaired == -1)
 		fatalx("hub: the message log is damaged beyond repair");
+	FAULT(HUB_LOCK);
 }
 
 void
@@ -931,9 +934,15 @@ hub_claim(struct hub *h, const char *addr, unsigned maxclients,
 	atomic_store(&s->room, 0);
 	atomic_store(&s->wake, 0);
 	atomic_fetch_add(&s->gen, 1);
-	atomic_store(&s->state, SLOT_CLAIMED);
+	/*
+	 * Scans stop at hwm: raised first, or an owner dying right after
+	 * publishing would leave a claimed slot that no burial finds.
+	 */
 	if (i >= atomic_load(&h->hdr->hwm))
 		atomic_store(&h->hdr->hwm, i + 1);
+	FAULT(SLOT_CLAIM);
+	atomic_store(&s->state, SLOT_CLAIMED);
+	FAULT(SLOT_CLAIMED);
 	*why = HUB_OK;
 	return (int)i;
 }
@@ -948,6 +957,7 @@ hub_release(struct hub *h, int i)
 	atomic_fetch_add(&h->hdr->wakeups, atomic_exchange(&s->wakeups, 0));
 	atomic_fetch_add(&h->hdr->lines, atomic_exchange(&s->lines, 0));
 	atomic_store(&s->state, SLOT_FREE);
+	FAULT(SLOT_RELEASE);
 	s->pid = 0;
 	s->op = 0;
 	s->name[0] = s->key[0] = '\0';
@@ -1021,6 +1031,7 @@ hub_post(struct hub *h, const struct record *rec, const char *text,
 
 	r.prev = *chain;
 	ring_append(&h->ring, &r, text, len);
+	FAULT(HUB_POST);
 	*chain = at + 1;
 }
 
@@ -1077,6 +1088,22 @@ hub_find_dead(const struct hub *h, pid_t pid)
 			return (int)i;
 	}
 	return -1;
+}
+
+/* Under the lock: whether the process (pid, start time) holds a slot. */
+int
+hub_held(const struct hub *h, pid_t pid, uint64_t start)
+{
+	const struct slot	*s;
+	uint32_t		 i, hwm = atomic_load(&h->hdr->hwm);
+
+	for (i = 0; i < hwm; i++) {
+		s = &h->slots[i];
+		if (atomic_load(&s->state) != SLOT_FREE && s->pid == pid &&
+		    s->pstart == start)
+			return 1;
+	}
+	return 0;
 }
 
 /*

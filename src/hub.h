@@ -166,6 +166,7 @@ size_t	hub_count(const struct hub *, uint32_t);
 int	hub_quiet(const struct hub *, uint32_t);
 void	hub_post(struct hub *, const struct record *, const char *, size_t);
 int	hub_find_dead(const struct hub *, pid_t);
+int	hub_held(const struct hub *, pid_t, uint64_t);
 int	hub_resync(const struct hub *, uint32_t, int, uint64_t *);
 int	hub_op_heir(const struct hub *);
 

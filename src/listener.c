@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fault.h"
 #include "hub.h"
 #include "listener.h"
 #include "log.h"
@@ -42,10 +43,21 @@ static struct {
 	unsigned long	 refused;
 } trouble;
 
+/* A worker of a listener that died: not ours to wait for. */
+struct orphan {
+	pid_t		pid;
+	uint64_t	pstart;
+};
+
 struct children {
-	pid_t	*pids;
-	size_t	 n;
-	size_t	 cap;
+	pid_t		*pids;
+	size_t		 n;
+	size_t		 cap;
+	unsigned	 accepted;	/* connections so far */
+	struct orphan	*orphans;	/* adopted at start, still alive */
+	size_t		 norphans;
+	size_t		 next;		/* the next orphan to look at */
+	int64_t		 looked;	/* when, in now_ms() */
 };
 
 static void
@@ -346,13 +358,112 @@ refuse_spare(int fd, int err)
 	return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 }
 
+/* Forgets the orphans that have exited; returns how many did. */
+static size_t
+orphans_prune(struct children *c)
+{
+	size_t	i, gone = 0;
+
+	for (i = 0; i < c->norphans; ) {
+		if (proc_alive(c->orphans[i].pid, c->orphans[i].pstart)) {
+			i++;
+			continue;
+		}
+		c->orphans[i] = c->orphans[--c->norphans];
+		gone++;
+	}
+	return gone;
+}
+
+/*
+ * At start, on a segment a listener that died left in use: its workers
+ * serve on, but they are not our children, so no SIGCHLD will say when
+ * one dies. The dead are buried now; the living are remembered, watched
+ * (orphans_check) and stopped with ours at shutdown.
+ */
+static void
+orphans_adopt(struct hub *h, struct notifier *nt, struct children *c)
+{
+	struct slot	*s;
+	uint32_t	 i, hwm;
+
+	if (atomic_load(&h->hdr->hwm) == 0)
+		return;		/* a new segment */
+	worker_bury(h, nt, 0, op_handover);
+	hub_lock(h);
+	hwm = atomic_load(&h->hdr->hwm);
+	if ((c->orphans = calloc(hwm, sizeof(*c->orphans))) == NULL)
+		fatal("calloc");
+	for (i = 0; i < hwm; i++) {
+		s = &h->slots[i];
+		if (atomic_load(&s->state) != SLOT_FREE) {
+			c->orphans[c->norphans].pid = s->pid;
+			c->orphans[c->norphans++].pstart = s->pstart;
+		}
+	}
+	hub_unlock(h);
+	(void)orphans_prune(c);
+	if (c->norphans > 0)
+		log_info("adopted %zu workers of a listener that died",
+		    c->norphans);
+}
+
+/*
+ * Every ORPHAN_CHECK_MS, looks at up to ORPHAN_CHECK_BATCH orphans,
+ * round robin, so that many thousands cost a bounded time however busy
+ * the listener. One that died still holding its slot is buried, as
+ * reaping does for ours; one that left cleanly is just forgotten.
+ */
+static void
+orphans_check(struct hub *h, struct notifier *nt, struct children *c)
+{
+	struct orphan	o;
+	size_t		n;
+	int		bury = 0;
+
+	if (c->norphans == 0 || now_ms() - c->looked < ORPHAN_CHECK_MS)
+		return;
+	c->looked = now_ms();
+	for (n = 0; n < ORPHAN_CHECK_BATCH && c->norphans > 0; n++) {
+		if (c->next >= c->norphans)
+			c->next = 0;
+		o = c->orphans[c->next];
+		if (proc_alive(o.pid, o.pstart)) {
+			c->next++;
+			continue;
+		}
+		c->orphans[c->next] = c->orphans[--c->norphans];
+		hub_lock(h);
+		bury |= hub_held(h, o.pid, o.pstart);
+		hub_unlock(h);
+	}
+	if (bury)
+		worker_bury(h, nt, 0, op_handover);
+}
+
+/*
+ * Sends sig to every orphan still alive. Its start time is checked just
+ * before, so a recycled pid is not hit (short of a reuse in between).
+ */
+static void
+orphans_kill(struct children *c, int sig)
+{
+	size_t	i;
+
+	(void)orphans_prune(c);
+	for (i = 0; i < c->norphans; i++)
+		if (kill(c->orphans[i].pid, sig) == -1 && errno != ESRCH)
+			log_warn("kill %ld", (long)c->orphans[i].pid);
+}
+
 /* The child's side of a fork: become the worker for socket s. */
 static void __attribute__((noreturn))
 listener_child(struct hub *h, struct config *cf, struct notifier *nt,
-    int s, int *fds, int nfds)
+    int s, int *fds, int nfds, unsigned conn)
 {
 	int	i;
 
+	fault_worker(conn);
 	/* Ours first: a listener short of descriptors passes it on. */
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
@@ -402,13 +513,14 @@ listener_accept(struct hub *h, struct config *cf, struct notifier *nt,
 			paused_until = now_ms() + ACCEPT_PAUSE_MS;
 			return;
 		}
+		c->accepted++;
 		if ((pid = fork()) == -1) {
 			trouble_begin("cannot fork a worker", errno);
 			refuse(s);
 			continue;
 		}
 		if (pid == 0)
-			listener_child(h, cf, nt, s, fds, nfds);
+			listener_child(h, cf, nt, s, fds, nfds, c->accepted);
 		trouble_end();
 		children_add(c, pid);
 		close(s);
@@ -451,7 +563,9 @@ listener_check_dir(struct hub *h, struct notifier *nt, struct children *c)
 
 /*
  * Asks every worker to say goodbye, gives them SHUTDOWN_GRACE_MS, kills
- * the rest, then removes the segment and the pipes.
+ * the rest, then removes the segment and the pipes. Orphans (see
+ * orphans_adopt) are asked and killed alike; they cannot be waited for,
+ * so they are watched until they are gone, lest one outlive the segment.
  */
 static void __attribute__((noreturn))
 listener_shutdown(struct hub *h, struct notifier *nt, struct children *c)
@@ -469,18 +583,32 @@ listener_shutdown(struct hub *h, struct notifier *nt, struct children *c)
 	atomic_store(&h->hdr->shutdown, 1);
 	for (i = 0; i < c->n; i++)
 		kill(c->pids[i], SIGTERM);
+	orphans_kill(c, SIGTERM);
 	notify_all(nt);
-	for (waited = 0; c->n > 0 && waited < SHUTDOWN_GRACE_MS; waited += 10) {
+	for (waited = 0; (c->n > 0 || c->norphans > 0) &&
+	    waited < SHUTDOWN_GRACE_MS; waited += 10) {
 		listener_reap(h, nt, c);
-		if (c->n > 0)
+		(void)orphans_prune(c);
+		if (c->n > 0 || c->norphans > 0)
 			nanosleep(&ts, NULL);
 	}
-	if (c->n > 0)
-		log_warnx("killing %zu workers that did not exit", c->n);
+	if (c->n + c->norphans > 0)
+		log_warnx("killing %zu workers that did not exit",
+		    c->n + c->norphans);
 	for (i = 0; i < c->n; i++)
 		kill(c->pids[i], SIGKILL);
+	orphans_kill(c, SIGKILL);
 	while (c->n > 0 && (pid = waitpid(-1, &status, 0)) > 0)
 		listener_exited(h, nt, c, pid, status);
+	/* SIGKILL cannot be refused, but may take a moment to land. */
+	for (waited = 0; waited < SHUTDOWN_GRACE_MS; waited += 10) {
+		(void)orphans_prune(c);
+		if (c->norphans == 0)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	if (c->norphans > 0)
+		log_warnx("%zu workers outlive the shutdown", c->norphans);
 	hub_destroy(h);
 	/* exit() also removes the pid file: see pidfile_open(). */
 	exit(0);
@@ -519,14 +647,16 @@ void
 listener_main(struct hub *h, struct config *cf, int *fds, int nfds)
 {
 	struct pollfd		 pfd[2 * CHATD_MAX_LISTEN + 1];
-	struct children		 c = { NULL, 0, 0 };
+	struct children		 c;
 	struct notifier		 nt;
 	unsigned char		 sig;
-	int			 i;
+	int			 i, timeout;
 
+	memset(&c, 0, sizeof(c));
 	listener_signals();
 	notify_init(&nt, h);
 	op_handover = cf->live.oper_first_user;
+	orphans_adopt(h, &nt, &c);
 	for (i = 0; i < nfds; i++) {
 		pfd[i].fd = fds[i];
 		pfd[i].events = POLLIN;
@@ -535,13 +665,17 @@ listener_main(struct hub *h, struct config *cf, int *fds, int nfds)
 	pfd[nfds].events = POLLIN;
 	spare_open();
 	for (;;) {
-		if (poll(pfd, (nfds_t)nfds + 1, listener_timeout(pfd,
-		    nfds)) == -1) {
+		timeout = listener_timeout(pfd, nfds);
+		/* Orphans send no SIGCHLD: look at them now and then. */
+		if (c.norphans > 0 && timeout > ORPHAN_CHECK_MS)
+			timeout = ORPHAN_CHECK_MS;
+		if (poll(pfd, (nfds_t)nfds + 1, timeout) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
 		}
 		listener_check_dir(h, &nt, &c);
+		orphans_check(h, &nt, &c);
 		while (read(sigpipe_fds[0], &sig, 1) == 1) {
 			if (sig == SIGTERM || sig == SIGINT)
 				listener_shutdown(h, &nt, &c);

@@ -20,6 +20,7 @@
 #include "activate.h"
 #include "config.h"
 #include "daemon.h"
+#include "fault.h"
 #include "hub.h"
 #include "listener.h"
 #include "log.h"
@@ -129,6 +130,7 @@ main(int argc, char **argv)
 	struct config	cf;
 	struct hub	h;
 
+	fault_init();
 	config_init(&cf);
 	config_args(&cf, argc, argv);
 	if (cf.check) {
@@ -143,6 +145,7 @@ main(int argc, char **argv)
 		inetd_instance(&cf);
 		hub_open(&h, &cf, HUB_INETD);
 		cf.livegen = hub_publish(&h, &cf.live);
+		fault_worker(0);
 		worker_main(&h, &cf);
 	}
 	standalone(&cf);

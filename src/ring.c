@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "defs.h"
+#include "fault.h"
 #include "ring.h"
 
 _Static_assert(sizeof(struct record) == RING_ALIGN, "record header size");
@@ -98,6 +99,7 @@ ring_put(struct ring *r, uint64_t pos, uint64_t size,
 	struct record	*rec = (struct record *)(r->base + pos % r->size);
 
 	ring_reserve(r, pos + size);
+	FAULT(RING_RESERVE);
 	*rec = *tmpl;
 	rec->pos = pos;
 	rec->size = (uint32_t)size;
@@ -105,6 +107,7 @@ ring_put(struct ring *r, uint64_t pos, uint64_t size,
 	rec->len = (uint16_t)len;
 	if (len > 0)
 		memcpy(rec + 1, text, len);
+	FAULT(RING_WRITE);
 	atomic_store_explicit(&r->hdr->head, pos + size, memory_order_release);
 }
 

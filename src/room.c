@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "defs.h"
+#include "fault.h"
 #include "log.h"
 #include "room.h"
 #include "state.h"
@@ -105,6 +106,7 @@ room_make(struct hub *h, const char *name)
 	memcpy(r->name, name, n + 1);
 	lower(r->key, name, n);
 	r->nhist = 0;
+	FAULT(JOIN_MAKE);
 	r->lastleft = ++h->hdr->roomseq;
 	r->used = 1;
 	return i;
@@ -144,6 +146,7 @@ room_history_add(struct hub *h, uint32_t r, int64_t when, int kind,
 	e->kind = (uint32_t)kind;
 	e->len = (uint32_t)len;
 	memcpy(e + 1, text, len);
+	FAULT(ROOM_HISTORY);
 	/* Published last: the entry is shown only from now on. */
 	h->rooms[r].nhist++;
 	state_note_history(h, r, when, kind, text, len);

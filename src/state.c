@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ban.h"
+#include "fault.h"
 #include "log.h"
 #include "room.h"
 #include "state.h"
@@ -505,6 +506,7 @@ replace_file(int dfd, const char *name, const struct sbuf *b, int keepbad)
 		log_warn("%s/%s", st_dirpath, tmp);
 		return -1;
 	}
+	FAULT(STATE_REPLACE);
 	if (keepbad) {
 		if (unlinkat(dfd, bad, 0) == -1 && errno != ENOENT)
 			log_warn("%s/%s", st_dirpath, bad);
@@ -1174,6 +1176,7 @@ journal_append(struct hub *h, const char *p, size_t n)
 			log_warn("%s/history", st_dirpath);
 	}
 	end = lseek(st_journal, 0, SEEK_CUR);
+	FAULT(STATE_JOURNAL);
 	if (flock(st_journal, LOCK_UN) == -1)
 		fatal("flock %s/history", st_dirpath);
 	if (end != -1 && (uint64_t)end > journal_bound(h))

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fault.h"
 #include "log.h"
 #include "room.h"
 #include "worker.h"
@@ -309,12 +310,15 @@ worker_drain(struct worker *w, int locked)
 	}
 }
 
-/* Leaves if a kick came for us; the kicker told the room. */
+/*
+ * Leaves if a kick came for us. The kicker told the room, unless it died
+ * before: then our slot is still in the room, which hears that we quit.
+ */
 void
 worker_check_kicked(struct worker *w)
 {
 	if (w->kicked)
-		worker_exit(w, NULL, NULL);
+		worker_exit(w, "kicked", NULL);
 }
 
 static void
@@ -345,6 +349,8 @@ worker_replay(struct worker *w, struct history *hist, const char *room)
 			memset(&tm, 0, sizeof(tm));
 		worker_reply(w, "[%02d:%02d] %.*s", tm.tm_hour, tm.tm_min,
 		    (int)e->len, (const char *)(e + 1));
+		if (i == 0)
+			FAULT(HISTORY_REPLAY);
 	}
 	worker_reply(w, "* end of history");
 	free(hist->buf);
@@ -425,6 +431,7 @@ session_end_locked(struct hub *h, int slot, const char *notice, size_t len,
 {
 	int	heir = worker_leave_locked(h, slot, notice, len, handover);
 
+	FAULT(SLOT_LEAVE);
 	hub_release(h, slot);
 	return heir;
 }
@@ -471,7 +478,9 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 	notify_close(h, w->slot, w->rfd, w->wfd);
 	hub_leave_begin(h);
 	hub_lock(h);
-	if (n > 0 && hub_quiet(h, w->room))
+	/* Gone from the room already (kicked): it heard why. */
+	if (n > 0 && (hub_quiet(h, w->room) ||
+	    atomic_load(&h->slots[w->slot].state) != SLOT_ACTIVE))
 		n = 0;
 	heir = session_end_locked(h, w->slot, w->text, n,
 	    w->cf->live.oper_first_user);
@@ -492,8 +501,9 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 /*
  * Frees the slots of workers that died without a word (pid, or any dead
  * owner with 0): their rooms hear "connection lost". Called by the
- * listener when it reaps a child and by any worker that finds a dead
- * owner's pipe. Deaths are rare: everybody is woken.
+ * listener when it reaps a child or finds an adopted worker gone, and
+ * by any worker that finds a dead owner's pipe. Deaths are rare:
+ * everybody is woken.
  */
 void
 worker_bury(struct hub *h, struct notifier *nt, pid_t pid, int handover)
@@ -513,8 +523,12 @@ worker_bury(struct hub *h, struct notifier *nt, pid_t pid, int handover)
 			break;
 	}
 	hub_unlock(h);
+	/*
+	 * Everybody, kicked slots too: the dead may have posted a kick and
+	 * died before waking its target, who would wait for ever.
+	 */
 	if (buried > 0)
-		notify_room(nt, RING_ALLROOMS, -1);
+		notify_all(nt);
 }
 
 /* Checks a name; returns NULL or why it is not one. */
@@ -572,6 +586,7 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	memcpy(sl->name, s, n);
 	sl->name[n] = '\0';
 	memcpy(sl->key, key, n + 1);
+	FAULT(SLOT_REGISTER);
 	sl->regseq = ++h->hdr->regseq;
 	/* The first user to register is the operator (the seed's rule). */
 	sl->op = w->cf->live.oper_first_user &&
@@ -580,6 +595,7 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	w->room = 0;
 	w->pos = ring_head(&h->ring);
 	atomic_store(&sl->state, SLOT_ACTIVE);
+	FAULT(SLOT_REGISTERED);
 	quiet = hub_quiet(h, 0);
 	if (!quiet) {
 		len = snprintf(notice, sizeof(notice), "* %s joined lobby",
