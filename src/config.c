@@ -489,6 +489,26 @@ file_line(struct config *cf, char *line)
 		usage_error("%s: '%s' is not yes or no", name, value);
 }
 
+/*
+ * Reads a line, its newline included, into buf and terminates it; returns
+ * its length, 0 at the end of the file. fgets() would hide a NUL byte in
+ * the line: its length would seem to end there.
+ */
+static size_t
+read_line(FILE *fp, char *buf, size_t size)
+{
+	size_t	n = 0;
+	int	c;
+
+	while (n < size - 1 && (c = getc(fp)) != EOF) {
+		buf[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
 /* Applies a configuration file, naming it and the line in any error. */
 static void
 config_file(struct config *cf, const char *path)
@@ -500,12 +520,11 @@ config_file(struct config *cf, const char *path)
 	cur_line = 0;
 	if ((cur_fp = fopen(path, "r")) == NULL)
 		usage_error("cannot read it: %s", strerror(errno));
-	while (fgets(buf, sizeof(buf), cur_fp) != NULL) {
+	while ((n = read_line(cur_fp, buf, sizeof(buf))) > 0) {
 		cur_line++;
-		n = strlen(buf);
 		if (n == sizeof(buf) - 1 && buf[n - 1] != '\n')
 			usage_error("line too long");
-		if (memchr(buf, '\0', n) != NULL || strlen(buf) != n)
+		if (memchr(buf, '\0', n) != NULL)
 			usage_error("a NUL byte");
 		file_line(cf, buf);
 	}
