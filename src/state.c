@@ -60,7 +60,6 @@ struct hset {
 struct group {
 	size_t	start;
 	size_t	end;
-	int	keep;
 };
 
 /* A state file being read line by line. */
@@ -525,6 +524,7 @@ dir_problem(const char *path, int *fdp)
 	struct stat	st;
 	int		fd;
 
+	*fdp = -1;
 	if (mkdir(path, 0700) == -1 && errno != EEXIST)
 		return strerror(errno);
 	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
