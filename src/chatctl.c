@@ -576,7 +576,7 @@ static int
 ctl_shutdown(struct ctl *c, char **argv)
 {
 	struct hub	*h = &c->h;
-	struct timespec	 ts = { 0, 20 * 1000 * 1000 };
+	struct timespec	 ts = { 0, 20L * 1000 * 1000 };
 	pid_t		 listener;
 	int		 waited;
 

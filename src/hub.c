@@ -198,7 +198,7 @@ robust_selftest(void)
 	pid_t			 pid;
 	int			 status, r;
 
-	m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE,
+	m = mmap(NULL, sizeof(pthread_mutex_t), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		fatal("mmap");
@@ -224,7 +224,7 @@ robust_selftest(void)
 	pthread_mutex_consistent(m);
 	pthread_mutex_unlock(m);
 	pthread_mutex_destroy(m);
-	munmap(m, sizeof(*m));
+	munmap(m, sizeof(pthread_mutex_t));
 }
 
 void
