@@ -150,6 +150,7 @@ proc_stat(pid_t pid, char *state, uint64_t *start)
 	*state = p[2];
 	for (field = 2; field < 22 && p != NULL; field++)
 		p = strchr(p + 1, ' ');
+	/* NOLINTNEXTLINE(cert-err34-c): the kernel's number fits. */
 	if (p == NULL || sscanf(p + 1, "%llu", &v) != 1)
 		return -1;
 	*start = v;
@@ -513,6 +514,7 @@ hub_open(struct hub *h, const struct config *cf, enum hub_role role)
 			hub_init(h, fd, cf);
 			log_debug("created shared memory %s", h->shmname);
 		} else if (errno != EEXIST)
+			/* NOLINTNEXTLINE(bugprone-branch-clone): two errors. */
 			fatal_status(EX_UNAVAILABLE, "shm_open %s: %s",
 			    h->shmname, strerror(errno));
 		else if ((fd = shm_open(h->shmname, O_RDWR, 0)) != -1)
