@@ -200,6 +200,7 @@ robust_selftest(void)
 	int			 status, r;
 
 	m = mmap(NULL, sizeof(pthread_mutex_t), PROT_READ | PROT_WRITE,
+	    /* cppcheck-suppress invalidFunctionArg ; anonymous: fd -1 */
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		fatal("mmap");
