@@ -9,13 +9,24 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#include <err.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "hub.h"
+
+/* What failed, with errno's reason; or, with status 64, a usage error. */
+static void __attribute__((noreturn))
+fail(int status, const char *what)
+{
+	if (status == 64)
+		fprintf(stderr, "forgehub: %s\n", what);
+	else
+		perror(what);
+	exit(status);
+}
 
 int
 main(int argc, char **argv)
@@ -27,28 +38,28 @@ main(int argc, char **argv)
 	int		 fd;
 
 	if (argc != 4)
-		errx(64, "usage: forgehub SHMNAME owner|listener NUMBER");
+		fail(64, "usage: forgehub SHMNAME owner|listener NUMBER");
 	v = strtol(argv[3], &end, 10);
 	if (*argv[3] == '\0' || *end != '\0' || v < 0)
-		errx(64, "%s: not a number", argv[3]);
+		fail(64, "not a number");
 	if ((fd = shm_open(argv[1], O_RDWR, 0)) == -1)
-		err(1, "shm_open %s", argv[1]);
+		fail(1, argv[1]);
 	if (fstat(fd, &st) == -1)
-		err(1, "fstat");
+		fail(1, "fstat");
 	if ((size_t)st.st_size < sizeof(*hdr))
-		errx(1, "%s: too small", argv[1]);
+		fail(64, "the segment is too small");
 	hdr = mmap(NULL, sizeof(*hdr), PROT_READ | PROT_WRITE, MAP_SHARED,
 	    fd, 0);
 	if (hdr == MAP_FAILED)
-		err(1, "mmap");
+		fail(1, "mmap");
 	if (strcmp(argv[2], "owner") == 0)
 		hdr->owner = (uid_t)v;
 	else if (strcmp(argv[2], "listener") == 0) {
 		hdr->listener = (pid_t)v;
 		hdr->lstart = 0;
 	} else
-		errx(64, "%s: not owner or listener", argv[2]);
+		fail(64, "the field is owner or listener");
 	if (munmap(hdr, sizeof(*hdr)) == -1 || close(fd) == -1)
-		err(1, "munmap");
+		fail(1, "munmap");
 	return 0;
 }
