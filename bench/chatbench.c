@@ -457,6 +457,7 @@ own_rss_kib(void)
 	long long	size, resident;
 
 	if (!read_small("/proc/self/statm", buf, sizeof buf) ||
+	    /* NOLINTNEXTLINE(cert-err34-c): the kernel's numbers fit. */
 	    sscanf(buf, "%lld %lld", &size, &resident) != 2)
 		die("cannot read /proc/self/statm");
 	return (resident * (sysconf(_SC_PAGESIZE) / 1024));
@@ -492,12 +493,17 @@ proc_stat(pid_t pid, unsigned long long *field, int nfield)
 static void
 ptab_add(pid_t pid, pid_t ppid)
 {
+	pid_t	*p, *pp;
+
 	if (ptab_len == ptab_cap) {
 		ptab_cap = ptab_cap == 0 ? 1024 : ptab_cap * 2;
-		ptab_pid = realloc(ptab_pid, ptab_cap * sizeof *ptab_pid);
-		ptab_ppid = realloc(ptab_ppid, ptab_cap * sizeof *ptab_ppid);
-		if (ptab_pid == NULL || ptab_ppid == NULL)
+		p = realloc(ptab_pid, ptab_cap * sizeof *ptab_pid);
+		pp = p == NULL ? NULL :
+		    realloc(ptab_ppid, ptab_cap * sizeof *ptab_ppid);
+		if (pp == NULL)
 			die("out of memory");
+		ptab_pid = p;
+		ptab_ppid = pp;
 	}
 	ptab_pid[ptab_len] = pid;
 	ptab_ppid[ptab_len++] = ppid;
@@ -693,7 +699,7 @@ hist_index(uint64_t us)
 {
 	unsigned	e, shift;
 
-	if (us < 2 * HIST_SUB)
+	if (us < 2ULL * HIST_SUB)
 		return ((unsigned)us);
 	e = 63 - (unsigned)__builtin_clzll(us);
 	shift = e - HIST_SUB_BITS;
@@ -1002,7 +1008,7 @@ pair_arrival(struct pair *p, uint32_t seq, int64_t latency)
  * (notices, history, other people's lines) is no business of ours.
  */
 static void
-line_chat(struct client *c, const char *s, size_t len, int64_t now)
+line_chat(const struct client *c, const char *s, size_t len, int64_t now)
 {
 	const char	*end = s + len, *gt, *p;
 	uint64_t	 sid, seq, stamp;
@@ -1622,7 +1628,7 @@ setup(void)
 	order = alloc_touched(nusers, sizeof *order);
 	senders = alloc_touched(nsenders, sizeof *senders);
 	pairs = alloc_touched((size_t)nusers * nsenders, sizeof *pairs);
-	hist = alloc_touched(HIST_BUCKETS, sizeof *hist);
+	hist = alloc_touched((size_t)HIST_BUCKETS, sizeof *hist);
 	readbuf = alloc_touched(READ_SIZE, 1);
 	carries = alloc_touched(nusers, CARRY_SIZE);
 	for (i = 0; i < nusers; i++) {

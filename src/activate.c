@@ -47,7 +47,7 @@ env_number(const char *s)
 static unsigned
 activate_one(int fd)
 {
-	struct sockaddr_storage	ss;
+	struct sockaddr_storage	ss = { .ss_family = AF_UNSPEC };
 	socklen_t		len = sizeof(ss), ilen;
 	char			host[NI_MAXHOST], port[NI_MAXSERV];
 	int			type = 0, listening = 0, fl;

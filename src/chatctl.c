@@ -586,7 +586,7 @@ static int
 ctl_shutdown(struct ctl *c, char **argv)
 {
 	struct hub	*h = &c->h;
-	struct timespec	 ts = { 0, 20 * 1000 * 1000 };
+	struct timespec	 ts = { 0, 20L * 1000 * 1000 };
 	pid_t		 listener;
 	int		 waited;
 
@@ -704,10 +704,33 @@ instance_gone(const struct hub *h)
 }
 
 /*
+ * The user who owns the segment, as the kernel says. Not the header's
+ * owner field: that user can write the header, and a 0 there would keep
+ * root's chatctl root while it signals the pid the header names and
+ * writes into the state directory.
+ */
+static uid_t
+segment_owner(const struct ctl *c)
+{
+	struct stat	st;
+	int		fd;
+
+	if ((fd = shm_open(c->h.shmname, O_RDONLY, 0)) == -1)
+		die(EX_UNAVAILABLE, "shm_open %s: %s", c->h.shmname,
+		    strerror(errno));
+	if (fstat(fd, &st) == -1)
+		die(EX_UNAVAILABLE, "fstat %s: %s", c->h.shmname,
+		    strerror(errno));
+	close(fd);
+	return st.st_uid;
+}
+
+/*
  * Root managing an instance that runs as another user becomes that
  * user once attached: whatever chatctl then creates (the state files
- * after a ban) stays the server's, and root never writes into a
- * directory somebody else controls.
+ * after a ban) stays the server's, root never writes into a directory
+ * somebody else controls, and the listener's pid, read from the
+ * segment, is signalled with that user's rights only.
  */
 static void
 become_owner(uid_t owner)
@@ -760,7 +783,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (hub_open_running(&c.h, &c.cf, why, sizeof(why)) == -1)
 		die(EX_UNAVAILABLE, "%s", why);
-	become_owner(c.h.hdr->owner);
+	become_owner(segment_owner(&c));
 	notify_init(&c.nt, &c.h);
 	r = cmd->fn(&c, argv);
 	/*

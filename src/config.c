@@ -203,7 +203,7 @@ set_rundir(struct config *cf, const char *s)
 		usage_error("--run-dir: '%s' must be an absolute path", s);
 	if (strlen(s) >= sizeof(cf->rundir) - INSTANCE_MAX_LEN - 16)
 		usage_error("--run-dir: path too long");
-	strcpy(cf->rundir, s);
+	snprintf(cf->rundir, sizeof(cf->rundir), "%s", s);
 	cf->rundir_given = 1;
 }
 
@@ -317,7 +317,7 @@ set_option(struct config *cf, int ch, const char *arg)
 	case 'u':
 		if (*arg == '\0' || strlen(arg) >= sizeof(cf->user))
 			usage_error("--user: '%s' is not a user name", arg);
-		strcpy(cf->user, arg);
+		snprintf(cf->user, sizeof(cf->user), "%s", arg);
 		break;
 	case OPT_PIDFILE:
 		set_path(cf->pidfile, sizeof(cf->pidfile), "pidfile", arg);
@@ -343,7 +343,9 @@ set_option(struct config *cf, int ch, const char *arg)
 			    CHATD_MAX_LISTEN);
 		if (*arg == '\0' || strlen(arg) >= sizeof(cf->listen[0]))
 			usage_error("--listen: '%s' is not an address", arg);
-		strcpy(cf->listen[cf->nlisten++], arg);
+		snprintf(cf->listen[cf->nlisten], sizeof(cf->listen[0]), "%s",
+		    arg);
+		cf->nlisten++;
 		break;
 	case 'i':
 		cf->inetd = 1;
@@ -490,14 +492,33 @@ file_line(struct config *cf, char *line)
 		usage_error("'%s' cannot be set in a configuration file", name);
 	if (*value == '\0')
 		usage_error("%s: no value", name);
-	if (o->has_arg == required_argument)
+	/* A flag ignores its argument: "yes" rather than NULL. */
+	if (o->has_arg == required_argument || strcmp(value, "yes") == 0)
 		set_option(cf, o->val, value);
-	else if (strcmp(value, "yes") == 0)
-		set_option(cf, o->val, NULL);
 	else if (strcmp(value, "no") == 0)
 		clear_flag(cf, o->val);
 	else
 		usage_error("%s: '%s' is not yes or no", name, value);
+}
+
+/*
+ * Reads a line, its newline included, into buf and terminates it; returns
+ * its length, 0 at the end of the file. fgets() would hide a NUL byte in
+ * the line: its length would seem to end there.
+ */
+static size_t
+read_line(FILE *fp, char *buf, size_t size)
+{
+	size_t	n = 0;
+	int	c;
+
+	while (n < size - 1 && (c = getc(fp)) != EOF) {
+		buf[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	buf[n] = '\0';
+	return n;
 }
 
 /* Applies the lines of an open configuration file. */
@@ -507,12 +528,11 @@ config_lines(struct config *cf, FILE *fp)
 	char	buf[8192];
 	size_t	n;
 
-	while (fgets(buf, sizeof(buf), fp) != NULL) {
+	while ((n = read_line(fp, buf, sizeof(buf))) > 0) {
 		cur_line++;
-		n = strlen(buf);
 		if (n == sizeof(buf) - 1 && buf[n - 1] != '\n')
 			usage_error("line too long");
-		if (memchr(buf, '\0', n) != NULL || strlen(buf) != n)
+		if (memchr(buf, '\0', n) != NULL)
 			usage_error("a NUL byte");
 		file_line(cf, buf);
 	}
@@ -613,7 +633,7 @@ config_args(struct config *cf, int argc, char **argv)
 	saved_argv = argv;
 	config_build(cf, argc, argv, NULL);
 	if (cf->config_file[0] != '\0') {
-		strcpy(file, cf->config_file);
+		snprintf(file, sizeof(file), "%s", cf->config_file);
 		config_build(cf, argc, argv, file);
 	}
 }

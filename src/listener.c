@@ -96,14 +96,16 @@ bind_one(const struct sockaddr *sa, socklen_t len)
 static unsigned
 bound_port(int fd)
 {
-	struct sockaddr_storage	ss;
+	struct sockaddr_storage	ss = { .ss_family = AF_UNSPEC };
 	socklen_t		len = sizeof(ss);
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
 		fatal("getsockname");
 	if (ss.ss_family == AF_INET6)
 		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	fatalx("bug: a listening socket of family %d", ss.ss_family);
 }
 
 /*
@@ -570,7 +572,7 @@ listener_check_dir(struct hub *h, struct notifier *nt, struct children *c)
 static void __attribute__((noreturn))
 listener_shutdown(struct hub *h, struct notifier *nt, struct children *c)
 {
-	struct timespec	ts = { 0, 10 * 1000 * 1000 };
+	struct timespec	ts = { 0, 10L * 1000 * 1000 };
 	size_t		i;
 	pid_t		pid;
 	int		waited, status;

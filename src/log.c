@@ -76,12 +76,6 @@ log_setverbose(int v)
 	log_verbose = v;
 }
 
-int
-log_getverbose(void)
-{
-	return log_verbose;
-}
-
 static void
 vlog(int pri, const char *fmt, va_list ap, const char *err)
 {
@@ -180,27 +174,4 @@ fatal_status(int status, const char *fmt, ...)
 	vlog(LOG_CRIT, fmt, ap, NULL);
 	va_end(ap);
 	log_exit(status);
-}
-
-/*
- * Makes bytes from the network safe to log: printable ASCII stays,
- * everything else becomes \xNN. The result is always terminated and
- * truncated to fit.
- */
-const char *
-log_escape(const void *p, size_t n, char *out, size_t outsz)
-{
-	const unsigned char	*s = p;
-	size_t			 i, o = 0;
-
-	if (outsz == 0)
-		return out;
-	for (i = 0; i < n && o + 5 < outsz; i++) {
-		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\')
-			out[o++] = (char)s[i];
-		else
-			o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", s[i]);
-	}
-	out[o] = '\0';
-	return out;
 }

@@ -2,8 +2,9 @@
  * log.c: diagnostics in the OpenBSD daemons' style. Messages go to stderr
  * in the foreground and to syslog as a daemon (to both while a daemon
  * starts); every line carries the process id, since a worker is a
- * process. Text that came from the network must go through log_escape
- * first.
+ * process. Text that came from the network is logged only once
+ * text_clean() made it valid UTF-8 without control characters, or once
+ * its form was checked (a name, a numeric address).
  */
 #ifndef CHATD_LOG_H
 #define CHATD_LOG_H
@@ -15,7 +16,6 @@ void	log_setname(const char *);
 void	log_syslog(int keep_stderr);
 void	log_on_exit(void (*)(int));
 void	log_setverbose(int);
-int	log_getverbose(void);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
@@ -23,6 +23,5 @@ void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void	fatal_status(int, const char *, ...) __attribute__((format(printf, 2, 3), noreturn));
-const char *log_escape(const void *, size_t, char *, size_t);
 
 #endif

@@ -36,7 +36,7 @@
 static void
 inetd_instance(struct config *cf)
 {
-	struct sockaddr_storage	ss;
+	struct sockaddr_storage	ss = { .ss_family = AF_UNSPEC };
 	socklen_t		len = sizeof(ss);
 	unsigned		port = cf->port;
 

@@ -4,8 +4,6 @@
  * line added gets its CRLF here.
  */
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,13 +16,6 @@ outbuf_init(struct outbuf *ob, size_t max)
 {
 	memset(ob, 0, sizeof(*ob));
 	ob->max = max;
-}
-
-void
-outbuf_free(struct outbuf *ob)
-{
-	free(ob->buf);
-	memset(ob, 0, sizeof(*ob));
 }
 
 size_t
@@ -75,23 +66,6 @@ outbuf_line(struct outbuf *ob, const char *s, size_t n)
 	memcpy(ob->buf + ob->len + n, "\r\n", 2);
 	ob->len += n + 2;
 	return 0;
-}
-
-int
-outbuf_printf(struct outbuf *ob, const char *fmt, ...)
-{
-	char	line[4096];
-	va_list	ap;
-	int	n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		fatalx("bug: vsnprintf failed");
-	if ((size_t)n >= sizeof(line))
-		n = sizeof(line) - 1;
-	return outbuf_line(ob, line, (size_t)n);
 }
 
 /*

@@ -17,10 +17,7 @@ struct outbuf {
 };
 
 void	outbuf_init(struct outbuf *, size_t);
-void	outbuf_free(struct outbuf *);
 int	outbuf_line(struct outbuf *, const char *, size_t);
-int	outbuf_printf(struct outbuf *, const char *, ...)
-	    __attribute__((format(printf, 2, 3)));
 size_t	outbuf_pending(const struct outbuf *);
 int	outbuf_flush(struct outbuf *, int);
 

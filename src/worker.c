@@ -109,7 +109,7 @@ worker_signals(void)
 static void
 peer_address(char *buf, size_t len)
 {
-	struct sockaddr_storage	 ss;
+	struct sockaddr_storage	 ss = { .ss_family = AF_UNSPEC };
 	socklen_t		 sl = sizeof(ss);
 	const char		*p;
 	int			 one = 1;

@@ -112,7 +112,7 @@ put_str(struct client *c, const char *s)
 }
 
 static void
-to_others(struct client *from, const char *s)
+to_others(const struct client *from, const char *s)
 {
 	int	i;
 
@@ -152,16 +152,16 @@ deliver(struct client *r, const char *s, size_t len)
 static void
 chat(struct client *from, const char *text)
 {
-	char	line[LINE_SIZE + 32];
+	char	out[LINE_SIZE + 32];
 	int	i, n;
 
-	n = snprintf(line, sizeof line, "<%s> %s\r\n", from->name, text);
-	if (n < 0 || (size_t)n >= sizeof line)
+	n = snprintf(out, sizeof out, "<%s> %s\r\n", from->name, text);
+	if (n < 0 || (size_t)n >= sizeof out)
 		return;
 	for (i = 0; i < MAX_CLIENTS; i++) {
 		if (&clients[i] != from && clients[i].fd != -1 &&
 		    clients[i].registered)
-			deliver(&clients[i], line, (size_t)n);
+			deliver(&clients[i], out, (size_t)n);
 	}
 	if (echo_every != 0 && ++nchat % echo_every == 0)
 		put(from, line, (size_t)n);

@@ -544,6 +544,7 @@ unit_test_clean_valid(void)
 	EXPECT_SAME("\xf0\x9f\x98\x80");	/* U+1F600 */
 	EXPECT_SAME("\xf3\xbf\xbf\xbf");	/* U+FFFFF */
 	EXPECT_SAME("\xf4\x8f\xbf\xbf");	/* U+10FFFF */
+	/* NOLINTNEXTLINE(misc-misleading-bidirectional): on purpose. */
 	EXPECT_SAME("\xe2\x80\xae");		/* U+202E is not a control */
 }
 
