@@ -42,7 +42,7 @@ frame(const unsigned char *in, size_t n, size_t max, unsigned seed,
 	FUZZ_CHECK(linebuf_init(&lb, max) == 0);
 	while (off < n) {
 		chunk = seed == 0 ? n - off : 1 + (seed % 13);
-		seed = seed * 1103515245u + 12345u;
+		seed = seed * 1103515245U + 12345U;
 		if (chunk > n - off)
 			chunk = n - off;
 		/* Each read is fed until it is used up, as worker_input does. */

@@ -17,11 +17,11 @@
 static uint32_t
 fnv(const char *s, size_t n)
 {
-	uint32_t	h = 2166136261u;
+	uint32_t	h = 2166136261U;
 
 	while (n-- > 0) {
 		h ^= (unsigned char)*s++;
-		h *= 16777619u;
+		h *= 16777619U;
 	}
 	return h;
 }

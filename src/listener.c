@@ -487,32 +487,45 @@ listener_child(struct hub *h, struct config *cf, struct notifier *nt,
 }
 
 /*
+ * After accept4 on fd failed with errno: 1 to accept again, 0 to stop.
+ * Out of descriptors, the spare one lets us refuse the client waiting
+ * (refuse_spare leaves its own accept's error in errno if that fails);
+ * an error that would only repeat pauses accepting for ACCEPT_PAUSE_MS
+ * instead of spinning.
+ */
+static int
+listener_accept_failed(int fd)
+{
+	int	r;
+
+	if (errno == EINTR || errno == ECONNABORTED)
+		return 1;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return 0;
+	if ((errno == EMFILE || errno == ENFILE) &&
+	    (r = refuse_spare(fd, errno)) != -1)
+		return r;
+	trouble_begin("cannot accept", errno);
+	paused_until = now_ms() + ACCEPT_PAUSE_MS;
+	return 0;
+}
+
+/*
  * Accepts and forks until the queue is empty. A client that cannot get
  * a worker (no process or no descriptor to spare) is told so and
- * closed at once; an error that would only repeat pauses accepting
- * for ACCEPT_PAUSE_MS instead of spinning.
+ * closed at once.
  */
 static void
 listener_accept(struct hub *h, struct config *cf, struct notifier *nt,
     int fd, int *fds, int nfds, struct children *c)
 {
 	pid_t	pid;
-	int	s, r;
+	int	s;
 
 	for (;;) {
 		if ((s = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
-			if (errno == EINTR || errno == ECONNABORTED)
+			if (listener_accept_failed(fd))
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			if (errno == EMFILE || errno == ENFILE) {
-				if ((r = refuse_spare(fd, errno)) == 1)
-					continue;
-				if (r == 0)
-					return;
-			}
-			trouble_begin("cannot accept", errno);
-			paused_until = now_ms() + ACCEPT_PAUSE_MS;
 			return;
 		}
 		c->accepted++;
@@ -645,13 +658,29 @@ listener_timeout(struct pollfd *pfd, int nfds)
 	    RUNDIR_CHECK_MS;
 }
 
+/* Acts on the signals the handler wrote to the self-pipe. */
+static void
+listener_signalled(struct hub *h, struct config *cf, struct notifier *nt,
+    struct children *c)
+{
+	unsigned char	sig;
+
+	while (read(sigpipe_fds[0], &sig, 1) == 1) {
+		if (sig == SIGTERM || sig == SIGINT)
+			listener_shutdown(h, nt, c);
+		if (sig == SIGCHLD)
+			listener_reap(h, nt, c);
+		if (sig == SIGHUP)
+			listener_reload(h, cf);
+	}
+}
+
 void
 listener_main(struct hub *h, struct config *cf, int *fds, int nfds)
 {
 	struct pollfd		 pfd[2 * CHATD_MAX_LISTEN + 1];
 	struct children		 c;
 	struct notifier		 nt;
-	unsigned char		 sig;
 	int			 i, timeout;
 
 	memset(&c, 0, sizeof(c));
@@ -678,14 +707,7 @@ listener_main(struct hub *h, struct config *cf, int *fds, int nfds)
 		}
 		listener_check_dir(h, &nt, &c);
 		orphans_check(h, &nt, &c);
-		while (read(sigpipe_fds[0], &sig, 1) == 1) {
-			if (sig == SIGTERM || sig == SIGINT)
-				listener_shutdown(h, &nt, &c);
-			if (sig == SIGCHLD)
-				listener_reap(h, &nt, &c);
-			if (sig == SIGHUP)
-				listener_reload(h, cf);
-		}
+		listener_signalled(h, cf, &nt, &c);
 		for (i = 0; i < nfds; i++)
 			if (pfd[i].revents & POLLIN)
 				listener_accept(h, cf, &nt, fds[i], fds, nfds,

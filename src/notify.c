@@ -284,6 +284,14 @@ static void	wake_range(struct notifier *, uint32_t, uint32_t, uint32_t,
 		    int);
 
 /*
+ * hand_over and wake_range call each other on purpose, and the recursion
+ * is bounded: each wake_range hands out parts of at most 1/RELAY_FANOUT
+ * of its range, and a hand-over that falls back does a part itself, so
+ * it is at most log4(slots) deep before RELAY_LEAF slots are woken in a
+ * loop. NOLINTBEGIN(misc-no-recursion)
+ */
+
+/*
  * Hands slot i the wake-ups of room's members after it up to end, and
  * wakes it. A task the slot already holds for the same room grows to
  * cover both; one for another room is left alone, and we do the range
@@ -348,6 +356,7 @@ wake_range(struct notifier *n, uint32_t room, uint32_t lo, uint32_t end,
 			hand_over(n, i, room, b, except);
 	}
 }
+/* NOLINTEND(misc-no-recursion) */
 
 /*
  * Called by a woken worker (slot) once its wake flag is clear: passes

@@ -164,7 +164,7 @@ chat(struct client *from, const char *text)
 			deliver(&clients[i], out, (size_t)n);
 	}
 	if (echo_every != 0 && ++nchat % echo_every == 0)
-		put(from, line, (size_t)n);
+		put(from, out, (size_t)n);
 }
 
 static void
