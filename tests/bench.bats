@@ -165,3 +165,18 @@ row() {
 	[[ ${lines[1]} == "fanout-max: "*": not measured" ]]
 	[ "${lines[2]}" = "connect: chatd 1000 registrations/s = 1.00x the better epoll server (1000) (>= 0.5x): met" ]
 }
+
+@test "bench/table: a server that loses lines at every window is compared by its fastest" {
+	write_results
+	{
+		# row DATE SCENARIO VARIANT SERVER RUN EXIT P99 LOST: deliveries/s
+		# is 9 in every row; 1000 times the p99 are the regs/s.
+		row 2000-01-02T00:00:00Z fanout-max fanout-max-w4 chatd 1 0 5 0
+		row 2000-01-02T00:00:00Z fanout-max fanout-max-w4 go 1 0 5 7
+		row 2000-01-02T00:00:00Z fanout-max fanout-max-w4 epoll-t2 1 0 5 0
+	} >>"$RESULTS"
+	run "$BENCH/table" -t "$RESULTS"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ ${lines[1]} == "fanout-max: best zero-loss deliveries/s with p99 < 50 ms: chatd 9 (fanout-max-w4), go 9 (fanout-max-w4, losses and all: it lost lines at every window), epoll-t2 9 (fanout-max-w4); chatd = 1.00x go (>= 5x), 1.00x epoll-t2 (>= 0.5x): NOT met" ]]
+}
