@@ -13,45 +13,9 @@ FIELDS='users registered regs_per_s deliveries deliv_per_s lost dup reorder
     p50_ms p90_ms p99_ms p999_ms max_ms pss_kib pss_per_user_kib
     memavail_drop_kib memavail_per_user_kib cpu_s send_cpu_s'
 
-# Starts brokenchat with the faults asked for, in place of chatd.
-start_broken() {
-	LOG=$BATS_TEST_TMPDIR/brokenchat.log
-	"$TESTBIN/brokenchat" "$@" 2>"$LOG" &
-	CHATD_PID=$!
-	wait_for "$TIMEOUT" grep -q 'listening on' "$LOG" || {
-		cat "$LOG" >&2
-		return 1
-	}
-	PORT=$(sed -n 's/.*listening on .* port \([0-9]*\)$/\1/p' "$LOG")
-}
-
 # Runs chatbench; $output is its stdout, $RESULT its last line.
 bench() {
-	run --separate-stderr "$CHATBENCH" -p "$PORT" "$@"
-	printf '%s\n' "$output" "$stderr"
-	RESULT=${lines[${#lines[@]} - 1]}
-	if [[ $stderr == *Sanitizer* || $stderr == *"runtime error"* ]]; then
-		echo "sanitizer report from chatbench" >&2
-		return 1
-	fi
-}
-
-# The value of field $1 of the RESULT line.
-field() {
-	local re=" $1=([^ ]*)( |\$)"
-	[[ $RESULT =~ $re ]] || return 1
-	printf '%s\n' "${BASH_REMATCH[1]}"
-}
-
-# Exactly these counts, e.g. "deliveries=772 lost=128 dup=0 reorder=0".
-assert_counts() {
-	local kv
-	for kv in "$@"; do
-		[ "$(field "${kv%%=*}")" = "${kv#*=}" ] || {
-			echo "expected $kv in: $RESULT" >&2
-			return 1
-		}
-	done
+	run_result "$CHATBENCH" -p "$PORT" "$@"
 }
 
 @test "every 7th delivery dropped: lost is exactly a seventh" {
@@ -59,7 +23,7 @@ assert_counts() {
 	# 2 senders x 50 lines x 9 receivers = 900 deliveries, 128 dropped.
 	bench -n 10 -s 2 -r 50 -d 1 -D 1
 	[ "$status" -eq 0 ]
-	assert_counts users=10 registered=10 deliveries=772 lost=128 dup=0 \
+	assert_fields users=10 registered=10 deliveries=772 lost=128 dup=0 \
 	    reorder=0
 }
 
@@ -67,7 +31,7 @@ assert_counts() {
 	start_broken -u 10
 	bench -n 10 -s 2 -r 50 -d 1 -D 1
 	[ "$status" -eq 0 ]
-	assert_counts registered=10 deliveries=900 lost=0 dup=90 reorder=0
+	assert_fields registered=10 deliveries=900 lost=0 dup=90 reorder=0
 }
 
 @test "every 7th line swapped with the next: reorder counts each swap" {
@@ -75,14 +39,14 @@ assert_counts() {
 	# 50 lines to each of 9 receivers: lines 7, 14 ... 49 come late.
 	bench -n 10 -s 1 -r 50 -d 1 -D 1
 	[ "$status" -eq 0 ]
-	assert_counts registered=10 deliveries=450 lost=0 dup=0 reorder=63
+	assert_fields registered=10 deliveries=450 lost=0 dup=0 reorder=63
 }
 
 @test "chatd: 20 users, 2 senders for 1 s, nothing lost, every field" {
 	start_chatd --max-per-address 0
 	bench -n 20 -s 2 -r 20 -d 1 -S "$CHATD_PID"
 	[ "$status" -eq 0 ]
-	assert_counts users=20 registered=20 deliveries=760 lost=0 dup=0 \
+	assert_fields users=20 registered=20 deliveries=760 lost=0 dup=0 \
 	    reorder=0
 	local f re=RESULT
 	for f in $FIELDS; do
@@ -106,7 +70,7 @@ assert_counts() {
 	start_chatd --max-per-address 0
 	bench -n 100 -s 4 -r 20 -d 1 -S "$CHATD_PID"
 	[ "$status" -eq 0 ]
-	assert_counts users=100 registered=100 deliveries=7920 lost=0 dup=0 \
+	assert_fields users=100 registered=100 deliveries=7920 lost=0 dup=0 \
 	    reorder=0
 }
 
@@ -114,7 +78,7 @@ assert_counts() {
 	start_chatd --max-per-address 0
 	bench -n 20 -s 0 -d 1 -S "$CHATD_PID"
 	[ "$status" -eq 0 ]
-	assert_counts users=20 registered=20 deliveries=0 lost=0
+	assert_fields users=20 registered=20 deliveries=0 lost=0
 	awk -v a="$(field send_cpu_s)" -v b="$(field cpu_s)" \
 	    'BEGIN { exit !(a >= 0 && a <= b) }'
 	[[ $output == *"server CPU         "*" s of it in the send phase"* ]]
@@ -124,7 +88,7 @@ assert_counts() {
 	start_chatd --max-per-address 0
 	bench -n 10 -s 2 -w 4 -d 1
 	[ "$status" -eq 0 ]
-	assert_counts registered=10 lost=0 dup=0 reorder=0
+	assert_fields registered=10 lost=0 dup=0 reorder=0
 	[ "$(field deliveries)" -gt 0 ]
 	[[ $output == *"sent               2 with window 4 for 1 s: "* ]]
 }
@@ -133,7 +97,7 @@ assert_counts() {
 	start_broken -m 5
 	bench -n 10 -s 1 -d 1
 	[ "$status" -eq 1 ]
-	assert_counts users=10 registered=5 deliveries=0
+	assert_fields users=10 registered=5 deliveries=0
 	[[ $output == *"problem            5 x not registered: ! server full"* ]]
 }
 
@@ -141,7 +105,7 @@ assert_counts() {
 	start_broken -q 3
 	bench -n 6 -s 1 -d 1 -T 1
 	[ "$status" -eq 1 ]
-	assert_counts users=6 registered=3
+	assert_fields users=6 registered=3
 	[[ $stderr == *"timed out after 1.0 s"* ]]
 }
 
@@ -152,7 +116,7 @@ assert_counts() {
 	PORT=$port
 	bench -n 3 -d 1
 	[ "$status" -eq 1 ]
-	assert_counts registered=0
+	assert_fields registered=0
 	[[ $output == *"not registered: Connection refused"* ]]
 }
 

@@ -314,3 +314,45 @@ assert_clean() {
 		return 1
 	}
 }
+
+# Runs a program that ends with a RESULT line (chatbench, the soak):
+# $output is its stdout, $RESULT that line; fails on a sanitizer report.
+run_result() {
+	run --separate-stderr "$@"
+	printf '%s\n' "$output" "$stderr"
+	RESULT=${lines[${#lines[@]} - 1]}
+	if [[ $stderr == *Sanitizer* || $stderr == *"runtime error"* ]]; then
+		echo "sanitizer report from $1" >&2
+		return 1
+	fi
+}
+
+# The value of field $1 of the RESULT line.
+field() {
+	local re=" $1=([^ ]*)( |\$)"
+	[[ $RESULT =~ $re ]] || return 1
+	printf '%s\n' "${BASH_REMATCH[1]}"
+}
+
+# Exactly these values in the RESULT line, e.g. "lost=0 dup=0".
+assert_fields() {
+	local kv
+	for kv in "$@"; do
+		[ "$(field "${kv%%=*}")" = "${kv#*=}" ] || {
+			echo "expected $kv in: $RESULT" >&2
+			return 1
+		}
+	done
+}
+
+# Starts tests/brokenchat, a server that damages delivery on purpose,
+# in place of chatd: sets CHATD_PID, LOG and PORT.
+start_broken() {
+	LOG=$BATS_TEST_TMPDIR/brokenchat.log
+	"$TESTBIN/brokenchat" "$@" 2>"$LOG" &
+	CHATD_PID=$!
+	wait_for "$TIMEOUT" logged_port || {
+		cat "$LOG" >&2
+		return 1
+	}
+}

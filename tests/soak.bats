@@ -11,31 +11,7 @@ load helpers
 
 # Runs the soak; $output is its stdout, $RESULT its last line.
 soak() {
-	run --separate-stderr "$SOAK" -p "$PORT" "$@"
-	printf '%s\n' "$output" "$stderr"
-	RESULT=${lines[${#lines[@]} - 1]}
-	if [[ $stderr == *Sanitizer* || $stderr == *"runtime error"* ]]; then
-		echo "sanitizer report from the soak" >&2
-		return 1
-	fi
-}
-
-# The value of field $1 of the RESULT line.
-field() {
-	local re=" $1=([^ ]*)( |\$)"
-	[[ $RESULT =~ $re ]] || return 1
-	printf '%s\n' "${BASH_REMATCH[1]}"
-}
-
-# Exactly these values, e.g. "lost=0 dup=0".
-assert_fields() {
-	local kv
-	for kv in "$@"; do
-		[ "$(field "${kv%%=*}")" = "${kv#*=}" ] || {
-			echo "expected $kv in: $RESULT" >&2
-			return 1
-		}
-	done
+	run_result "$SOAK" -p "$PORT" "$@"
 }
 
 # Field $1 is more than zero.
@@ -44,17 +20,6 @@ assert_some() {
 		echo "expected some $1 in: $RESULT" >&2
 		return 1
 	}
-}
-
-start_broken() {
-	LOG=$BATS_TEST_TMPDIR/brokenchat.log
-	"$TESTBIN/brokenchat" "$@" 2>"$LOG" &
-	CHATD_PID=$!
-	wait_for "$TIMEOUT" grep -q 'listening on' "$LOG" || {
-		cat "$LOG" >&2
-		return 1
-	}
-	PORT=$(sed -n 's/.*listening on .* port \([0-9]*\)$/\1/p' "$LOG")
 }
 
 # Chat only, in lobby (-m): what brokenchat speaks.  No kills.
