@@ -183,6 +183,8 @@ static size_t		 pidset_bytes;
 static pid_t		*ptab_pid, *ptab_ppid;
 static size_t		 ptab_len, ptab_cap;
 
+static void	vwarn(const char *, va_list)
+		    __attribute__((format(printf, 1, 0)));
 static void	usage(void) __attribute__((noreturn));
 static void	die(const char *, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));
@@ -203,16 +205,23 @@ usage(void)
 	exit(EX_USAGE);
 }
 
+/* One line on stderr: "chatbench: " and the message. */
+static void
+vwarn(const char *fmt, va_list ap)
+{
+	fputs("chatbench: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 static void
 usage_error(const char *fmt, ...)
 {
 	va_list	ap;
 
-	fputs("chatbench: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vwarn(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	usage();
 }
 
@@ -222,11 +231,9 @@ die(const char *fmt, ...)
 {
 	va_list	ap;
 
-	fputs("chatbench: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vwarn(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(EX_RUN);
 }
 
@@ -238,11 +245,9 @@ note(const char *fmt, ...)
 
 	if (quiet)
 		return;
-	fputs("chatbench: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vwarn(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static int64_t
