@@ -265,6 +265,7 @@ struct status {
 	uint64_t	head;
 	uint64_t	repairs;
 	uint64_t	wakeups;
+	uint64_t	late;
 	uint64_t	lines;
 };
 
@@ -282,6 +283,7 @@ status_copy(struct ctl *c, struct status *st)
 	hwm = atomic_load(&h->hdr->hwm);
 	st->wakeups = atomic_load(&h->hdr->wakeups);
 	st->lines = atomic_load(&h->hdr->lines);
+	st->late = atomic_load(&h->hdr->late);
 	for (i = 0; i < hwm && i < h->hdr->nslots; i++) {
 		if (atomic_load(&h->slots[i].state) == SLOT_FREE)
 			continue;
@@ -324,6 +326,7 @@ ctl_status(struct ctl *c, char **argv)
 	row("log_size\t%llu", (unsigned long long)c->h.ring.size);
 	row("lock_repairs\t%llu", (unsigned long long)st.repairs);
 	row("wakeups\t%llu", (unsigned long long)st.wakeups);
+	row("late_wakeups\t%llu", (unsigned long long)st.late);
 	row("lines_out\t%llu", (unsigned long long)st.lines);
 	for (i = 0; i < n; i++)
 		row("lag.%s\t%llu", users[i].name,
@@ -786,6 +789,8 @@ main(int argc, char **argv)
 	become_owner(segment_owner(&c));
 	notify_init(&c.nt, &c.h);
 	r = cmd->fn(&c, argv);
+	/* Whatever it handed to relays is seen through before we go. */
+	notify_settle(&c.nt);
 	/*
 	 * Under inetd the last user may have left meanwhile, removing the
 	 * instance (and its directory): then nobody saw the action.

@@ -626,14 +626,13 @@ same_secret(const char *a, const char *b)
 /*
  * /oper PASSWORD, checked against the crypt(3) hash of
  * --oper-password-file. A wrong password is answered after a delay and
- * logged, so guessing is slow and seen.
+ * logged, so guessing is slow and seen; the worker does not sleep
+ * meanwhile (worker_hold).
  */
 static void
 cmd_oper(struct worker *w, char *args)
 {
 	const char	*hash = w->cf->live.oper_hash, *c;
-	struct timespec	 ts = { OPER_DELAY_MS / 1000,
-			    (OPER_DELAY_MS % 1000) * 1000000L };
 
 	if (hash[0] == '\0') {
 		worker_reply(w, "! /oper is not enabled");
@@ -643,9 +642,7 @@ cmd_oper(struct worker *w, char *args)
 	if (c == NULL || c[0] == '*' || !same_secret(c, hash)) {
 		log_warnx("wrong /oper password from %s (%s)", w->name,
 		    w->addr);
-		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-			;
-		worker_reply(w, "! wrong password");
+		worker_hold(w, OPER_DELAY_MS, "! wrong password");
 		return;
 	}
 	hub_lock(w->hub);

@@ -35,9 +35,11 @@
 #define RECORD_TEXT_MAX		(3 * CHATD_MAX_LINE_CAP + 64)	/* formatted line in a record */
 #define HIST_TEXT_MAX(maxline)	(3 * (maxline) + NAME_MAX_LEN + 4)	/* a history line */
 #define OUTBUF_MAX		(1u << 20)	/* a worker's output backlog, bytes */
+#define WORKER_READ		4096	/* bytes a worker reads from its client at once */
 #define FIFO_CACHE		64	/* wake pipes a worker keeps open */
 #define RELAY_FANOUT		4	/* relays a waker hands a range to */
 #define RELAY_LEAF		32	/* slots a waker wakes itself */
+#define RELAY_DEADLINE_MS	5	/* a sender's backstop looks behind its relays */
 #define SHUTDOWN_GRACE_MS	5000	/* time workers get to say goodbye */
 #define ACCEPT_PAUSE_MS		100	/* no accepting after an error that would repeat */
 #define RUNDIR_CHECK_MS		1000	/* the listener checks its run directory */
@@ -47,6 +49,9 @@
 #define FLUSH_GRACE_MS		2000	/* time a closing client gets to read */
 #define ATTACH_WAIT_MS		5000	/* wait for another process to build the segment */
 #define STATE_JOURNAL_MIN	(256u << 10)	/* history journal bytes before compaction, at least */
+#define STATE_PENDING_MAX	(4u << 20)	/* history bytes a worker holds while the journal is compacted */
+#define STATE_RETRY_MS		50	/* how often it tries the journal again meanwhile */
+#define STATE_FINISH_MS		1000	/* a leaving worker waits for the journal at most */
 #define STATE_JOURNAL_FACTOR	4	/* compact when this many times its compacted size */
 
 #endif

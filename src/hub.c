@@ -85,7 +85,7 @@
 #include "state.h"
 
 #define HUB_MAGIC	0x6368617464687562ULL	/* "chatdhub" */
-#define HUB_VERSION	7
+#define HUB_VERSION	8
 
 static int	hub_repaired;
 

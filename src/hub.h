@@ -26,9 +26,10 @@ enum slot_state {
 };
 
 /*
- * One connection. state, room and gen are read without the lock by
- * senders deciding whom to wake, and relay is theirs to hand over
- * wake-ups; everything else is written under the lock.
+ * One connection. state, room, gen and rpos are read without the lock
+ * by senders deciding whom to wake, and relay is theirs to hand over
+ * wake-ups; everything else is written under the lock. The fields a
+ * sender reads come first, together.
  */
 struct slot {
 	_Atomic uint32_t	state;
@@ -36,6 +37,9 @@ struct slot {
 	_Atomic uint32_t	gen;	/* bumped at each claim */
 	_Atomic uint32_t	room;
 	_Atomic uint64_t	relay;	/* wake-ups to pass on, see notify.c */
+	_Atomic int64_t		wake_at;	/* when wake was set, now_ms() */
+	/* Stored by the owner alone: its log position after a drain. */
+	_Atomic uint64_t	rpos;
 	uint64_t		lastpost;	/* 1 + last record for it alone */
 	pid_t			pid;
 	uint64_t		pstart;	/* owner's start time, see proc_start() */
@@ -43,8 +47,7 @@ struct slot {
 	int64_t			conntime;
 	uint64_t		nsent;
 	_Atomic uint32_t	op;	/* an operator */
-	/* Stored by the owner alone, read by chatctl(8) for the lag. */
-	_Atomic uint64_t	rpos;	/* its log position after a drain */
+	/* Stored by the owner alone, read by chatctl(8). */
 	_Atomic uint64_t	queued;	/* bytes its client has yet to read */
 	_Atomic uint64_t	wakeups;	/* times its pipe woke it */
 	_Atomic uint64_t	lines;	/* log records copied for its client */
@@ -104,6 +107,7 @@ struct hub_hdr {
 	_Atomic uint64_t	relayed;	/* chat, /me and direct messages */
 	_Atomic uint64_t	repairs;	/* locks recovered from dead owners */
 	_Atomic uint64_t	wakeups;	/* the slots' counts, once freed */
+	_Atomic uint64_t	late;	/* wake-ups a sender's backstop made */
 	_Atomic uint64_t	lines;
 	uint64_t		lastall;	/* 1 + last record for every room */
 	_Atomic uint32_t	livegen;	/* bumped when live changes */

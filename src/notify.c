@@ -12,11 +12,22 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hub.h"
 #include "log.h"
 #include "notify.h"
+
+/* Milliseconds on the monotonic clock, the same in every process. */
+int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void
 fifo_name(char *buf, size_t len, int slot)
@@ -241,6 +252,8 @@ notify_slot(struct notifier *n, int slot)
 
 	if (atomic_exchange(&s->wake, 1) != 0)
 		return;
+	/* After the exchange: a pending wake-up keeps its first time. */
+	atomic_store_explicit(&s->wake_at, now_ms(), memory_order_relaxed);
 	gen = atomic_load(&s->gen);
 	if (fifo_wake(n, slot, gen) == 0)
 		return;
@@ -276,6 +289,18 @@ member(const struct hub *h, uint32_t i, uint32_t room)
 	    atomic_load_explicit(&s->room, memory_order_relaxed) == room);
 }
 
+/*
+ * Whether a slot has sat on a wake-up for longer than a relay may:
+ * its worker is stopped, starved or busy elsewhere. It gets no task.
+ */
+static int
+stalled(const struct slot *s, int64_t now)
+{
+	return atomic_load_explicit(&s->wake, memory_order_relaxed) != 0 &&
+	    now - atomic_load_explicit(&s->wake_at, memory_order_relaxed) >
+	    RELAY_DEADLINE_MS;
+}
+
 #define RELAY(room, end)	((uint64_t)(room) << 32 | (end))
 #define RELAY_ROOM(t)		((uint32_t)((t) >> 32))
 #define RELAY_END(t)		((uint32_t)(t))
@@ -307,6 +332,7 @@ hand_over(struct notifier *n, uint32_t i, uint32_t room, uint32_t end,
 	uint32_t	 gen = atomic_load(&s->gen);
 	uint64_t	 cur = atomic_load(&s->relay), task;
 
+	n->handed = 1;
 	do {
 		if (cur != 0 && RELAY_ROOM(cur) != room) {
 			wake_range(n, room, i + 1, end, except);
@@ -327,7 +353,8 @@ hand_over(struct notifier *n, uint32_t i, uint32_t room, uint32_t end,
 
 /*
  * Wakes room's members in slots [lo, end), but except: a few directly,
- * many by handing equal parts of the range to the first member of each.
+ * many by handing equal parts of the range to the first member of each
+ * that is not stalled.
  */
 static void
 wake_range(struct notifier *n, uint32_t room, uint32_t lo, uint32_t end,
@@ -349,8 +376,10 @@ wake_range(struct notifier *n, uint32_t room, uint32_t lo, uint32_t end,
 	step = (end - lo + RELAY_FANOUT - 1) / RELAY_FANOUT;
 	for (a = lo; a < end; a = b) {
 		b = end - a > step ? a + step : end;
+		/* A stalled member passed over has a wake-up already. */
 		for (i = a; i < b; i++)
-			if ((int)i != except && member(h, i, room))
+			if ((int)i != except && member(h, i, room) &&
+			    !stalled(&h->slots[i], n->now))
 				break;
 		if (i < b)
 			hand_over(n, i, room, b, except);
@@ -360,7 +389,8 @@ wake_range(struct notifier *n, uint32_t room, uint32_t lo, uint32_t end,
 
 /*
  * Called by a woken worker (slot) once its wake flag is clear: passes
- * on the wake-ups it was handed, before it reads the log itself.
+ * on the wake-ups it was handed, before it reads the log itself. A
+ * relay's own hand-overs set no deadline: the sender's covers them.
  */
 void
 notify_relay(struct notifier *n, int slot)
@@ -368,16 +398,116 @@ notify_relay(struct notifier *n, int slot)
 	uint64_t	task;
 
 	task = atomic_exchange(&n->hub->slots[slot].relay, 0);
-	if (task != 0)
-		wake_range(n, RELAY_ROOM(task), (uint32_t)slot + 1,
-		    RELAY_END(task), slot);
+	if (task == 0)
+		return;
+	n->now = now_ms();
+	wake_range(n, RELAY_ROOM(task), (uint32_t)slot + 1, RELAY_END(task),
+	    slot);
+}
+
+/*
+ * The backstop. A relay may be stopped, starved, sleeping or dying
+ * with its part of the room in hand, and nobody may wait on it. So a
+ * sender that handed anything over looks again RELAY_DEADLINE_MS later
+ * (notify_backstop, from its main loop) at every member of the room,
+ * and wakes itself each one that has neither read up to where the log
+ * stood when it handed over (rpos, stored by the owner after a drain)
+ * nor a wake-up pending (wake). That is exact:
+ *  - A member with wake set will read the log, our lines included: the
+ *    owner clears the flag before it reads, and our lines were in the
+ *    log before we looked.
+ *  - A member whose rpos reached due_pos has read our lines.
+ *  - Any other member is woken by us, whatever became of its relay:
+ *    nobody but the sender stands between a line and its recipients
+ *    for longer than the deadline.
+ * A member caught between clearing its flag and storing rpos gets one
+ * wake-up too many, and a late relay wakes members the backstop woke
+ * already: both cost a read of an empty pipe, never a line delivered
+ * twice, since delivery goes by each reader's own log position. The
+ * scan is O(members), cheaper per member than the wake-ups it backs,
+ * and made once per deadline however many lines were sent meanwhile.
+ * Relays that sat on a wake-up past the deadline are passed over when
+ * parts are handed out (stalled), so a stopped worker costs its part
+ * one deadline, not one per line. The sender itself is on the path of
+ * its own lines only: stopped before the backstop, it delays those.
+ */
+static void
+backstop_arm(struct notifier *n, uint32_t room, int except)
+{
+	if (n->due == 0) {
+		n->due = n->now + RELAY_DEADLINE_MS;
+		n->due_room = room;
+		n->due_except = except;
+	} else if (n->due_room != room || n->due_except != except) {
+		n->due_room = RING_ALLROOMS;
+		n->due_except = -1;
+	}
+	n->due_pos = ring_head(&n->hub->ring);
+}
+
+/* Milliseconds until the backstop is due, 0 if it is, or -1: none. */
+int
+notify_timeout(const struct notifier *n)
+{
+	int64_t	left;
+
+	if (n->due == 0)
+		return -1;
+	left = n->due - now_ms();
+	return left > 0 ? (int)left : 0;
+}
+
+/* Runs the backstop if it is due. */
+void
+notify_backstop(struct notifier *n)
+{
+	struct hub	*h = n->hub;
+	struct slot	*s;
+	uint32_t	 i, hwm;
+	uint64_t	 late = 0;
+
+	if (n->due == 0 || now_ms() < n->due)
+		return;
+	n->due = 0;
+	hwm = atomic_load(&h->hdr->hwm);
+	for (i = 0; i < hwm; i++) {
+		s = &h->slots[i];
+		if ((int)i == n->due_except || !member(h, i, n->due_room) ||
+		    atomic_load_explicit(&s->wake, memory_order_relaxed) != 0 ||
+		    atomic_load_explicit(&s->rpos, memory_order_relaxed) >=
+		    n->due_pos)
+			continue;
+		notify_slot(n, (int)i);
+		late++;
+	}
+	if (late > 0)
+		atomic_fetch_add(&h->hdr->late, late);
+}
+
+/* For a process about to exit: waits for the backstop and runs it. */
+void
+notify_settle(struct notifier *n)
+{
+	struct timespec	ts;
+	int		ms;
+
+	while ((ms = notify_timeout(n)) > 0) {
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (long)(ms % 1000) * 1000000;
+		(void)nanosleep(&ts, NULL);
+	}
+	notify_backstop(n);
 }
 
 /* Wakes every registered user in a room (or all rooms), but one slot. */
 void
 notify_room(struct notifier *n, uint32_t room, int except)
 {
+	n->now = now_ms();
+	n->handed = 0;
 	wake_range(n, room, 0, atomic_load(&n->hub->hdr->hwm), except);
+	if (n->handed)
+		backstop_arm(n, room, except);
 }
 
 /*

@@ -9,7 +9,9 @@
  * woken along a tree: a waker hands ranges of the slot table to relays,
  * members it wakes, which pass their range on when they wake
  * (notify_relay), so no process writes thousands of pipes per line and
- * the wake-ups run on every CPU at once.
+ * the wake-ups run on every CPU at once. A relay is never trusted: the
+ * sender's backstop (notify.c) wakes, a few milliseconds later, any
+ * member the tree did not reach.
  */
 #ifndef CHATD_NOTIFY_H
 #define CHATD_NOTIFY_H
@@ -34,6 +36,12 @@ struct notifier {
 	uint32_t		 pend_room;
 	int			 pend_except;
 	int			 dead;	/* a wake found a vanished owner */
+	int64_t			 now;	/* now_ms() of the wake-up being spread */
+	int			 handed;	/* it handed a part to a relay */
+	int64_t			 due;	/* when the backstop looks, or 0 */
+	uint64_t		 due_pos;	/* the log's head at the hand-over */
+	uint32_t		 due_room;
+	int			 due_except;
 	unsigned		 warned;	/* wakes that failed, once logged */
 };
 
@@ -51,5 +59,9 @@ void	notify_room_later(struct notifier *, uint32_t, int);
 void	notify_flush(struct notifier *);
 void	notify_all(struct notifier *);
 void	notify_relay(struct notifier *, int);
+int	notify_timeout(const struct notifier *);
+void	notify_backstop(struct notifier *);
+void	notify_settle(struct notifier *);
+int64_t	now_ms(void);
 
 #endif

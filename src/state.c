@@ -528,7 +528,7 @@ replace_file(int dfd, const char *name, const struct sbuf *b, int keepbad)
 
 /* Takes STATE/lock, which serialises whoever replaces a state file. */
 static int
-lock_take(int dfd)
+lock_take(int dfd, int how)
 {
 	int	fd;
 
@@ -538,9 +538,10 @@ lock_take(int dfd)
 		log_warn("%s/lock", st_dirpath);
 		return -1;
 	}
-	while (flock(fd, LOCK_EX) == -1)
+	while (flock(fd, LOCK_EX | how) == -1)
 		if (errno != EINTR) {
-			log_warn("flock %s/lock", st_dirpath);
+			if (errno != EWOULDBLOCK)
+				log_warn("flock %s/lock", st_dirpath);
 			close(fd);
 			return -1;
 		}
@@ -717,7 +718,7 @@ bans_save(struct hub *h)
 			    "are not saved over it", st_dirpath);
 		return;
 	}
-	if ((dfd = state_dir(h)) == -1 || (lockfd = lock_take(dfd)) == -1)
+	if ((dfd = state_dir(h)) == -1 || (lockfd = lock_take(dfd, 0)) == -1)
 		return;
 	hub_lock(h);
 	bans_snapshot(h, &b);
@@ -1071,15 +1072,21 @@ journal_compact(struct hub *h, int dfd)
 	long long	 size;
 	int		 lockfd, fd;
 
-	if ((lockfd = lock_take(dfd)) == -1)
+	/* Somebody compacting already, or an appender: another time. */
+	if ((lockfd = lock_take(dfd, LOCK_NB)) == -1)
 		return;
 	if ((fd = state_open_read(dfd, "history")) < 0) {
 		close(lockfd);
 		return;
 	}
-	while (flock(fd, LOCK_EX) == -1)
-		if (errno != EINTR)
-			fatal("flock %s/history", st_dirpath);
+	while (flock(fd, LOCK_EX | LOCK_NB) == -1)
+		if (errno != EINTR) {
+			if (errno != EWOULDBLOCK)
+				fatal("flock %s/history", st_dirpath);
+			close(fd);
+			close(lockfd);
+			return;
+		}
 	/* Another appender may have compacted it while we waited. */
 	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size > journal_bound(h)) {
 		hist_read(fd, &hs);
@@ -1116,7 +1123,9 @@ journal_current(int dfd, int fd)
 }
 
 /*
- * Opens the journal to append, and locks it shared; 0, or -1 after
+ * Opens the journal to append, and locks it shared; 0, 1 when a
+ * compactor holds it (try again later: nobody waits on another
+ * process, which may be stopped or on a slow disk), or -1 after
  * reporting. A descriptor of a journal that was replaced is reopened:
  * checked once the shared lock is held, since a compactor replaces the
  * file only under the exclusive one.
@@ -1143,9 +1152,12 @@ journal_lock(int dfd)
 			}
 			st_jpid = getpid();
 		}
-		while (flock(st_journal, LOCK_SH) == -1)
+		while (flock(st_journal, LOCK_SH | LOCK_NB) == -1) {
+			if (errno == EWOULDBLOCK)
+				return 1;
 			if (errno != EINTR)
 				fatal("flock %s/history", st_dirpath);
+		}
 		if (journal_current(dfd, st_journal))
 			return 0;
 		close(st_journal);
@@ -1157,16 +1169,22 @@ journal_lock(int dfd)
 	return -1;
 }
 
-/* Appends the noted history lines, whole, and compacts if need be. */
-static void
+/*
+ * Appends the noted history lines, whole, and compacts if need be.
+ * Returns 1 when the journal is being compacted: the lines are kept
+ * for the next try.
+ */
+static int
 journal_append(struct hub *h, const char *p, size_t n)
 {
 	ssize_t	w;
 	off_t	end;
-	int	dfd;
+	int	dfd, r;
 
-	if ((dfd = state_dir(h)) == -1 || journal_lock(dfd) == -1)
-		return;
+	if ((dfd = state_dir(h)) == -1 || (r = journal_lock(dfd)) == -1)
+		return 0;
+	if (r == 1)
+		return 1;
 	while ((w = write(st_journal, p, n)) == -1 && errno == EINTR)
 		;
 	if (w != (ssize_t)n) {
@@ -1183,20 +1201,29 @@ journal_append(struct hub *h, const char *p, size_t n)
 		fatal("flock %s/history", st_dirpath);
 	if (end != -1 && (uint64_t)end > journal_bound(h))
 		journal_compact(h, dfd);
+	return 0;
 }
 
 /*
  * After the hub lock is dropped (hub_unlock calls it): writes out what
- * was noted under the lock.
+ * was noted under the lock. History lines that find the journal being
+ * compacted wait for the next flush: the worker's loop tries again
+ * every STATE_RETRY_MS while state_waiting(), and state_finish() as it
+ * leaves; at most STATE_PENDING_MAX bytes. Returns 1 while lines wait.
  */
-void
+int
 state_flush(struct hub *h)
 {
 	if (st_flushing || (st_pending.len == 0 && !st_bans_dirty))
-		return;
+		return 0;
 	st_flushing = 1;
-	if (st_pending.len > 0) {
-		journal_append(h, st_pending.p, st_pending.len);
+	if (st_pending.len > 0 &&
+	    (journal_append(h, st_pending.p, st_pending.len) == 0 ||
+	    st_pending.len > STATE_PENDING_MAX)) {
+		if (st_pending.len > STATE_PENDING_MAX && !st_quiet())
+			log_warnx("%s/history: %zu bytes of lines not saved: "
+			    "the journal stayed locked", st_dirpath,
+			    st_pending.len);
 		st_pending.len = 0;
 	}
 	if (st_bans_dirty) {
@@ -1204,4 +1231,34 @@ state_flush(struct hub *h)
 		bans_save(h);
 	}
 	st_flushing = 0;
+	return st_pending.len > 0;
+}
+
+/* Whether history lines wait for a compaction to end (state_flush). */
+int
+state_waiting(void)
+{
+	return st_pending.len > 0;
+}
+
+/*
+ * For a worker about to exit: gives history lines still waiting for a
+ * compaction to end up to STATE_FINISH_MS to be written.
+ */
+void
+state_finish(struct hub *h)
+{
+	struct timespec	ts = { 0, 10L * 1000 * 1000 };
+	int		waited;
+
+	for (waited = 0; state_flush(h) && waited < STATE_FINISH_MS;
+	    waited += 10)
+		(void)nanosleep(&ts, NULL);
+	if (st_pending.len > 0) {
+		if (!st_quiet())
+			log_warnx("%s/history: %zu bytes of lines not saved: "
+			    "the journal stayed locked", st_dirpath,
+			    st_pending.len);
+		st_pending.len = 0;
+	}
 }

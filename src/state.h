@@ -46,7 +46,12 @@
  * STATE_JOURNAL_MIN) compacts it the same way. Appenders hold
  * flock(LOCK_SH) on the journal around each write; the compactor takes
  * flock(STATE/lock), then LOCK_EX on the journal, reads and replaces it,
- * and only then unlocks. An appender, once it holds LOCK_SH, checks that
+ * and only then unlocks. Neither waits for the other: a process may be
+ * stopped, or on a slow disk, with a lock in hand. A compactor that
+ * finds either lock taken leaves the work for a later append, and an
+ * appender that finds the journal being compacted keeps its lines and
+ * tries again every STATE_RETRY_MS (state_waiting), and as it leaves
+ * (state_finish). An appender, once it holds LOCK_SH, checks that
  * its descriptor is still the file the path names (same inode) and
  * reopens the path if not. So no line is written to a file already read,
  * even if the compactor died right after its rename.
@@ -71,7 +76,9 @@ void	state_load(struct hub *, const struct config *);
 void	state_note_history(struct hub *, uint32_t, int64_t, int, const char *,
 	    size_t);
 void	state_note_bans(void);
-void	state_flush(struct hub *);
+int	state_flush(struct hub *);
+void	state_finish(struct hub *);
+int	state_waiting(void);
 
 /* One history journal line, decoded in place: see state_hist_decode(). */
 struct state_hist {

@@ -27,6 +27,7 @@
 #include "fault.h"
 #include "log.h"
 #include "room.h"
+#include "state.h"
 #include "worker.h"
 
 #define IN_FD	0
@@ -65,15 +66,6 @@ on_repipe(int sig)
 	(void)sig;
 	repipe_requested = 1;
 	poke();
-}
-
-int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -457,6 +449,8 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 	 */
 	if (!slow && !w->kicked)
 		(void)worker_drain(w, 0);
+	/* Before any shared lock is ours: this may wait a little. */
+	state_finish(h);
 	/* Our pipe is about to close: its number may be reused. */
 	self_wake = -1;
 	if (last != NULL)
@@ -491,6 +485,8 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 		notify_room(&w->nt, w->room, w->slot);
 	if (heir != -1)
 		notify_slot(&w->nt, heir);
+	/* Our relays, if any, are watched while the segment is ours. */
+	notify_settle(&w->nt);
 	/* Perhaps the last one out: then the segment goes too. */
 	hub_leave_end(h);
 	if (!slow)
@@ -685,15 +681,42 @@ lost_reason(int err)
 	return "connection lost";
 }
 
+/*
+ * Handles the lines read from the client, in order, until none is left
+ * or an answer holds the rest back (worker_hold).
+ */
+static void
+worker_feed(struct worker *w)
+{
+	const unsigned char	*line;
+	size_t			 used, len;
+
+	while (w->inoff < w->inlen && w->held_until == 0) {
+		switch (linebuf_feed(&w->lb, w->inbuf + w->inoff,
+		    w->inlen - w->inoff, &used, &line, &len)) {
+		case LB_LINE:
+			w->inoff += used;
+			worker_line(w, line, len);
+			break;
+		case LB_TOO_LONG:
+			w->inoff += used;
+			worker_reply(w, "! line too long (max %u bytes)",
+			    w->cf->max_line);
+			break;
+		case LB_MORE:
+			w->inoff += used;
+			break;
+		}
+	}
+	notify_flush(&w->nt);
+}
+
 static void
 worker_input(struct worker *w)
 {
-	unsigned char		 buf[4096];
-	const unsigned char	*p = buf, *line;
-	size_t			 left, used, len;
-	ssize_t			 n;
+	ssize_t	n;
 
-	n = read(IN_FD, buf, sizeof(buf));
+	n = read(IN_FD, w->inbuf, sizeof(w->inbuf));
 	if (n == 0)
 		worker_exit(w, "connection closed", NULL);
 	if (n == -1) {
@@ -701,20 +724,46 @@ worker_input(struct worker *w)
 			return;
 		worker_exit(w, lost_reason(errno), NULL);
 	}
-	for (left = (size_t)n; left > 0; p += used, left -= used) {
-		switch (linebuf_feed(&w->lb, p, left, &used, &line, &len)) {
-		case LB_LINE:
-			worker_line(w, line, len);
-			break;
-		case LB_TOO_LONG:
-			worker_reply(w, "! line too long (max %u bytes)",
-			    w->cf->max_line);
-			break;
-		case LB_MORE:
-			break;
-		}
-	}
-	notify_flush(&w->nt);
+	w->inoff = 0;
+	w->inlen = (size_t)n;
+	worker_feed(w);
+}
+
+/*
+ * Holds the client's input back for ms, then answers reply (a static
+ * string): a wrong /oper password is answered late, so guessing is
+ * slow, but the worker goes on delivering and relaying meanwhile, as
+ * nobody may wait on it. What the client sent after the command is
+ * handled after the answer, in order.
+ */
+void
+worker_hold(struct worker *w, unsigned ms, const char *reply)
+{
+	w->held_until = now_ms() + ms;
+	w->held_reply = reply;
+}
+
+/* Milliseconds until the held input is let go, or -1: none held. */
+static int
+worker_held_timeout(const struct worker *w)
+{
+	int64_t	left;
+
+	if (w->held_until == 0)
+		return -1;
+	left = w->held_until - now_ms();
+	return left > 0 ? (int)left : 0;
+}
+
+/* Answers and handles the held input once its time has come. */
+static void
+worker_unhold(struct worker *w)
+{
+	if (w->held_until == 0 || now_ms() < w->held_until)
+		return;
+	w->held_until = 0;
+	worker_reply(w, "%s", w->held_reply);
+	worker_feed(w);
 }
 
 /* Sends the MOTD, kept as "* " lines each ended by a newline. */
@@ -804,17 +853,36 @@ worker_init(struct worker *w, struct hub *h, struct config *cf)
 	log_debug("connection from %s", w->addr);
 }
 
-/* Milliseconds poll may wait: until the registration deadline, if any. */
+/* The earlier of two timeouts in poll's terms (-1: none). */
+static int
+sooner(int a, int b)
+{
+	if (a == -1)
+		return b;
+	if (b == -1)
+		return a;
+	return a < b ? a : b;
+}
+
+/*
+ * Milliseconds poll may wait: until the registration deadline, the
+ * backstop of the wake-ups we handed to relays, the answer we hold
+ * back, or the next try at a journal being compacted, if any.
+ */
 static int
 worker_timeout(const struct worker *w)
 {
 	int64_t	left;
+	int	reg = -1;
 
-	if (w->registered || w->cf->live.reg_timeout == 0)
-		return -1;
-	left = w->connected_ms + (int64_t)w->cf->live.reg_timeout * 1000 -
-	    now_ms();
-	return left > 0 ? (int)left : 0;
+	if (!w->registered && w->cf->live.reg_timeout > 0) {
+		left = w->connected_ms +
+		    (int64_t)w->cf->live.reg_timeout * 1000 - now_ms();
+		reg = left > 0 ? (int)left : 0;
+	}
+	return sooner(sooner(reg, notify_timeout(&w->nt)),
+	    sooner(worker_held_timeout(w), state_waiting() ?
+	    STATE_RETRY_MS : -1));
 }
 
 /* Takes up settings a SIGHUP (or a newer inetd instance) published. */
@@ -832,18 +900,30 @@ worker_refresh(struct worker *w)
 		keepalive(lv->keepalive);
 }
 
+/* Whether the client had its time to choose a name. */
+static int
+worker_reg_expired(const struct worker *w)
+{
+	return !w->registered && w->cf->live.reg_timeout > 0 &&
+	    now_ms() - w->connected_ms >=
+	    (int64_t)w->cf->live.reg_timeout * 1000;
+}
+
 static void
 worker_round(struct worker *w)
 {
 	struct pollfd	pfd[2];
 	int		timeout = worker_timeout(w);
 
-	if (timeout == 0)
+	if (worker_reg_expired(w))
 		worker_exit(w, NULL, "! registration timeout");
+	/* Input held back is not read: the kernel keeps it meanwhile. */
 	pfd[0].fd = IN_FD;
-	pfd[0].events = POLLIN;
+	pfd[0].events = w->held_until == 0 ? POLLIN : 0;
 	if (outbuf_pending(&w->out) > 0)
 		pfd[0].events |= POLLOUT;
+	if (pfd[0].events == 0)
+		pfd[0].fd = -1;
 	pfd[1].fd = w->rfd;
 	pfd[1].events = POLLIN;
 	if (poll(pfd, 2, timeout) == -1) {
@@ -856,7 +936,8 @@ worker_round(struct worker *w)
 		w->woken++;
 	}
 	worker_refresh(w);
-	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+	worker_unhold(w);
+	if (w->held_until == 0 && pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
 		worker_input(w);
 }
 
@@ -913,6 +994,9 @@ worker_main(struct hub *h, struct config *cf)
 		    outbuf_pending(&w.out), memory_order_relaxed);
 		worker_round(&w);
 		worker_deliver(&w);
+		notify_backstop(&w.nt);
+		if (state_waiting())
+			(void)state_flush(h);
 		if (w.nt.dead) {
 			w.nt.dead = 0;
 			worker_bury(h, &w.nt, 0, cf->live.oper_first_user);

@@ -45,6 +45,11 @@ struct worker {
 	uint64_t		 lines;	/* log records copied for the client */
 	struct bucket		 bucket;	/* rate limit */
 	int			 kicked;	/* a kick record came for us */
+	int64_t			 held_until;	/* input held back, see worker_hold */
+	const char		*held_reply;	/* said when it is let go */
+	size_t			 inoff;	/* next byte of inbuf to handle */
+	size_t			 inlen;
+	unsigned char		 inbuf[WORKER_READ];	/* read from the client */
 };
 
 void	worker_main(struct hub *, struct config *)
@@ -57,12 +62,12 @@ void	worker_post(struct worker *, enum rec_kind, uint32_t, int,
 void	worker_post_locked(struct worker *, enum rec_kind, uint32_t, int,
 	    const char *, size_t);
 int	worker_drain(struct worker *, int);
+void	worker_hold(struct worker *, unsigned, const char *);
 void	worker_replay(struct worker *, struct history *, const char *);
 const char *worker_name_problem(const unsigned char *, size_t);
 void	worker_exit(struct worker *, const char *, const char *)
 	    __attribute__((noreturn));
 void	worker_bury(struct hub *, struct notifier *, pid_t, int);
-int64_t	now_ms(void);
 void	worker_check_kicked(struct worker *);
 int	worker_leave_locked(struct hub *, int, const char *, size_t, int);
 

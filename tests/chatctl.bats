@@ -261,11 +261,12 @@ expect_refused() {
 	    "log_size${T}8388608" \
 	    "lock_repairs${T}0" \
 	    "wakeups$T[1-9][0-9]*" \
+	    "late_wakeups${T}0" \
 	    "lines_out$T[1-9][0-9]*" \
 	    "lag.alice${T}0" \
 	    "lag.bob${T}0"
 	ctl -H status
-	[ "${#lines[@]}" -eq 16 ]
+	[ "${#lines[@]}" -eq 17 ]
 	[ "${lines[0]}" = "instance$T$INSTANCE" ]
 	[ "$(status_value started)" -ge "$t0" ]
 	[ "$(status_value started)" -le "$t1" ]

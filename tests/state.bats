@@ -13,6 +13,13 @@ load helpers
 
 setup() {
 	STATE=$BATS_TEST_TMPDIR/state
+	HOLDER=
+}
+
+teardown() {
+	[ -z "$HOLDER" ] || release_journal
+	stop_chatd
+	assert_no_sanitizer_report
 }
 
 # Stops the server and starts a new one on the same instance and state
@@ -415,4 +422,63 @@ expect_bad_statedir() {
 	[ ! -s "$STATE/bans" ]
 	restart_chatd
 	login carol
+}
+
+# A compactor's exclusive lock on the journal, as a stopped one, or one
+# on a slow disk, would hold it: held by a process of ours until killed.
+# Sets HOLDER.
+hold_journal() {
+	rm -f "$BATS_TEST_TMPDIR/locked"
+	(
+		exec 9<"$STATE/history"
+		flock -x 9
+		touch "$BATS_TEST_TMPDIR/locked"
+		exec sleep 60
+	) &
+	HOLDER=$!
+	wait_for "$TIMEOUT" test -e "$BATS_TEST_TMPDIR/locked"
+}
+
+release_journal() {
+	kill "$HOLDER"
+	wait "$HOLDER" || true
+	HOLDER=
+}
+
+@test "a journal being compacted holds up nobody's chat; the lines are saved after" {
+	start_chatd --state-dir "$STATE"
+	login_all alice bob
+	say alice "before"
+	expect bob "<alice> before"
+	hold_journal
+	# Before, alice's worker waited for the lock before waking bob.
+	say alice "during"
+	TIMEOUT=2 expect bob "<alice> during"
+	say bob "meanwhile"
+	TIMEOUT=2 expect alice "<bob> meanwhile"
+	! grep -q during "$STATE/history"
+	release_journal
+	# Kept, and written with alice's next line, in order.
+	say alice "after"
+	expect bob "<alice> after"
+	wait_for "$TIMEOUT" grep -q after "$STATE/history"
+	grep -q meanwhile "$STATE/history"
+	[ "$(grep -o -e before -e during -e after "$STATE/history" |
+	    tr '\n' ' ')" = "before during after " ]
+}
+
+@test "a worker leaving while the journal stays locked waits a second, then says so" {
+	start_chatd --state-dir "$STATE"
+	login_all alice bob
+	say alice "first"
+	expect bob "<alice> first"
+	hold_journal
+	say alice "last words"
+	expect bob "<alice> last words"
+	say alice "/quit"
+	expect alice "* Goodbye, alice."
+	expect bob "* alice quit"
+	grep -q "history: .* bytes of lines not saved: the journal stayed locked" "$LOG"
+	release_journal
+	! grep -q "last words" "$STATE/history"
 }
