@@ -16,6 +16,11 @@ bats_require_minimum_version 1.5.0	# run ! and run --separate-stderr
 declare -gA FD
 CHATD_DEFAULTS=(-v --rate 0)
 
+# The crypt(3) SHA-512 hash of "secret" (what `openssl passwd -6 -salt
+# saltsalt secret` prints), for --oper-password-file; written out so
+# that no tool is needed.
+OPER_HASH='$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1'
+
 # Runs a command until it succeeds or $1 seconds have passed.
 wait_for() {
 	local limit=$1 end
