@@ -63,13 +63,21 @@ start_chatd() {
 	}
 }
 
+# The state of process $1 (R, S, T for stopped, Z for a zombie...) in
+# STATE; fails when there is no such process.
+proc_state() {
+	local stat
+	STATE=
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	STATE=${stat%% *}
+}
+
 # Whether process $1 is gone or a zombie: a zombie holds nothing, and
 # a test's orphans may never be reaped where PID 1 does not reap.
 dead() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-	stat=${stat##*) }
-	[ "${stat%% *}" = Z ] || [ "${stat%% *}" = X ]
+	proc_state "$1" || return 0
+	[ "$STATE" = Z ] || [ "$STATE" = X ]
 }
 
 not_running() {

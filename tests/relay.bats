@@ -87,10 +87,7 @@ assert_ok() {
 
 # Whether process $1 is stopped.
 is_stopped() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[ "${stat%% *}" = T ]
+	proc_state "$1" && [ "$STATE" = T ]
 }
 
 # Stops the workers of the users named, and waits until they are.
