@@ -305,20 +305,26 @@ next_word(char **p)
 	return w;
 }
 
-/* A user's number, or -1. */
+/* s as a number from lo to hi, in *v: 0, or -1 if it is none. */
 static int
-parse_user(const char *s)
+parse_number(const char *s, long lo, long hi, long *v)
 {
 	char	*end;
-	long	 v;
 
 	if (s == NULL || *s == '\0')
 		return -1;
 	errno = 0;
-	v = strtol(s, &end, 10);
-	if (*end != '\0' || errno != 0 || v < 0 || v >= nusers)
-		return -1;
-	return (int)v;
+	*v = strtol(s, &end, 10);
+	return *end != '\0' || errno != 0 || *v < lo || *v > hi ? -1 : 0;
+}
+
+/* A user's number, or -1. */
+static int
+parse_user(const char *s)
+{
+	long	v;
+
+	return parse_number(s, 0, nusers - 1, &v) == -1 ? -1 : (int)v;
 }
 
 /* The time SECONDS from now, in us, or -1. */
@@ -622,12 +628,9 @@ serve(void)
 static long
 number(const char *what, const char *s, long lo, long hi)
 {
-	char	*end;
-	long	 v;
+	long	v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi) {
+	if (parse_number(s, lo, hi, &v) == -1) {
 		warnx("%s: not a number from %ld to %ld: %s", what, lo, hi, s);
 		exit(64);
 	}
