@@ -9,8 +9,6 @@ load helpers
 # line, which would win.
 CHATD_DEFAULTS=(-v)
 
-OPER_HASH='$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1'
-
 setup() {
 	CONF=$BATS_TEST_TMPDIR/chatd.conf
 }

@@ -16,6 +16,11 @@ bats_require_minimum_version 1.5.0	# run ! and run --separate-stderr
 declare -gA FD
 CHATD_DEFAULTS=(-v --rate 0)
 
+# The crypt(3) SHA-512 hash of "secret" (what `openssl passwd -6 -salt
+# saltsalt secret` prints), for --oper-password-file; written out so
+# that no tool is needed.
+OPER_HASH='$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1'
+
 # Runs a command until it succeeds or $1 seconds have passed.
 wait_for() {
 	local limit=$1 end
@@ -58,13 +63,21 @@ start_chatd() {
 	}
 }
 
+# The state of process $1 (R, S, T for stopped, Z for a zombie...) in
+# STATE; fails when there is no such process.
+proc_state() {
+	local stat
+	STATE=
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	STATE=${stat%% *}
+}
+
 # Whether process $1 is gone or a zombie: a zombie holds nothing, and
 # a test's orphans may never be reaped where PID 1 does not reap.
 dead() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-	stat=${stat##*) }
-	[ "${stat%% *}" = Z ] || [ "${stat%% *}" = X ]
+	proc_state "$1" || return 0
+	[ "$STATE" = Z ] || [ "$STATE" = X ]
 }
 
 not_running() {

@@ -15,10 +15,6 @@
 
 load helpers
 
-# The crypt(3) SHA-512 hash of "secret" (what `openssl passwd -6 -salt
-# saltsalt secret` prints), written out so that no tool is needed.
-OPER_HASH='$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1'
-
 # Starts chatd with /oper enabled, password "secret", and any options.
 start_chatd_oper() {
 	OPER_FILE=$BATS_TEST_TMPDIR/oper
