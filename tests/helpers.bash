@@ -67,17 +67,17 @@ start_chatd() {
 # STATE; fails when there is no such process.
 proc_state() {
 	local stat
-	STATE=
+	PROC_STATE=
 	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
 	stat=${stat##*) }
-	STATE=${stat%% *}
+	PROC_STATE=${stat%% *}
 }
 
 # Whether process $1 is gone or a zombie: a zombie holds nothing, and
 # a test's orphans may never be reaped where PID 1 does not reap.
 dead() {
 	proc_state "$1" || return 0
-	[ "$STATE" = Z ] || [ "$STATE" = X ]
+	[ "$PROC_STATE" = Z ] || [ "$PROC_STATE" = X ]
 }
 
 not_running() {
