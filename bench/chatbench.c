@@ -24,7 +24,6 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/timerfd.h>
 
 #include <netinet/in.h>
@@ -37,7 +36,6 @@
 #include <limits.h>
 #include <math.h>
 #include <netdb.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,6 +43,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "stopper.h"
 
 #define EX_RUN		1	/* the run could not be done */
 #define EX_USAGE	64
@@ -60,7 +60,7 @@
 #define MAX_NAME	16	/* the protocol's longest name */
 #define MAX_BYTES	1000	/* -l at most: under chatd's max-line 1024 */
 #define MAX_PIDS	16	/* -S given at most this often */
-#define MAX_STOPS	64	/* users in -z at most */
+#define MAX_STOPS	STOPPER_MAX	/* users in -z at most */
 #define STOP_WAIT_MS	1000	/* for a stopped process to show as stopped */
 #define MAX_REASONS	8	/* distinct failure reasons kept */
 #define CARRY_SIZE	1088	/* longest server line kept across reads */
@@ -180,16 +180,9 @@ static uint64_t		 lat_count, lat_max_us;
 static int64_t		 lag_sum, lag_max;	/* -r: generated after due */
 static struct reason	 reasons[MAX_REASONS];
 static unsigned		 nreasons, nreasons_other;
-
-/*
- * The processes we stopped, for the signal handler too: a pid is stored
- * before the count that covers it.
- */
-static pid_t			 stopped_pids[MAX_STOPS];
-static volatile sig_atomic_t	 nstopped_pids;
-static uint64_t			 stopped_deliveries;
-static unsigned			 nstopped_procs;	/* for the report */
-static int64_t			 t_stopped, t_continued;
+static uint64_t		 stopped_deliveries;	/* -z */
+static unsigned		 nstopped_procs;
+static int64_t		 t_stopped, t_continued;
 
 /* Server figures. */
 static long long	 memavail_before, memavail_after;
@@ -854,50 +847,6 @@ holds_socket(pid_t pid, unsigned long ino)
 	return (found);
 }
 
-/* Continues every process we stopped: also from a signal handler. */
-static void
-stops_release(void)
-{
-	sig_atomic_t	i, n = nstopped_pids;
-
-	nstopped_pids = 0;
-	for (i = 0; i < n; i++)
-		kill(stopped_pids[i], SIGCONT);
-}
-
-static void
-stops_atexit(void)
-{
-	stops_release();
-}
-
-/* A signal that ends us: the stopped processes go on first. */
-static void
-stops_signal(int sig)
-{
-	stops_release();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void
-stops_handlers(void)
-{
-	static const int	sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM,
-				    SIGPIPE };
-	struct sigaction	sa;
-	size_t			i;
-
-	if (atexit(stops_atexit) != 0)
-		die("atexit failed");
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = stops_signal;
-	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		if (sigaction(sigs[i], &sa, NULL) == -1)
-			die("sigaction: %s", strerror(errno));
-}
-
 /* Waits (bounded) until process pid shows as stopped. */
 static void
 stop_wait(pid_t pid)
@@ -914,21 +863,13 @@ stop_wait(pid_t pid)
 	note("process %d did not stop in %d ms", (int)pid, STOP_WAIT_MS);
 }
 
-/* Stops process pid, once. */
+/* Stops process pid until the send phase ends, once. */
 static void
 stop_pid(pid_t pid)
 {
-	sig_atomic_t	i;
-
-	for (i = 0; i < nstopped_pids; i++)
-		if (stopped_pids[i] == pid)
-			return;
-	if (nstopped_pids == MAX_STOPS)
-		die("-z: more than %d processes to stop", MAX_STOPS);
-	/* Counted first: a signal from now on continues it. */
-	stopped_pids[nstopped_pids] = pid;
-	nstopped_pids++;
-	if (kill(pid, SIGSTOP) == -1)
+	if (stopper_has(pid))
+		return;
+	if (stopper_stop(pid, INT64_MAX) == -1)
 		die("kill -STOP %d: %s", (int)pid, strerror(errno));
 	stop_wait(pid);
 }
@@ -972,7 +913,7 @@ stops_apply(void)
 		c->stopped = 1;
 	}
 	t_stopped = now_ns();
-	nstopped_procs = (unsigned)nstopped_pids;
+	nstopped_procs = stopper_count();
 	note("%u users' server processes stopped (%u processes)",
 	    nstop_users, nstopped_procs);
 }
@@ -981,11 +922,11 @@ stops_apply(void)
 static void
 stops_end(void)
 {
-	if (nstopped_pids == 0)
+	if (stopper_count() == 0)
 		return;
 	if (t_continued == 0)
 		t_continued = now_ns();
-	stops_release();
+	stopper_cont_all();
 }
 
 /* --- Latency histogram ------------------------------------------------ */
@@ -1961,8 +1902,8 @@ setup(void)
 	}
 	if (npids > 0)
 		pids_check();
-	if (nstop_users > 0)
-		stops_handlers();
+	if (nstop_users > 0 && stopper_init() == -1)
+		die("stopper_init: %s", strerror(errno));
 }
 
 int

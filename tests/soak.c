@@ -39,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../bench/stopper.h"
+
 #define EX_FAIL		1	/* a fault found, or the run could not be done */
 #define EX_USAGE	64
 
@@ -65,7 +67,6 @@
 #define OVERLONG	1200	/* an over-long line, LF not counted */
 #define MAX_SAMPLES	10	/* faults described one by one */
 #define NAME_LEN	16
-#define MAX_STOPPED	64	/* workers stopped at once at most */
 #define STOP_MIN	(50 * MS)	/* a worker stopped at least this long */
 #define STOP_MAX	(2000 * MS)	/* and less than this */
 
@@ -574,110 +575,9 @@ census_same(void)
  * A stopped worker keeps its client's lines in the kernel's buffers and
  * holds up the wake-ups handed to it; it loses nothing, and is evicted
  * only if the log laps it, which the checker explains as any "too slow"
- * end (the room hears "quit (too slow)").  The pids are stored before
- * the count that covers them, for the signal handler.
+ * end (the room hears "quit (too slow)").  bench/stopper.c continues
+ * them when their time is up and however we end.
  */
-struct stop {
-	pid_t		 pid;
-	int64_t		 until;
-};
-static struct stop		 stops[MAX_STOPPED];
-static volatile sig_atomic_t	 nstops;
-
-/* Continues every stopped worker: also from a signal handler. */
-static void
-stops_release(void)
-{
-	sig_atomic_t	i, n = nstops;
-
-	nstops = 0;
-	for (i = 0; i < n; i++)
-		kill(stops[i].pid, SIGCONT);
-}
-
-static void
-stops_atexit(void)
-{
-	stops_release();
-}
-
-/* A signal that ends us: the stopped workers go on first. */
-static void
-stops_signal(int sig)
-{
-	stops_release();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void
-stops_handlers(void)
-{
-	static const int	sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM };
-	struct sigaction	sa;
-	size_t			i;
-
-	if (atexit(stops_atexit) != 0)
-		die("atexit failed");
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = stops_signal;
-	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		if (sigaction(sigs[i], &sa, NULL) == -1)
-			die("sigaction: %s", strerror(errno));
-}
-
-static int
-stopped(pid_t pid)
-{
-	sig_atomic_t	i;
-
-	for (i = 0; i < nstops; i++)
-		if (stops[i].pid == pid)
-			return 1;
-	return 0;
-}
-
-/*
- * Drops stops[i]: continued, or killed (a pid we no longer own, which
- * must not get a SIGCONT once it is somebody else's).  The last one
- * moves into its place before the count shrinks.
- */
-static void
-stop_drop(sig_atomic_t i)
-{
-	stops[i] = stops[nstops - 1];
-	nstops--;
-}
-
-/* Continues the workers whose time is up. */
-static void
-stops_due(int64_t now)
-{
-	sig_atomic_t	i;
-
-	for (i = 0; i < nstops; )
-		if (stops[i].until <= now) {
-			if (kill(stops[i].pid, SIGCONT) == -1 && errno != ESRCH)
-				die("kill %d: %s", (int)stops[i].pid,
-				    strerror(errno));
-			stop_drop(i);
-		} else
-			i++;
-}
-
-/* A worker we killed is no longer ours to continue. */
-static void
-stop_forget(pid_t pid)
-{
-	sig_atomic_t	i;
-
-	for (i = 0; i < nstops; i++)
-		if (stops[i].pid == pid) {
-			stop_drop(i);
-			return;
-		}
-}
 
 /* SIGSTOP for a random worker not stopped yet, for STOP_MIN to STOP_MAX. */
 static void
@@ -685,21 +585,19 @@ stop_one(int64_t now)
 {
 	pid_t		pids[4096], pid;
 	size_t		n, try;
+	int64_t		until;
 
-	if (nstops == MAX_STOPPED)
+	if (stopper_count() == STOPPER_MAX)
 		return;
 	if ((n = children(pids, 4096)) > 4096)
 		n = 4096;
 	for (try = 0; try < 8 && n > 0; try++) {
 		pid = pids[rnd_below((uint32_t)n)];
-		if (stopped(pid))
+		if (stopper_has(pid))
 			continue;
-		stops[nstops].pid = pid;
-		stops[nstops].until = now + STOP_MIN +
+		until = now + STOP_MIN +
 		    (int64_t)rnd_below((STOP_MAX - STOP_MIN) / MS) * MS;
-		nstops++;
-		if (kill(pid, SIGSTOP) == -1) {
-			nstops--;
+		if (stopper_stop(pid, until) == -1) {
 			if (errno == ESRCH)
 				continue;
 			die("kill %d: %s", (int)pid, strerror(errno));
@@ -802,7 +700,7 @@ kill_one(void)
 				continue;
 			die("kill %d: %s", (int)pid, strerror(errno));
 		}
-		stop_forget(pid);
+		stopper_forget(pid);
 		st.kills++;
 		return;
 	}
@@ -2183,7 +2081,7 @@ tick(int64_t now)
 		stop_one(now);
 		next_stop = now + (int64_t)(opt_stop * NS);
 	}
-	stops_due(ending ? NEVER : now);
+	stopper_due(ending ? NEVER : now);
 	tick_clients(now);
 	judge_due(now);
 	switch (phase) {
@@ -2438,7 +2336,8 @@ setup(void)
 		    opt_clients + 64);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		die("signal: %s", strerror(errno));
-	stops_handlers();
+	if (stopper_init() == -1)
+		die("stopper_init: %s", strerror(errno));
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1: %s", strerror(errno));
 	rng_state = 0x9e3779b97f4a7c15ULL ^ opt_seed;
