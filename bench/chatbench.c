@@ -797,6 +797,9 @@ user_inode(const struct client *c)
 	unsigned		 sport;
 	unsigned long		 ino;
 
+	/* Zeroed: the analyser cannot see getsockname fill them. */
+	memset(&ours, 0, sizeof ours);
+	memset(&theirs, 0, sizeof theirs);
 	if (getsockname(c->fd, (struct sockaddr *)&ours, &olen) == -1 ||
 	    getpeername(c->fd, (struct sockaddr *)&theirs, &tlen) == -1)
 		return (0);
