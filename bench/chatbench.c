@@ -11,9 +11,12 @@
  * delivery is measured from when the line should have left, and
  * back-pressure shows as latency instead of hiding as a slower sender.
  *
- * The server's memory (Pss of a process tree, the drop of MemAvailable)
- * and CPU time come from /proc.  bench/README says what every number
- * means.  One epoll loop, no threads.
+ * With -z, the server processes serving some users (chatd's workers) are
+ * stopped with SIGSTOP for the whole send phase and continued after it:
+ * the latency of everybody else shows what one stopped process holds
+ * up.  The server's memory (Pss of a process tree, the drop of
+ * MemAvailable) and CPU time come from /proc.  bench/README says what
+ * every number means.  One epoll loop, no threads.
  */
 
 #include <sys/types.h>
@@ -41,6 +44,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "stopper.h"
+
 #define EX_RUN		1	/* the run could not be done */
 #define EX_USAGE	64
 
@@ -55,6 +60,8 @@
 #define MAX_NAME	16	/* the protocol's longest name */
 #define MAX_BYTES	1000	/* -l at most: under chatd's max-line 1024 */
 #define MAX_PIDS	16	/* -S given at most this often */
+#define MAX_STOPS	STOPPER_MAX	/* users in -z at most */
+#define STOP_WAIT_MS	1000	/* for a stopped process to show as stopped */
 #define MAX_REASONS	8	/* distinct failure reasons kept */
 #define CARRY_SIZE	1088	/* longest server line kept across reads */
 #define READ_SIZE	65536	/* one read() */
@@ -97,6 +104,7 @@ struct client {
 	uint8_t		 namelen;
 	uint8_t		 overlong;	/* discarding a line too long to keep */
 	uint8_t		 polling_out;	/* EPOLLOUT is armed */
+	uint8_t		 stopped;	/* -z: its server process is stopped */
 	uint16_t	 carrylen;
 	int32_t		 sender;	/* sender number, or -1 */
 	char		*carry;		/* an incomplete line from the last read */
@@ -145,6 +153,8 @@ static unsigned		 npids;
 static double		 timeout = DEF_TIMEOUT;
 static double		 drain_quiet = DEF_DRAIN;
 static int		 quiet;
+static unsigned		 stop_users[MAX_STOPS];	/* -z */
+static unsigned		 nstop_users;
 
 static struct addrinfo	*addr;
 static int		 ep = -1;
@@ -170,6 +180,9 @@ static uint64_t		 lat_count, lat_max_us;
 static int64_t		 lag_sum, lag_max;	/* -r: generated after due */
 static struct reason	 reasons[MAX_REASONS];
 static unsigned		 nreasons, nreasons_other;
+static uint64_t		 stopped_deliveries;	/* -z */
+static unsigned		 nstopped_procs;
+static int64_t		 t_stopped, t_continued;
 
 /* Server figures. */
 static long long	 memavail_before, memavail_after;
@@ -201,7 +214,8 @@ usage(void)
 	    "[-s senders]\n"
 	    "                 [-r rate | -w window] [-d seconds] [-l bytes] "
 	    "[-S pid]...\n"
-	    "                 [-T timeout] [-D drain] [-N name_prefix] [-q]\n");
+	    "                 [-z user,...] [-T timeout] [-D drain] "
+	    "[-N name_prefix] [-q]\n");
 	exit(EX_USAGE);
 }
 
@@ -315,6 +329,26 @@ opt_double(const char *s, double min, double max, const char *what)
 	return (v);
 }
 
+/* -z: user numbers, comma-separated, each at most once. */
+static void
+opt_stops(char *list)
+{
+	char		*u, *next;
+	unsigned	 i;
+
+	for (u = list; u != NULL; u = next) {
+		if ((next = strchr(u, ',')) != NULL)
+			*next++ = '\0';
+		if (nstop_users == MAX_STOPS)
+			usage_error("-z: at most %d users", MAX_STOPS);
+		stop_users[nstop_users] = opt_uint(u, 0, 999999, "-z");
+		for (i = 0; i < nstop_users; i++)
+			if (stop_users[i] == stop_users[nstop_users])
+				usage_error("-z: user %u twice", stop_users[i]);
+		nstop_users++;
+	}
+}
+
 static void
 check_prefix(void)
 {
@@ -337,9 +371,10 @@ check_prefix(void)
 static void
 getopts(int argc, char **argv)
 {
-	int	ch, have_rate = 0;
+	int		ch, have_rate = 0;
+	unsigned	i;
 
-	while ((ch = getopt(argc, argv, "c:D:d:H:l:N:n:p:qr:S:s:T:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:D:d:H:l:N:n:p:qr:S:s:T:w:z:")) != -1) {
 		switch (ch) {
 		case 'c':
 			inflight_max = opt_uint(optarg, 1, 1000000, "-c");
@@ -387,6 +422,9 @@ getopts(int argc, char **argv)
 		case 'w':
 			window = opt_uint(optarg, 1, 1000000, "-w");
 			break;
+		case 'z':
+			opt_stops(optarg);
+			break;
 		default:
 			usage();
 		}
@@ -401,6 +439,13 @@ getopts(int argc, char **argv)
 		usage_error("-r and -w exclude each other");
 	if (nsenders > nusers)
 		usage_error("-s %u is more than -n %u", nsenders, nusers);
+	for (i = 0; i < nstop_users; i++)
+		if (stop_users[i] >= nusers)
+			usage_error("-z %u: the users are 0 to %u", stop_users[i],
+			    nusers - 1);
+	if (nstop_users > 0 && npids == 0)
+		usage_error("-z needs -S: the processes to stop are found "
+		    "among the server's");
 	check_prefix();
 }
 
@@ -690,6 +735,201 @@ pids_check(void)
 		max = 4194304;
 	pidset_bytes = (size_t)max / 8 + 1;
 	pidset = alloc_touched(pidset_bytes, 1);
+}
+
+/* --- Stopped server processes (-z) -------------------------------------- */
+
+/*
+ * An address and port as /proc/net/tcp and tcp6 print them: each 32-bit
+ * word of the address as it lies in memory, in hex, then the port.
+ */
+static void
+kernel_addr(const void *a, size_t len, unsigned p, char *buf, size_t size)
+{
+	uint32_t	w[4];
+	size_t		i, n = len / 4, off = 0;
+
+	memcpy(w, a, len);
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(buf + off, size - off, "%08X",
+		    (unsigned)w[i]);
+	snprintf(buf + off, size - off, ":%04X", p);
+}
+
+/*
+ * The inode of the server's end of a connection whose remote end is rem
+ * (as kernel_addr prints it) and whose local port is lport; 0 if none.
+ */
+static unsigned long
+conn_inode(const char *path, const char *rem, unsigned lport)
+{
+	FILE		*f;
+	char		 buf[512], la[40], ra[40], have[48];
+	unsigned	 lp, rp;
+	unsigned long	 ino, found = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return (0);
+	while (found == 0 && fgets(buf, sizeof buf, f) != NULL) {
+		/* NOLINTNEXTLINE(cert-err34-c): the kernel's numbers fit. */
+		if (sscanf(buf, " %*u: %32[0-9A-F]:%x %32[0-9A-F]:%x %*x "
+		    "%*x:%*x %*x:%*x %*x %*u %*u %lu", la, &lp, ra, &rp,
+		    &ino) != 5 || lp != lport)
+			continue;
+		snprintf(have, sizeof have, "%s:%04X", ra, rp);
+		if (strcmp(have, rem) == 0)
+			found = ino;
+	}
+	fclose(f);
+	return (found);
+}
+
+/* The inode of the server's end of a user's connection, or 0. */
+static unsigned long
+user_inode(const struct client *c)
+{
+	struct sockaddr_storage	 ours, theirs;
+	struct sockaddr_in	*o4 = (struct sockaddr_in *)&ours;
+	struct sockaddr_in6	*o6 = (struct sockaddr_in6 *)&ours;
+	struct in6_addr		 mapped;
+	socklen_t		 olen = sizeof ours, tlen = sizeof theirs;
+	char			 rem[48];
+	unsigned		 sport;
+	unsigned long		 ino;
+
+	/* Zeroed: the analyser cannot see getsockname fill them. */
+	memset(&ours, 0, sizeof ours);
+	memset(&theirs, 0, sizeof theirs);
+	if (getsockname(c->fd, (struct sockaddr *)&ours, &olen) == -1 ||
+	    getpeername(c->fd, (struct sockaddr *)&theirs, &tlen) == -1)
+		return (0);
+	sport = ntohs(theirs.ss_family == AF_INET ?
+	    ((struct sockaddr_in *)&theirs)->sin_port :
+	    ((struct sockaddr_in6 *)&theirs)->sin6_port);
+	if (ours.ss_family == AF_INET6) {
+		kernel_addr(&o6->sin6_addr, sizeof o6->sin6_addr,
+		    ntohs(o6->sin6_port), rem, sizeof rem);
+		return (conn_inode("/proc/net/tcp6", rem, sport));
+	}
+	kernel_addr(&o4->sin_addr, sizeof o4->sin_addr, ntohs(o4->sin_port),
+	    rem, sizeof rem);
+	if ((ino = conn_inode("/proc/net/tcp", rem, sport)) != 0)
+		return (ino);
+	/* A server listening on :: sees us as ::ffff:a.b.c.d. */
+	memset(&mapped, 0, sizeof mapped);
+	mapped.s6_addr[10] = mapped.s6_addr[11] = 0xff;
+	memcpy(&mapped.s6_addr[12], &o4->sin_addr, 4);
+	kernel_addr(&mapped, sizeof mapped, ntohs(o4->sin_port), rem,
+	    sizeof rem);
+	return (conn_inode("/proc/net/tcp6", rem, sport));
+}
+
+/* Whether process pid holds a descriptor of socket inode ino. */
+static int
+holds_socket(pid_t pid, unsigned long ino)
+{
+	char		 path[64], link[64], want[40];
+	struct dirent	*de;
+	DIR		*d;
+	ssize_t		 n;
+	int		 found = 0;
+
+	snprintf(want, sizeof want, "socket:[%lu]", ino);
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return (0);
+	while (!found && (de = readdir(d)) != NULL) {
+		snprintf(path, sizeof path, "/proc/%d/fd/%.16s", (int)pid,
+		    de->d_name);
+		if ((n = readlink(path, link, sizeof link - 1)) <= 0)
+			continue;
+		link[n] = '\0';
+		found = strcmp(link, want) == 0;
+	}
+	closedir(d);
+	return (found);
+}
+
+/* Waits (bounded) until process pid shows as stopped. */
+static void
+stop_wait(pid_t pid)
+{
+	unsigned long long	f[1];
+	struct timespec		ts = { 0, 1000000 };
+	int			ms;
+
+	for (ms = 0; ms < STOP_WAIT_MS; ms++) {
+		if (!proc_stat(pid, f, 1) || f[0] == 'T')
+			return;
+		nanosleep(&ts, NULL);
+	}
+	note("process %d did not stop in %d ms", (int)pid, STOP_WAIT_MS);
+}
+
+/* Stops process pid until the send phase ends, once. */
+static void
+stop_pid(pid_t pid)
+{
+	if (stopper_has(pid))
+		return;
+	if (stopper_stop(pid, INT64_MAX) == -1)
+		die("kill -STOP %d: %s", (int)pid, strerror(errno));
+	stop_wait(pid);
+}
+
+/*
+ * Stops the processes of the -S trees, but the -S processes themselves,
+ * that hold the server's end of the -z users' connections.
+ */
+static void
+stops_apply(void)
+{
+	struct client	*c;
+	unsigned long	 ino;
+	unsigned	 k, i;
+	size_t		 j;
+	int		 found;
+
+	tree_mark();
+	for (k = 0; k < nstop_users; k++) {
+		c = &clients[stop_users[k]];
+		for (i = 0; i < nsenders; i++)
+			if (order[i] == stop_users[k])
+				die("-z %u: %s is a sender", stop_users[k],
+				    c->name);
+		if (c->state != C_READY)
+			die("-z %u: %s is not connected", stop_users[k],
+			    c->name);
+		if ((ino = user_inode(c)) == 0)
+			die("-z %u: no connection of %s in /proc/net",
+			    stop_users[k], c->name);
+		found = 0;
+		for (j = 0; j < ptab_len; j++)
+			if (pidset_has(ptab_pid[j]) && !is_root(ptab_pid[j]) &&
+			    holds_socket(ptab_pid[j], ino)) {
+				stop_pid(ptab_pid[j]);
+				found = 1;
+			}
+		if (!found)
+			die("-z %u: no process under -S but the -S processes "
+			    "serves %s", stop_users[k], c->name);
+		c->stopped = 1;
+	}
+	t_stopped = now_ns();
+	nstopped_procs = stopper_count();
+	note("%u users' server processes stopped (%u processes)",
+	    nstop_users, nstopped_procs);
+}
+
+/* Continues them at the end of the send phase. */
+static void
+stops_end(void)
+{
+	if (stopper_count() == 0)
+		return;
+	if (t_continued == 0)
+		t_continued = now_ns();
+	stopper_cont_all();
 }
 
 /* --- Latency histogram ------------------------------------------------ */
@@ -983,9 +1223,13 @@ parse_u64(const char *p, const char *end, uint64_t *v)
 	return (p);
 }
 
-/* Counts one arrival of line seq of a sender at a receiver. */
+/*
+ * Counts one arrival of line seq of a sender at a receiver.  The latency
+ * of a receiver whose server process we stopped is how long we stopped
+ * it: left out of the figures.
+ */
 static void
-pair_arrival(struct pair *p, uint32_t seq, int64_t latency)
+pair_arrival(struct pair *p, uint32_t seq, int64_t latency, int stopped)
 {
 	uint32_t	d, shift;
 
@@ -1005,7 +1249,10 @@ pair_arrival(struct pair *p, uint32_t seq, int64_t latency)
 		nreorder++;
 	}
 	delivered++;
-	hist_add(latency);
+	if (stopped)
+		stopped_deliveries++;
+	else
+		hist_add(latency);
 }
 
 /*
@@ -1049,7 +1296,7 @@ line_chat(const struct client *c, const char *s, size_t len, int64_t now)
 	}
 	t_last_arrival = now;
 	pair_arrival(&pairs[(size_t)self * nsenders + sid], (uint32_t)seq,
-	    now - (int64_t)stamp);
+	    now - (int64_t)stamp, c->stopped);
 	if (window != 0 && snd->observer == self && seq >= snd->acked) {
 		snd->acked = (uint32_t)seq + 1;
 		snd->progress = now;
@@ -1345,6 +1592,8 @@ start_sending(void)
 	measure_registered();
 	if (npids > 0)
 		cpu_send = tree_cpu();
+	if (nstop_users > 0)
+		stops_apply();
 	t_send = now_ns();
 	t_end = t_send + (int64_t)(seconds * NS);
 	t_last_arrival = t_send;
@@ -1389,6 +1638,7 @@ tick(int64_t now)
 	if (phase == P_SEND && now >= t_end) {
 		t_drain = now;
 		phase = P_DRAIN;
+		stops_end();
 	}
 	if (phase == P_DRAIN && senders_done() && (delivered >= expected() ||
 	    now - (t_last_arrival > t_drain ? t_last_arrival : t_drain) >=
@@ -1517,6 +1767,13 @@ report_table(int64_t treg, double regs_s, double deliv_s, int64_t t_last,
 	printf("%-18s %" PRIu64 " of %" PRIu64 " in %.3f s: %.1f/s\n",
 	    "deliveries", delivered, expected(),
 	    t_send ? secs(t_last - t_send) : 0.0, deliv_s);
+	if (nstop_users > 0)
+		printf("%-18s %u users, %u processes, for %.3f s: %" PRIu64
+		    " deliveries to them, not in the latency figures\n",
+		    "stopped", t_stopped != 0 ? nstop_users : 0, nstopped_procs,
+		    t_stopped == 0 ? 0.0 : secs((t_continued ? t_continued :
+		    now_ns()) - t_stopped),
+		    stopped_deliveries);
 	printf("%-18s lost %" PRIu64 ", duplicated %" PRIu64
 	    " (echoed %" PRIu64 "), reordered %" PRIu64 "\n", "errors",
 	    lost(), ndup, necho, nreorder);
@@ -1568,12 +1825,13 @@ report(void)
 	    " reorder=%" PRIu64 " p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f"
 	    " p999_ms=%.3f max_ms=%.3f pss_kib=%lld pss_per_user_kib=%.1f"
 	    " memavail_drop_kib=%lld memavail_per_user_kib=%.1f cpu_s=%.2f"
-	    " send_cpu_s=%.2f\n",
+	    " send_cpu_s=%.2f stopped=%u\n",
 	    nusers, nregistered, regs_s, delivered, deliv_s, lost(), ndup,
 	    nreorder, hist_quantile(0.5), hist_quantile(0.9),
 	    hist_quantile(0.99), hist_quantile(0.999), lat_max_us / 1000.0,
 	    pss_end, per_user(pss_end), drop, per_user(drop),
-	    cpu_after - cpu_before, t_send != 0 ? cpu_after - cpu_send : 0);
+	    cpu_after - cpu_before, t_send != 0 ? cpu_after - cpu_send : 0,
+	    t_stopped != 0 ? nstop_users : 0);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		die("stdout: %s", strerror(errno));
 }
@@ -1647,6 +1905,8 @@ setup(void)
 	}
 	if (npids > 0)
 		pids_check();
+	if (nstop_users > 0 && stopper_init() == -1)
+		die("stopper_init: %s", strerror(errno));
 }
 
 int
@@ -1663,6 +1923,7 @@ main(int argc, char **argv)
 	note("%u users to %s port %s, %u in flight", nusers, host, port,
 	    inflight_max);
 	loop();
+	stops_end();	/* the -T deadline may come in the send phase */
 	report();
 	return (run_failed ? EX_RUN : 0);
 }

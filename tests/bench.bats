@@ -62,6 +62,24 @@ column() {
 	[[ $output =~ idle-20:\ chatd\ with\ 20\ users\ idle\ for\ 1\ s\ used\ [0-9.]+\ CPU\ s\ \(\<=\ 0\.00\):\ (met|NOT\ met) ]]
 }
 
+@test "bench/run: stopped workers, chatd only, and a line of its own in the targets" {
+	run "$BENCH/run" -s stopped:40 -y chatd,epoll -k 3 -d 1 -r 1 -T 60 \
+	    -o "$BATS_TEST_TMPDIR/results"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	RESULTS=$(echo "$BATS_TEST_TMPDIR"/results/*.tsv)
+	[ "$(wc -l <"$RESULTS")" -eq 2 ]
+	[ "$(column variant 2)" = stopped-40 ]
+	[ "$(column server 2)" = chatd ]
+	# One sender whatever -k says; users 1, 10, 20 and 30 stopped.
+	[ "$(column params 2)" = users=40,senders=1,rate=20,stopped=4,seconds=1 ]
+	[ "$(column registered 2)" = 40 ]
+	[ "$(column lost 2)" = 0 ]
+	[[ $output == *"stopped-40 on epoll skipped: one process serves every user"* ]] ||
+	    [[ $output == *"epoll yardstick skipped"* ]]
+	[[ $output =~ stopped-40:\ chatd\ with\ the\ workers\ of\ 4\ users\ stopped\ for\ the\ send\ phase:\ lost\ 0,\ p99\ [0-9.]+\ ms\ of\ the\ others\ \(no\ target\) ]]
+}
+
 @test "bench/run: a results file of the day with fewer columns gains them" {
 	local day old
 	mkdir "$BATS_TEST_TMPDIR/results"

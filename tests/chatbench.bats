@@ -11,7 +11,7 @@ load helpers
 
 FIELDS='users registered regs_per_s deliveries deliv_per_s lost dup reorder
     p50_ms p90_ms p99_ms p999_ms max_ms pss_kib pss_per_user_kib
-    memavail_drop_kib memavail_per_user_kib cpu_s send_cpu_s'
+    memavail_drop_kib memavail_per_user_kib cpu_s send_cpu_s stopped'
 
 # Runs chatbench; $output is its stdout, $RESULT its last line.
 bench() {
@@ -93,6 +93,54 @@ bench() {
 	[[ $output == *"sent               2 with window 4 for 1 s: "* ]]
 }
 
+@test "chatd: the workers of 2 of 100 users stopped for the send phase, then continued" {
+	# Registered one at a time, user k has slot k; the sender (user 0)
+	# hands slots 1 to 24 to slot 1 and 50 to 74 to slot 50, so half
+	# the room waits for the stopped relays: only counts are asserted.
+	start_chatd --max-per-address 0
+	bench -n 100 -c 1 -s 1 -r 20 -d 1 -S "$CHATD_PID" -z 1,50
+	[ "$status" -eq 0 ]
+	assert_fields users=100 registered=100 stopped=2 deliveries=1980 \
+	    lost=0 dup=0 reorder=0
+	[[ $output == *"stopped            2 users, 2 processes, for "*" s: 40 deliveries to them, not in the latency figures"* ]]
+	[[ $stderr == *"2 users' server processes stopped (2 processes)"* ]]
+	[ -z "$(stopped_under "$CHATD_PID")" ]
+}
+
+@test "stopped workers go on at the -T deadline and when chatbench is killed" {
+	start_chatd --max-per-address 0
+	bench -n 20 -c 1 -r 5 -d 60 -T 3 -S "$CHATD_PID" -z 1,10
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"timed out after 3.0 s"* ]]
+	assert_fields stopped=2
+	[ -z "$(stopped_under "$CHATD_PID")" ]
+	# SIGTERM in the send phase: continued, then killed by the signal.
+	"$CHATBENCH" -p "$PORT" -n 20 -c 1 -r 5 -d 60 -S "$CHATD_PID" \
+	    -z 2,11 -N v 2>"$BATS_TEST_TMPDIR/err" >/dev/null &
+	local pid=$!
+	wait_for "$TIMEOUT" grep -q "processes stopped" "$BATS_TEST_TMPDIR/err"
+	[ -n "$(stopped_under "$CHATD_PID")" ]
+	kill -TERM "$pid"
+	wait "$pid" || STATUS=$?
+	[ "$STATUS" -eq 143 ]
+	[ -z "$(stopped_under "$CHATD_PID")" ]
+}
+
+@test "-z: a sender, or a server of one process, has nothing to stop" {
+	start_chatd --max-per-address 0
+	# No report: nothing was measured yet.
+	run --separate-stderr "$CHATBENCH" -p "$PORT" -n 5 -c 1 -s 2 -d 1 \
+	    -S "$CHATD_PID" -z 1
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"-z 1: u1 is a sender"* ]]
+	stop_chatd
+	start_broken
+	run --separate-stderr "$CHATBENCH" -p "$PORT" -n 5 -d 1 \
+	    -S "$CHATD_PID" -z 1
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"-z 1: no process under -S but the -S processes serves u1"* ]]
+}
+
 @test "registrations refused: reported, and the run fails" {
 	start_broken -m 5
 	bench -n 10 -s 1 -d 1
@@ -125,7 +173,9 @@ bench() {
 	for args in "" "-n 5" "-p 1" "-p 1 -n 5 -r 5 -w 2" "-p 1 -n 2 -s 3" \
 	    "-p 1 -n 0" "-p 1 -n 5 -l 2000" "-p 1 -n 5 -N 9x" \
 	    "-p 1 -n 5 -N a.b" "-p 1 -n 100 -N abcdefghijklmno" \
-	    "-p 1 -n 5 -r 0" "-p 1 -n 5 -d x" "-p 1 -n 5 -Z" "-p 1 -n 5 extra"
+	    "-p 1 -n 5 -r 0" "-p 1 -n 5 -d x" "-p 1 -n 5 -Z" "-p 1 -n 5 extra" \
+	    "-p 1 -n 5 -z 1" "-p 1 -n 5 -S 1 -z 5" "-p 1 -n 5 -S 1 -z 1,1" \
+	    "-p 1 -n 5 -S 1 -z 1,"
 	do
 		# shellcheck disable=SC2086
 		run "$CHATBENCH" $args

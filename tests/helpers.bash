@@ -328,6 +328,18 @@ assert_clean() {
 	}
 }
 
+# The processes under $1 (children, theirs, ...) that are stopped (state
+# T): none when whoever stopped them let them go on.
+stopped_under() {
+	local p s
+	for p in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		s=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		s=${s##*) }
+		[ "${s%% *}" != T ] || echo "$p"
+		stopped_under "$p"
+	done
+}
+
 # Runs a program that ends with a RESULT line (chatbench, the soak):
 # $output is its stdout, $RESULT that line; fails on a sanitizer report.
 run_result() {

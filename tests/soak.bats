@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # A short soak (tests/README): 100 clients for 15 s doing everything a
-# user can, with workers killed every second, under the checker of
+# user can, with workers killed every second, and again with workers
+# stopped for up to 2 s every half second, under the checker of
 # tests/soak.c; and proof that the checker sees loss, duplicates,
 # reordering and misdelivery when a server (tests/brokenchat) commits
 # them on purpose.  The full soak is `make soak`.
@@ -29,7 +30,7 @@ broken_soak() {
 
 @test "chatd: 100 clients for 15 s with kills, kicks, bans: nothing lost, nothing left" {
 	start_chatd --max-clients 0 --max-per-address 0
-	soak -n 100 -d 15 -a 2 -k 1 -t 4 -f 50 -s 7 -S "$CHATD_PID" \
+	soak -n 100 -d 15 -a 2 -k 1 -z 0 -t 4 -f 50 -s 7 -S "$CHATD_PID" \
 	    -R "$RUNDIR" -I "$INSTANCE"
 	[ "$status" -eq 0 ]
 	assert_fields lost=0 dup=0 misdelivered=0 reordered=0 corrupt=0 \
@@ -46,6 +47,25 @@ broken_soak() {
 	assert_clean
 }
 
+@test "chatd: 100 clients for 15 s with workers stopped and killed: nothing lost" {
+	# A stopped worker holds up the wake-ups handed to it (a relay of
+	# src/notify.c) and its client's lines: late, never lost.  The stops
+	# must all be over when the soak ends.
+	start_chatd --max-clients 0 --max-per-address 0
+	soak -n 100 -d 15 -a 2 -k 3 -z 0.5 -t 4 -f 50 -s 12 -S "$CHATD_PID" \
+	    -R "$RUNDIR" -I "$INSTANCE"
+	[ -z "$(stopped_under "$CHATD_PID")" ]
+	[ "$status" -eq 0 ]
+	assert_fields lost=0 dup=0 misdelivered=0 reordered=0 corrupt=0 \
+	    errors=0 verdict=PASS procs_start=0 procs_end=0
+	[ "$(field stops)" -gt 20 ]
+	assert_some kills
+	[[ $output == *"disruption     "*" kills, "*" stops, "* ]]
+	stop_chatd
+	[ "$STATUS" -eq 0 ]
+	assert_clean
+}
+
 @test "reconnect churn: every new worker keeps its own wake-up pipe" {
 	# A worker that left used to unlink its pipe after freeing its slot,
 	# removing the pipe of a successor in that slot: "! server error"
@@ -53,7 +73,7 @@ broken_soak() {
 	# reconnect a hundred times in 8 s; before the fix every such run
 	# failed.
 	start_chatd --max-clients 0 --max-per-address 0
-	soak -n 40 -d 8 -a 0.05 -k 0 -f 0 -s 11 -S "$CHATD_PID" \
+	soak -n 40 -d 8 -a 0.05 -k 0 -z 0 -f 0 -s 11 -S "$CHATD_PID" \
 	    -R "$RUNDIR" -I "$INSTANCE"
 	[ "$status" -eq 0 ]
 	assert_fields lost=0 errors=0 verdict=PASS
@@ -129,7 +149,7 @@ broken_soak() {
 
 @test "soak: usage errors exit 64" {
 	local args
-	for args in "" "-n 5" "-p 0" "-p 1 -n 3" "-p 1 -d x" "-p 1 -Z" \
+	for args in "" "-n 5" "-p 0" "-p 1 -n 3" "-p 1 -d x" "-p 1 -Z" "-p 1 -z x" \
 	    "-p 1 extra"; do
 		# shellcheck disable=SC2086
 		run "$SOAK" $args

@@ -5,7 +5,8 @@
  * Clients chat, act (/me), send direct messages, change rooms, rename,
  * quit, close, reset their connection, stall, send garbage, over-long
  * lines and telnet sequences; an operator kicks and bans; every few
- * seconds a random chatd worker gets SIGKILL.  Every line a client sends
+ * seconds a random chatd worker gets SIGKILL, and every second or so
+ * another is stopped (SIGSTOP) for up to 2 s.  Every line a client sends
  * carries a number ("#ID") that indexes a table of what was sent, by
  * whom, from which room and when, so that every line received is checked
  * against what the receiver must get: nothing lost, nothing twice,
@@ -38,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../bench/stopper.h"
+
 #define EX_FAIL		1	/* a fault found, or the run could not be done */
 #define EX_USAGE	64
 
@@ -64,6 +67,8 @@
 #define OVERLONG	1200	/* an over-long line, LF not counted */
 #define MAX_SAMPLES	10	/* faults described one by one */
 #define NAME_LEN	16
+#define STOP_MIN	(50 * MS)	/* a worker stopped at least this long */
+#define STOP_MAX	(2000 * MS)	/* and less than this */
 
 /* Line kinds and pads. */
 enum kind { K_CHAT, K_ME, K_DM };
@@ -169,7 +174,8 @@ enum { F_LOST, F_DUP, F_MIS, F_ORDER, F_CORRUPT, F_ERROR, F_KINDS };
 struct stats {
 	uint64_t	 sent, dms, required, delivered, history, lost, dm_lost;
 	uint64_t	 dup, misdelivered, reordered, corrupt, garbage;
-	uint64_t	 kills, reconnects, kicks, bans, unbans, evicted, quits;
+	uint64_t	 kills, stops, reconnects, kicks, bans, unbans, evicted;
+	uint64_t	 quits;
 	uint64_t	 resets, closes, stalls, long_stalls, overlong, iac;
 	uint64_t	 renames, joins, syncs, errors, sessions, slow_replies;
 };
@@ -181,6 +187,7 @@ static unsigned		 opt_clients = 1000;
 static double		 opt_seconds = 600;
 static double		 opt_action = 4.0;	/* mean seconds between actions */
 static double		 opt_kill = 3.0;	/* seconds between kills; 0 none */
+static double		 opt_stop = 1.0;	/* seconds between stops; 0 none */
 static double		 opt_stall = 60;	/* longest stall */
 static double		 opt_flood = 100;	/* flooder lines per second */
 static pid_t		 opt_pid;		/* the listener */
@@ -205,6 +212,7 @@ static size_t		 capr;
 static uint32_t		 judgeno;
 static struct stats	 st;
 static int64_t		 t_start, t_end, t_synced, t_last_rx, next_kill;
+static int64_t		 next_stop;
 static int64_t		 t_unban;
 static char		 unban_addr[INET_ADDRSTRLEN];
 static int		 ending;		/* no new actions */
@@ -255,9 +263,9 @@ usage(void)
 {
 	fprintf(stderr, "usage: soak -p port [-H host] [-n clients] "
 	    "[-d seconds] [-a action_s]\n"
-	    "            [-k kill_s] [-t stall_s] [-f flood_rate] [-S pid] "
-	    "[-R rundir]\n"
-	    "            [-I instance] [-s seed] [-m]\n");
+	    "            [-k kill_s] [-z stop_s] [-t stall_s] [-f flood_rate] "
+	    "[-S pid]\n"
+	    "            [-R rundir] [-I instance] [-s seed] [-m]\n");
 	exit(EX_USAGE);
 }
 
@@ -561,6 +569,44 @@ census_same(void)
 	    c_start.shm == c_end.shm && c_start.rundir == c_end.rundir;
 }
 
+/* --- Stopping workers ---------------------------------------------------- */
+
+/*
+ * A stopped worker keeps its client's lines in the kernel's buffers and
+ * holds up the wake-ups handed to it; it loses nothing, and is evicted
+ * only if the log laps it, which the checker explains as any "too slow"
+ * end (the room hears "quit (too slow)").  bench/stopper.c continues
+ * them when their time is up and however we end.
+ */
+
+/* SIGSTOP for a random worker not stopped yet, for STOP_MIN to STOP_MAX. */
+static void
+stop_one(int64_t now)
+{
+	pid_t		pids[4096], pid;
+	size_t		n, try;
+	int64_t		until;
+
+	if (stopper_count() == STOPPER_MAX)
+		return;
+	if ((n = children(pids, 4096)) > 4096)
+		n = 4096;
+	for (try = 0; try < 8 && n > 0; try++) {
+		pid = pids[rnd_below((uint32_t)n)];
+		if (stopper_has(pid))
+			continue;
+		until = now + STOP_MIN +
+		    (int64_t)rnd_below((STOP_MAX - STOP_MIN) / MS) * MS;
+		if (stopper_stop(pid, until) == -1) {
+			if (errno == ESRCH)
+				continue;
+			die("kill %d: %s", (int)pid, strerror(errno));
+		}
+		st.stops++;
+		return;
+	}
+}
+
 /* --- Killing workers ---------------------------------------------------- */
 
 /* The socket inode of a worker's fd 0, or 0. */
@@ -654,6 +700,7 @@ kill_one(void)
 				continue;
 			die("kill %d: %s", (int)pid, strerror(errno));
 		}
+		stopper_forget(pid);
 		st.kills++;
 		return;
 	}
@@ -2030,6 +2077,11 @@ tick(int64_t now)
 		kill_one();
 		next_kill = now + (int64_t)(opt_kill * NS);
 	}
+	if (!ending && opt_stop > 0 && opt_pid != 0 && now >= next_stop) {
+		stop_one(now);
+		next_stop = now + (int64_t)(opt_stop * NS);
+	}
+	stopper_due(ending ? NEVER : now);
 	tick_clients(now);
 	judge_due(now);
 	switch (phase) {
@@ -2155,9 +2207,10 @@ report(double secs)
 	    ", misdelivered %" PRIu64 ", reordered %" PRIu64 ", corrupt %"
 	    PRIu64 ", errors %" PRIu64 "\n", "faults", st.lost, st.dm_lost,
 	    st.dup, st.misdelivered, st.reordered, st.corrupt, st.errors);
-	printf("%-14s %" PRIu64 " kills, %" PRIu64 " kicks, %" PRIu64
-	    " bans (%" PRIu64 " lifted), %" PRIu64 " evicted as too slow\n",
-	    "disruption", st.kills, st.kicks, st.bans, st.unbans, st.evicted);
+	printf("%-14s %" PRIu64 " kills, %" PRIu64 " stops, %" PRIu64
+	    " kicks, %" PRIu64 " bans (%" PRIu64 " lifted), %" PRIu64
+	    " evicted as too slow\n", "disruption", st.kills, st.stops,
+	    st.kicks, st.bans, st.unbans, st.evicted);
 	printf("%-14s %" PRIu64 " quits, %" PRIu64 " closes, %" PRIu64
 	    " resets, %" PRIu64 " stalls, %" PRIu64 " long stalls, %" PRIu64
 	    " renames, %" PRIu64 " room changes\n", "users", st.quits,
@@ -2172,13 +2225,15 @@ report(double secs)
 	printf("RESULT clients=%u seconds=%.0f sent=%" PRIu64 " due=%" PRIu64
 	    " delivered=%" PRIu64 " lost=%" PRIu64 " dup=%" PRIu64
 	    " misdelivered=%" PRIu64 " reordered=%" PRIu64 " corrupt=%" PRIu64
-	    " kills=%" PRIu64 " reconnects=%" PRIu64 " kicks=%" PRIu64
+	    " kills=%" PRIu64 " stops=%" PRIu64 " reconnects=%" PRIu64
+	    " kicks=%" PRIu64
 	    " bans=%" PRIu64 " evicted=%" PRIu64 " errors=%" PRIu64
 	    " procs_start=%ld procs_end=%ld fds_start=%ld fds_end=%ld"
 	    " shm_start=%ld shm_end=%ld rundir_start=%ld rundir_end=%ld"
 	    " verdict=%s\n", opt_clients, secs, st.sent, st.required,
 	    st.delivered, st.lost, st.dup, st.misdelivered, st.reordered,
-	    st.corrupt, st.kills, st.reconnects, st.kicks, st.bans, st.evicted,
+	    st.corrupt, st.kills, st.stops, st.reconnects, st.kicks, st.bans,
+	    st.evicted,
 	    st.errors, c_start.procs, c_end.procs, c_start.fds, c_end.fds,
 	    c_start.shm, c_end.shm, c_start.rundir, c_end.rundir,
 	    failed() ? "FAIL" : "PASS");
@@ -2209,7 +2264,7 @@ getopts(int argc, char **argv)
 	int	ch;
 
 	opt_seed = (unsigned)getpid();
-	while ((ch = getopt(argc, argv, "a:d:f:H:I:k:mn:p:R:S:s:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:d:f:H:I:k:mn:p:R:S:s:t:z:")) != -1) {
 		switch (ch) {
 		case 'a':
 			opt_action = opt_num(optarg, 0.01, 3600, "-a");
@@ -2250,6 +2305,9 @@ getopts(int argc, char **argv)
 		case 't':
 			opt_stall = opt_num(optarg, 0, 3600, "-t");
 			break;
+		case 'z':
+			opt_stop = opt_num(optarg, 0, 3600, "-z");
+			break;
 		default:
 			usage();
 		}
@@ -2278,6 +2336,8 @@ setup(void)
 		    opt_clients + 64);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		die("signal: %s", strerror(errno));
+	if (stopper_init() == -1)
+		die("stopper_init: %s", strerror(errno));
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1: %s", strerror(errno));
 	rng_state = 0x9e3779b97f4a7c15ULL ^ opt_seed;
@@ -2313,6 +2373,7 @@ main(int argc, char **argv)
 	t_start = now_ns();
 	t_end = t_start + (int64_t)(opt_seconds * NS);
 	next_kill = t_start + (int64_t)(opt_kill * NS);
+	next_stop = t_start + (int64_t)(opt_stop * NS);
 	fprintf(stderr, "soak: %u clients to %s port %d for %g s, seed %u\n",
 	    opt_clients, opt_host, opt_port, opt_seconds, opt_seed);
 	loop();
