@@ -275,6 +275,40 @@ hub_unlock(struct hub *h)
 }
 
 /*
+ * Allocates every page of a new segment and sets its size. With
+ * ftruncate() alone the object is sparse: tmpfs finds a page only when
+ * it is first written, and once another program has filled /dev/shm
+ * that write is a SIGBUS in whichever chatd process makes it, the
+ * listener included. As PostgreSQL does on Linux, we take every page
+ * at start, where a failure can be explained. On failure the segment
+ * is removed first, so that nothing half made is left; we hold the
+ * directory lock, so nobody has attached to it. glibc and musl keep
+ * every POSIX shared memory object in /dev/shm.
+ */
+static void
+hub_reserve(struct hub *h, int fd, size_t size)
+{
+	int	r;
+
+	/* It returns the error number and leaves errno alone. */
+	while ((r = posix_fallocate(fd, 0, (off_t)size)) == EINTR)
+		;
+	if (r == 0)
+		return;
+	if (shm_unlink(h->shmname) == -1)
+		log_warn("shm_unlink %s", h->shmname);
+	if (r == ENOSPC || r == EDQUOT)
+		fatal_status(EX_UNAVAILABLE, "no room in /dev/shm for shared "
+		    "memory %s: it needs %zu bytes (%.1f MiB); free space "
+		    "there, lower --max-clients, --max-rooms, --history or "
+		    "--max-line, or grow it (mount -o remount,size=SIZE "
+		    "/dev/shm)", h->shmname, size, size / 1048576.0);
+	fatal_status(EX_UNAVAILABLE, "cannot reserve %zu bytes (%.1f MiB) in "
+	    "/dev/shm for shared memory %s: %s", size, size / 1048576.0,
+	    h->shmname, strerror(r));
+}
+
+/*
  * Writes a new segment's header, tables and lock; the caller owns fd.
  * The geometry comes from the creator's settings and is in the header,
  * so every process that attaches uses the same.
@@ -294,9 +328,7 @@ hub_init(struct hub *h, int fd, const struct config *cf)
 	g.hist_size = (uint32_t)align_up(sizeof(struct hist_entry) +
 	    HIST_TEXT_MAX(cf->max_line), 8);
 	layout(&g, &l);
-	if (ftruncate(fd, (off_t)l.total) == -1)
-		fatal_status(EX_UNAVAILABLE, "ftruncate %s: %s", h->shmname,
-		    strerror(errno));
+	hub_reserve(h, fd, l.total);
 	base = mmap(NULL, l.total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED)
 		fatal_status(EX_UNAVAILABLE, "mmap %s: %s", h->shmname,
