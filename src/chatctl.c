@@ -34,6 +34,7 @@
 #include "hub.h"
 #include "log.h"
 #include "notify.h"
+#include "state.h"
 #include "text.h"
 #include "worker.h"
 
@@ -485,6 +486,9 @@ kick_user(struct ctl *c, char **argv, int ban)
 	k.handover = lv.oper_first_user;
 	k.reason = c->words;
 	r = cmd_kick_user(&c->h, &c->nt, &k, argv[0], c->text);
+	/* Seen through before any way out, die() included. */
+	notify_settle(&c->nt);
+	state_finish(&c->h);
 	if (r != KICK_OK)
 		die(EXIT_NOTARGET, "no such user: %s", argv[0]);
 	if (k.full)
@@ -789,8 +793,12 @@ main(int argc, char **argv)
 	become_owner(segment_owner(&c));
 	notify_init(&c.nt, &c.h);
 	r = cmd->fn(&c, argv);
-	/* Whatever it handed to relays is seen through before we go. */
+	/*
+	 * Whatever it handed to relays, and a bans file that waits for a
+	 * lock, are seen through before we go.
+	 */
 	notify_settle(&c.nt);
+	state_finish(&c.h);
 	/*
 	 * Under inetd the last user may have left meanwhile, removing the
 	 * instance (and its directory): then nobody saw the action.

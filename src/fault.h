@@ -58,7 +58,8 @@
 	X(BAN_ADD,		"ban.add") \
 	X(KICK_HALF,		"kick.half") \
 	X(STATE_JOURNAL,	"state.journal") \
-	X(STATE_REPLACE,	"state.replace")
+	X(STATE_REPLACE,	"state.replace") \
+	X(WAKE_CLAIMED,		"wake.claimed")
 
 enum fault_point {
 #define X(id, name)	FP_##id,

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "hub.h"
 #include "log.h"
 #include "notify.h"
@@ -243,31 +244,81 @@ fifo_moved(struct notifier *n, int err)
 	return r != -1;
 }
 
-void
+static int	wake_write(struct notifier *, int);
+
+/*
+ * Whether a slot's wake-up has been pending for longer than a wake-up
+ * takes: its owner is stopped or busy, or its waker was stopped or
+ * killed between setting the flag and writing the pipe.
+ */
+static int
+overdue(const struct slot *s, int64_t now)
+{
+	return now - atomic_load_explicit(&s->wake_at, memory_order_relaxed) >
+	    RELAY_DEADLINE_MS;
+}
+
+/*
+ * Wakes a slot's owner unless a wake-up is pending already: then it
+ * costs no system call. But a waker may be stopped or killed between
+ * the flag and the pipe, leaving a flag that turns every later waker
+ * away and no byte to wake the owner; so a flag set for longer than
+ * RELAY_DEADLINE_MS is not trusted, and the pipe is written anyway (a
+ * byte too many costs the owner one empty read, a stopped owner one
+ * write per line, until its pipe is full). Returns 1 when it wrote.
+ */
+int
 notify_slot(struct notifier *n, int slot)
+{
+	struct slot	*s = &n->hub->slots[slot];
+
+	if (atomic_exchange(&s->wake, 1) == 0)
+		atomic_store_explicit(&s->wake_at, now_ms(),
+		    memory_order_relaxed);
+	else if (!overdue(s, now_ms()))
+		return 0;
+	FAULT(WAKE_CLAIMED);
+	return wake_write(n, slot);
+}
+
+/*
+ * Writes a slot's pipe, whatever its flag says (which it sets): for the
+ * rare wake-ups that must not trust a flag a dead process may have left,
+ * burial and shutdown. Returns 1 when it wrote.
+ */
+static int
+notify_force(struct notifier *n, int slot)
+{
+	struct slot	*s = &n->hub->slots[slot];
+
+	if (atomic_exchange(&s->wake, 1) == 0)
+		atomic_store_explicit(&s->wake_at, now_ms(),
+		    memory_order_relaxed);
+	return wake_write(n, slot);
+}
+
+/* Writes a slot's pipe once its flag is ours: 1 when it wrote. */
+static int
+wake_write(struct notifier *n, int slot)
 {
 	struct slot	*s = &n->hub->slots[slot];
 	uint32_t	 gen;
 	int		 err;
 
-	if (atomic_exchange(&s->wake, 1) != 0)
-		return;
-	/* After the exchange: a pending wake-up keeps its first time. */
-	atomic_store_explicit(&s->wake_at, now_ms(), memory_order_relaxed);
 	gen = atomic_load(&s->gen);
 	if (fifo_wake(n, slot, gen) == 0)
-		return;
+		return 1;
 	err = errno;
 	if (fifo_moved(n, err)) {
 		if (fifo_wake(n, slot, gen) == 0)
-			return;
+			return 1;
 		err = errno;
 	}
 	errno = err;
 	/* No reader: the owner is gone, or was never there yet. */
 	if (errno == ENXIO || errno == ENOENT || errno == EPIPE) {
 		n->dead = 1;
-		return;
+		return 0;
 	}
 	/*
 	 * Not woken: clear the flag, or no later sender would try again
@@ -276,6 +327,7 @@ notify_slot(struct notifier *n, int slot)
 	atomic_store(&s->wake, 0);
 	if (!n->warned++)
 		log_warn("wake-up pipe of slot %d", slot);
+	return 0;
 }
 
 /* Whether slot i is registered and in room (or room is every room). */
@@ -297,8 +349,7 @@ static int
 stalled(const struct slot *s, int64_t now)
 {
 	return atomic_load_explicit(&s->wake, memory_order_relaxed) != 0 &&
-	    now - atomic_load_explicit(&s->wake_at, memory_order_relaxed) >
-	    RELAY_DEADLINE_MS;
+	    overdue(s, now);
 }
 
 #define RELAY(room, end)	((uint64_t)(room) << 32 | (end))
@@ -409,18 +460,20 @@ notify_relay(struct notifier *n, int slot)
  * The backstop. A relay may be stopped, starved, sleeping or dying
  * with its part of the room in hand, and nobody may wait on it. So a
  * sender that handed anything over looks again RELAY_DEADLINE_MS later
- * (notify_backstop, from its main loop) at every member of the room,
- * and wakes itself each one that has neither read up to where the log
- * stood when it handed over (rpos, stored by the owner after a drain)
- * nor a wake-up pending (wake). That is exact:
- *  - A member with wake set will read the log, our lines included: the
- *    owner clears the flag before it reads, and our lines were in the
- *    log before we looked.
+ * (notify_backstop, from its main loop) at every member of the room
+ * that has not read up to where the log stood when it handed over
+ * (rpos, stored by the owner after a drain), and calls notify_slot for
+ * each. That is exact:
  *  - A member whose rpos reached due_pos has read our lines.
- *  - Any other member is woken by us, whatever became of its relay:
- *    nobody but the sender stands between a line and its recipients
- *    for longer than the deadline.
- * A member caught between clearing its flag and storing rpos gets one
+ *  - A member with no wake-up pending is woken by us.
+ *  - A member whose wake-up has been pending for longer than the
+ *    deadline is written to again (notify_slot trusts no older flag):
+ *    its waker may have stopped between the flag and the pipe.
+ *  - A member whose wake-up is younger is looked at once more a
+ *    deadline later, by when it has read, or its flag is old.
+ * So nobody but the sender stands between a line and its recipients
+ * for more than a deadline or two, whatever became of the relays. A
+ * member caught between clearing its flag and storing rpos gets one
  * wake-up too many, and a late relay wakes members the backstop woke
  * already: both cost a read of an empty pipe, never a line delivered
  * twice, since delivery goes by each reader's own log position. The
@@ -457,7 +510,12 @@ notify_timeout(const struct notifier *n)
 	return left > 0 ? (int)left : 0;
 }
 
-/* Runs the backstop if it is due. */
+/*
+ * Runs the backstop if it is due. A member whose wake-up is pending but
+ * younger than the deadline may have a waker stopped halfway: it is
+ * looked at once more a deadline later, when notify_slot no longer
+ * trusts its flag.
+ */
 void
 notify_backstop(struct notifier *n)
 {
@@ -465,23 +523,31 @@ notify_backstop(struct notifier *n)
 	struct slot	*s;
 	uint32_t	 i, hwm;
 	uint64_t	 late = 0;
+	int64_t		 now = now_ms();
+	int		 again = 0;
 
-	if (n->due == 0 || now_ms() < n->due)
+	if (n->due == 0 || now < n->due)
 		return;
 	n->due = 0;
+	/* Our posts before the loads below: see notify_clear. */
+	atomic_thread_fence(memory_order_seq_cst);
 	hwm = atomic_load(&h->hdr->hwm);
 	for (i = 0; i < hwm; i++) {
 		s = &h->slots[i];
 		if ((int)i == n->due_except || !member(h, i, n->due_room) ||
-		    atomic_load_explicit(&s->wake, memory_order_relaxed) != 0 ||
 		    atomic_load_explicit(&s->rpos, memory_order_relaxed) >=
 		    n->due_pos)
 			continue;
-		notify_slot(n, (int)i);
-		late++;
+		if (notify_slot(n, (int)i))
+			late++;
+		else if (atomic_load_explicit(&s->wake,
+		    memory_order_relaxed) != 0 && !overdue(s, now))
+			again = 1;
 	}
 	if (late > 0)
 		atomic_fetch_add(&h->hdr->late, late);
+	if (again)
+		n->due = now + RELAY_DEADLINE_MS;
 }
 
 /* For a process about to exit: waits for the backstop and runs it. */
@@ -503,6 +569,8 @@ notify_settle(struct notifier *n)
 void
 notify_room(struct notifier *n, uint32_t room, int except)
 {
+	/* Our posts before the flags we read: see notify_clear. */
+	atomic_thread_fence(memory_order_seq_cst);
 	n->now = now_ms();
 	n->handed = 0;
 	wake_range(n, room, 0, atomic_load(&n->hub->hdr->hwm), except);
@@ -536,7 +604,11 @@ notify_flush(struct notifier *n)
 	notify_room(n, n->pend_room, n->pend_except);
 }
 
-/* Wakes every connection, registered or not (shutdown). */
+/*
+ * Wakes every connection, registered or not (burial, shutdown), even
+ * those whose flag says a wake-up is pending: the dead may have set it
+ * and died before writing the pipe.
+ */
 void
 notify_all(struct notifier *n)
 {
@@ -545,6 +617,6 @@ notify_all(struct notifier *n)
 
 	for (i = 0; i < hwm; i++)
 		if (atomic_load(&h->slots[i].state) != SLOT_FREE)
-			notify_slot(n, (int)i);
+			(void)notify_force(n, (int)i);
 }
 

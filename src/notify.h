@@ -53,7 +53,7 @@ void	notify_clear(struct hub *, int);
 void	notify_init(struct notifier *, struct hub *);
 void	notify_forget(struct notifier *);
 void	notify_prune(struct notifier *);
-void	notify_slot(struct notifier *, int);
+int	notify_slot(struct notifier *, int);
 void	notify_room(struct notifier *, uint32_t, int);
 void	notify_room_later(struct notifier *, uint32_t, int);
 void	notify_flush(struct notifier *);

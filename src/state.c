@@ -526,9 +526,14 @@ replace_file(int dfd, const char *name, const struct sbuf *b, int keepbad)
 	return 0;
 }
 
-/* Takes STATE/lock, which serialises whoever replaces a state file. */
+/*
+ * Takes STATE/lock, which serialises whoever replaces a state file,
+ * without waiting for it: its holder may be stopped or on a slow disk.
+ * Returns the descriptor that holds it, -2 when somebody else does, or
+ * -1 after reporting.
+ */
 static int
-lock_take(int dfd, int how)
+lock_take(int dfd)
 {
 	int	fd;
 
@@ -538,12 +543,14 @@ lock_take(int dfd, int how)
 		log_warn("%s/lock", st_dirpath);
 		return -1;
 	}
-	while (flock(fd, LOCK_EX | how) == -1)
+	while (flock(fd, LOCK_EX | LOCK_NB) == -1)
 		if (errno != EINTR) {
-			if (errno != EWOULDBLOCK)
-				log_warn("flock %s/lock", st_dirpath);
 			close(fd);
-			return -1;
+			if (errno != EWOULDBLOCK) {
+				log_warn("flock %s/lock", st_dirpath);
+				return -1;
+			}
+			return -2;
 		}
 	return fd;
 }
@@ -705,8 +712,11 @@ bans_load(struct hub *h, int dfd)
 	close(fd);
 }
 
-/* Writes the ban table out, newest copy last: see state.h. */
-static void
+/*
+ * Writes the ban table out, newest copy last: see state.h. Returns 1
+ * when somebody else holds STATE/lock: try again later.
+ */
+static int
 bans_save(struct hub *h)
 {
 	struct sbuf	b = { 0 };
@@ -716,16 +726,19 @@ bans_save(struct hub *h)
 		if (!st_quiet())
 			log_warnx("%s/bans could not be read at start: bans "
 			    "are not saved over it", st_dirpath);
-		return;
+		return 0;
 	}
-	if ((dfd = state_dir(h)) == -1 || (lockfd = lock_take(dfd, 0)) == -1)
-		return;
+	if ((dfd = state_dir(h)) == -1)
+		return 0;
+	if ((lockfd = lock_take(dfd)) < 0)
+		return lockfd == -2;
 	hub_lock(h);
 	bans_snapshot(h, &b);
 	hub_unlock(h);
 	(void)replace_file(dfd, "bans", &b, 0);
 	free(b.p);
 	close(lockfd);
+	return 0;
 }
 
 /*
@@ -1073,7 +1086,7 @@ journal_compact(struct hub *h, int dfd)
 	int		 lockfd, fd;
 
 	/* Somebody compacting already, or an appender: another time. */
-	if ((lockfd = lock_take(dfd, LOCK_NB)) == -1)
+	if ((lockfd = lock_take(dfd)) < 0)
 		return;
 	if ((fd = state_open_read(dfd, "history")) < 0) {
 		close(lockfd);
@@ -1228,22 +1241,23 @@ state_flush(struct hub *h)
 	}
 	if (st_bans_dirty) {
 		st_bans_dirty = 0;
-		bans_save(h);
+		if (bans_save(h) == 1)
+			st_bans_dirty = 1;
 	}
 	st_flushing = 0;
-	return st_pending.len > 0;
+	return state_waiting();
 }
 
-/* Whether history lines wait for a compaction to end (state_flush). */
+/* Whether history lines or bans wait for a lock (state_flush). */
 int
 state_waiting(void)
 {
-	return st_pending.len > 0;
+	return st_pending.len > 0 || st_bans_dirty;
 }
 
 /*
- * For a worker about to exit: gives history lines still waiting for a
- * compaction to end up to STATE_FINISH_MS to be written.
+ * For a process about to exit: gives history lines and bans still
+ * waiting for a lock up to STATE_FINISH_MS to be written.
  */
 void
 state_finish(struct hub *h)
@@ -1260,5 +1274,10 @@ state_finish(struct hub *h)
 			    "the journal stayed locked", st_dirpath,
 			    st_pending.len);
 		st_pending.len = 0;
+	}
+	if (st_bans_dirty) {
+		log_warnx("%s/bans: not saved: %s/lock stayed locked",
+		    st_dirpath, st_dirpath);
+		st_bans_dirty = 0;
 	}
 }

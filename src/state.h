@@ -19,7 +19,9 @@
  * checksum. Rewritten whole after each change: bans.tmp is written,
  * fsynced and renamed over bans, then the directory is fsynced. Writers
  * take flock(STATE/lock) first and then the hub lock to copy the table,
- * so the last rename is always of the newest copy.
+ * so the last rename is always of the newest copy. A writer that finds
+ * STATE/lock taken does not wait: it tries again like a history line
+ * that finds the journal being compacted (below).
  *
  * STATE/history: a journal, one chat or /me line a line, "h1" TAB
  * sequence TAB time TAB kind ("chat" or "me") TAB room TAB text TAB

@@ -449,8 +449,6 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 	 */
 	if (!slow && !w->kicked)
 		(void)worker_drain(w, 0);
-	/* Before any shared lock is ours: this may wait a little. */
-	state_finish(h);
 	/* Our pipe is about to close: its number may be reused. */
 	self_wake = -1;
 	if (last != NULL)
@@ -470,13 +468,12 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 	 * which a late unlink would remove, leaving it never woken.
 	 */
 	notify_close(h, w->slot, w->rfd, w->wfd);
-	hub_leave_begin(h);
 	hub_lock(h);
 	/* Gone from the room already (kicked): it heard why. */
 	if (n > 0 && (hub_quiet(h, w->room) ||
 	    atomic_load(&h->slots[w->slot].state) != SLOT_ACTIVE))
 		n = 0;
-	heir = session_end_locked(h, w->slot, w->text, n,
+	heir = worker_leave_locked(h, w->slot, w->text, n,
 	    w->cf->live.oper_first_user);
 	hub_unlock(h);
 	/* Handed over before we left: nobody else will pass them on. */
@@ -485,8 +482,17 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 		notify_room(&w->nt, w->room, w->slot);
 	if (heir != -1)
 		notify_slot(&w->nt, heir);
-	/* Our relays, if any, are watched while the segment is ours. */
+	/*
+	 * Our wake-ups and our history lines are seen through now, before
+	 * the instance directory's lock, which others may wait for.
+	 */
 	notify_settle(&w->nt);
+	state_finish(h);
+	hub_leave_begin(h);
+	hub_lock(h);
+	FAULT(SLOT_LEAVE);
+	hub_release(h, w->slot);
+	hub_unlock(h);
 	/* Perhaps the last one out: then the segment goes too. */
 	hub_leave_end(h);
 	if (!slow)

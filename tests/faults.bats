@@ -578,3 +578,20 @@ dies_renaming() {
 	rejoin vic alice bob
 	ends_clean 0
 }
+
+@test "crash point wake.claimed: a sender dies between a flag and the pipe" {
+	# vic's third wake-up: alice and bob for its join, then alice for
+	# "doomed". alice's flag says woken, her pipe holds nothing: the
+	# burial's wake-up must not trust the flag.
+	start_crash wake.claimed:3@3
+	three_in_lobby
+	say vic "doomed"
+	lost vic
+	crashed_at wake.claimed 2
+	mark
+	heard alice "<vic> doomed" "* vic quit (connection lost)"
+	heard bob "<vic> doomed" "* vic quit (connection lost)"
+	chat_on alice bob
+	rejoin vic alice bob
+	ends_clean 0
+}

@@ -424,13 +424,13 @@ expect_bad_statedir() {
 	login carol
 }
 
-# A compactor's exclusive lock on the journal, as a stopped one, or one
-# on a slow disk, would hold it: held by a process of ours until killed.
-# Sets HOLDER.
+# A compactor's exclusive lock on the journal (or on $1), as a stopped
+# one, or one on a slow disk, would hold it: held by a process of ours
+# until killed. Sets HOLDER.
 hold_journal() {
 	rm -f "$BATS_TEST_TMPDIR/locked"
 	(
-		exec 9<"$STATE/history"
+		exec 9<"${1:-$STATE/history}"
 		flock -x 9
 		touch "$BATS_TEST_TMPDIR/locked"
 		exec sleep 60
@@ -481,4 +481,21 @@ release_journal() {
 	grep -q "history: .* bytes of lines not saved: the journal stayed locked" "$LOG"
 	release_journal
 	! grep -q "last words" "$STATE/history"
+}
+
+@test "a ban while the state directory's lock is held: nobody waits, the ban is saved after" {
+	start_chatd --state-dir "$STATE"
+	login_all first bob carol
+	: >"$STATE/lock"
+	hold_journal "$STATE/lock"
+	# Before, first's worker waited for the lock to save the bans file.
+	say first "/ban bob spamming"
+	TIMEOUT=2 expect bob "! you were banned by first (spamming)"
+	TIMEOUT=2 expect first "* bob was banned by first (spamming)"
+	say carol "still there?"
+	TIMEOUT=2 expect first "<carol> still there?"
+	[ ! -s "$STATE/bans" ]
+	release_journal
+	wait_for "$TIMEOUT" grep -qxP \
+	    'b1\t127\.0\.0\.1\tbob\tspamming\t[0-9a-f]{8}' "$STATE/bans"
 }
