@@ -30,6 +30,18 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Milliseconds from now until when, for poll(2): 0 if past, -1 if 0. */
+int
+ms_until(int64_t when)
+{
+	int64_t	left;
+
+	if (when == 0)
+		return -1;
+	left = when - now_ms();
+	return left > 0 ? (int)left : 0;
+}
+
 static void
 fifo_name(char *buf, size_t len, int slot)
 {
@@ -322,8 +334,10 @@ wake_write(struct notifier *n, int slot)
 	}
 	/*
 	 * Not woken: clear the flag, or no later sender would try again
-	 * and the owner would sleep on.
+	 * and the owner would sleep on; and its time, or a backstop would
+	 * take it for woken (woken_since).
 	 */
+	atomic_store(&s->wake_at, 0);
 	atomic_store(&s->wake, 0);
 	if (!n->warned++)
 		log_warn("wake-up pipe of slot %d", slot);
@@ -464,8 +478,11 @@ notify_relay(struct notifier *n, int slot)
  * that has not read up to where the log stood when it handed over
  * (rpos, stored by the owner after a drain), and calls notify_slot for
  * each. That is exact:
- *  - A member whose rpos reached due_pos has read our lines.
- *  - A member with no wake-up pending is woken by us.
+ *  - A member whose rpos reached the head we saw has read our lines.
+ *  - A member with no wake-up pending, but woken (wake_at) in a later
+ *    millisecond than the hand-over, was woken after our lines were in
+ *    the log and is reading them: nothing to do, as in the usual case.
+ *  - Any other member with no wake-up pending is woken by us.
  *  - A member whose wake-up has been pending for longer than the
  *    deadline is written to again (notify_slot trusts no older flag):
  *    its waker may have stopped between the flag and the pipe.
@@ -484,30 +501,99 @@ notify_relay(struct notifier *n, int slot)
  * one deadline, not one per line. The sender itself is on the path of
  * its own lines only: stopped before the backstop, it delays those.
  */
+/*
+ * Adds a hand-over (or an earlier backstop) to b: one look covers them
+ * all, at the room (every room if they differ) and the log's head of
+ * the last.
+ */
+static void
+backstop_add(struct backstop *b, uint32_t room, int except, int64_t since,
+    uint64_t pos)
+{
+	if (!b->armed) {
+		b->armed = 1;
+		b->room = room;
+		b->except = except;
+	} else if (b->room != room || b->except != except) {
+		b->room = RING_ALLROOMS;
+		b->except = -1;
+	}
+	if (since > b->since)
+		b->since = since;
+	if (pos > b->pos)
+		b->pos = pos;
+}
+
+/*
+ * A hand-over was made: the backstop due first covers it if it is free;
+ * else the next one does, which is due RELAY_DEADLINE_MS after its last
+ * hand-over once the first has run. So every hand-over is looked behind
+ * between one and two deadlines later, never sooner (when the tree is
+ * still at work), and a busy sender looks once per deadline at most.
+ */
 static void
 backstop_arm(struct notifier *n, uint32_t room, int except)
 {
-	if (n->due == 0) {
-		n->due = n->now + RELAY_DEADLINE_MS;
-		n->due_room = room;
-		n->due_except = except;
-	} else if (n->due_room != room || n->due_except != except) {
-		n->due_room = RING_ALLROOMS;
-		n->due_except = -1;
-	}
-	n->due_pos = ring_head(&n->hub->ring);
+	struct backstop	*b = &n->bs[n->bs[0].armed ? 1 : 0];
+
+	backstop_add(b, room, except, n->now, ring_head(&n->hub->ring));
+	if (b == &n->bs[0])
+		b->due = n->now + RELAY_DEADLINE_MS;
+}
+
+/*
+ * Whether a member with no wake-up pending was woken after the last
+ * hand-over, and so after our lines were in the log. A later
+ * millisecond: one woken in the same may have been woken just before.
+ */
+static int
+woken_since(const struct slot *s, int64_t since)
+{
+	return atomic_load_explicit(&s->wake_at, memory_order_relaxed) >
+	    since;
 }
 
 /* Milliseconds until the backstop is due, 0 if it is, or -1: none. */
 int
 notify_timeout(const struct notifier *n)
 {
-	int64_t	left;
+	return n->bs[0].armed ? ms_until(n->bs[0].due) : -1;
+}
 
-	if (n->due == 0)
-		return -1;
-	left = n->due - now_ms();
-	return left > 0 ? (int)left : 0;
+/*
+ * Looks behind the hand-overs b covers; returns 1 when a member's
+ * wake-up was too young to judge, and it must look again.
+ */
+static int
+backstop_run(struct notifier *n, const struct backstop *b, int64_t now)
+{
+	struct hub	*h = n->hub;
+	struct slot	*s;
+	uint32_t	 i, hwm;
+	uint64_t	 late = 0;
+	int		 again = 0;
+
+	/* Our posts before the loads below: see notify_clear. */
+	atomic_thread_fence(memory_order_seq_cst);
+	hwm = atomic_load(&h->hdr->hwm);
+	for (i = 0; i < hwm; i++) {
+		s = &h->slots[i];
+		if ((int)i == b->except || !member(h, i, b->room) ||
+		    atomic_load_explicit(&s->rpos, memory_order_relaxed) >=
+		    b->pos)
+			continue;
+		if (atomic_load_explicit(&s->wake, memory_order_relaxed) ==
+		    0 && woken_since(s, b->since))
+			continue;
+		if (notify_slot(n, (int)i))
+			late++;
+		else if (atomic_load_explicit(&s->wake,
+		    memory_order_relaxed) != 0 && !overdue(s, now))
+			again = 1;
+	}
+	if (late > 0)
+		atomic_fetch_add(&h->hdr->late, late);
+	return again;
 }
 
 /*
@@ -519,50 +605,40 @@ notify_timeout(const struct notifier *n)
 void
 notify_backstop(struct notifier *n)
 {
-	struct hub	*h = n->hub;
-	struct slot	*s;
-	uint32_t	 i, hwm;
-	uint64_t	 late = 0;
+	struct backstop	 b = n->bs[0];
 	int64_t		 now = now_ms();
-	int		 again = 0;
+	int		 again;
 
-	if (n->due == 0 || now < n->due)
+	if (!b.armed || now < b.due)
 		return;
-	n->due = 0;
-	/* Our posts before the loads below: see notify_clear. */
-	atomic_thread_fence(memory_order_seq_cst);
-	hwm = atomic_load(&h->hdr->hwm);
-	for (i = 0; i < hwm; i++) {
-		s = &h->slots[i];
-		if ((int)i == n->due_except || !member(h, i, n->due_room) ||
-		    atomic_load_explicit(&s->rpos, memory_order_relaxed) >=
-		    n->due_pos)
-			continue;
-		if (notify_slot(n, (int)i))
-			late++;
-		else if (atomic_load_explicit(&s->wake,
-		    memory_order_relaxed) != 0 && !overdue(s, now))
-			again = 1;
-	}
-	if (late > 0)
-		atomic_fetch_add(&h->hdr->late, late);
+	again = backstop_run(n, &b, now);
 	if (again)
-		n->due = now + RELAY_DEADLINE_MS;
+		backstop_add(&n->bs[1], b.room, b.except, b.since, b.pos);
+	n->bs[0] = n->bs[1];
+	memset(&n->bs[1], 0, sizeof(n->bs[1]));
+	if (n->bs[0].armed)
+		n->bs[0].due = (again ? now : n->bs[0].since) +
+		    RELAY_DEADLINE_MS;
 }
 
-/* For a process about to exit: waits for the backstop and runs it. */
+/*
+ * For a process about to exit: waits for the backstops and runs them,
+ * a few rounds at most (each looks again only at members just woken).
+ */
 void
 notify_settle(struct notifier *n)
 {
 	struct timespec	ts;
-	int		ms;
+	int		ms, round;
 
-	while ((ms = notify_timeout(n)) > 0) {
+	for (round = 0; round < 8 && (ms = notify_timeout(n)) != -1;
+	    round++) {
 		ts.tv_sec = ms / 1000;
 		ts.tv_nsec = (long)(ms % 1000) * 1000000;
-		(void)nanosleep(&ts, NULL);
+		if (ms > 0)
+			(void)nanosleep(&ts, NULL);
+		notify_backstop(n);
 	}
-	notify_backstop(n);
 }
 
 /* Wakes every registered user in a room (or all rooms), but one slot. */

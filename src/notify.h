@@ -28,6 +28,16 @@ struct fifo_cache {
 	uint32_t	gen;
 };
 
+/* A backstop to run: see notify.c. */
+struct backstop {
+	int		armed;
+	int64_t		due;	/* when it looks, now_ms() */
+	int64_t		since;	/* the last hand-over it covers, now_ms() */
+	uint64_t	pos;	/* the log's head then */
+	uint32_t	room;	/* or RING_ALLROOMS */
+	int		except;	/* a slot it need not look at, or -1 */
+};
+
 struct notifier {
 	struct hub		*hub;
 	struct fifo_cache	 cache[FIFO_CACHE];
@@ -38,10 +48,7 @@ struct notifier {
 	int			 dead;	/* a wake found a vanished owner */
 	int64_t			 now;	/* now_ms() of the wake-up being spread */
 	int			 handed;	/* it handed a part to a relay */
-	int64_t			 due;	/* when the backstop looks, or 0 */
-	uint64_t		 due_pos;	/* the log's head at the hand-over */
-	uint32_t		 due_room;
-	int			 due_except;
+	struct backstop		 bs[2];	/* due first; hand-overs since */
 	unsigned		 warned;	/* wakes that failed, once logged */
 };
 
@@ -63,5 +70,6 @@ int	notify_timeout(const struct notifier *);
 void	notify_backstop(struct notifier *);
 void	notify_settle(struct notifier *);
 int64_t	now_ms(void);
+int	ms_until(int64_t);
 
 #endif

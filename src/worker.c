@@ -749,18 +749,6 @@ worker_hold(struct worker *w, unsigned ms, const char *reply)
 	w->held_reply = reply;
 }
 
-/* Milliseconds until the held input is let go, or -1: none held. */
-static int
-worker_held_timeout(const struct worker *w)
-{
-	int64_t	left;
-
-	if (w->held_until == 0)
-		return -1;
-	left = w->held_until - now_ms();
-	return left > 0 ? (int)left : 0;
-}
-
 /* Answers and handles the held input once its time has come. */
 static void
 worker_unhold(struct worker *w)
@@ -878,16 +866,13 @@ sooner(int a, int b)
 static int
 worker_timeout(const struct worker *w)
 {
-	int64_t	left;
 	int	reg = -1;
 
-	if (!w->registered && w->cf->live.reg_timeout > 0) {
-		left = w->connected_ms +
-		    (int64_t)w->cf->live.reg_timeout * 1000 - now_ms();
-		reg = left > 0 ? (int)left : 0;
-	}
+	if (!w->registered && w->cf->live.reg_timeout > 0)
+		reg = ms_until(w->connected_ms +
+		    (int64_t)w->cf->live.reg_timeout * 1000);
 	return sooner(sooner(reg, notify_timeout(&w->nt)),
-	    sooner(worker_held_timeout(w), state_waiting() ?
+	    sooner(ms_until(w->held_until), state_waiting() ?
 	    STATE_RETRY_MS : -1));
 }
 
