@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * chatbench - measure a server of chatd's line protocol.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Processes we stopped with SIGSTOP, each until a moment of the caller's
  * clock, and the promise to continue them however we end: when their

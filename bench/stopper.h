@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * stopper.c: processes stopped with SIGSTOP, continued on every way out
  * (bench/chatbench -z, tests/soak -z).

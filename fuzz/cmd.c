@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzzes the command parser (cmd_parse and cmd_split_word in cmd.c, and
  * the name checks the commands apply) on a line as a client sends it:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzzes the configuration file parser (config_parse in config.c, the
  * path config_file() takes, but returning where chatd would exit) and

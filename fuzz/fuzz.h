@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the fuzz harnesses share. Each harness is one libFuzzer entry
  * point driving one of chatd's pure parsers; under clang (make fuzz) it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzzes line framing and telnet stripping (linebuf_feed in text.c).
  * The first input byte sets the line limit (1 to 256 bytes), the second

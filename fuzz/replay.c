@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Runs a fuzz harness once on each file named, without libFuzzer: how
  * make check replays the seed corpora with any compiler (and under

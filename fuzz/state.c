@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzzes the state-file loader's line decoding (state_hist_decode and
  * state_ban_decode in state.c): each input line is decoded as a history

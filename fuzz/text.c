@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzzes text hygiene and UTF-8 repair (text_clean, text_trim and
  * text_format in text.c) on a line as the framer hands it over. The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Socket activation, systemd's Accept=no protocol, without libsystemd:
  * the service manager binds and passes the listening sockets as

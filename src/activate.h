@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * activate.c: socket activation. activate_fds() takes the listening
  * sockets a service manager passed (systemd's Accept=no protocol) and

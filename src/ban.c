@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Bans: a small table of addresses. Each entry is written whole before
  * it is marked used, so a dead writer leaves no half ban.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * ban.c: the ban table in the shared segment. A ban matches the exact
  * address a user connected from (IPv4-mapped IPv6 addresses are shown

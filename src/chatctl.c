@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * chatctl: the administrator's tool. It attaches to the shared segment
  * of a running chatd instance, found by the same -n and --run-dir as

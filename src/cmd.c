@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The slash commands. Every command is a row of the table below (its
  * name, its arguments, whether they are required, its handler and its

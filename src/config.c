@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The command line and the configuration file. Defaults come from
  * defs.h; then the file (-f), then the command line, which wins. The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * config.c: chatd's settings and the command line that sets them. Every
  * value is checked here, before anything is bound or created; a bad one

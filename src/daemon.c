@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Becoming a daemon. The process that was started forks and waits; the
  * child starts a new session and forks again, so that the daemon is no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * daemon.c: becoming a daemon (-d). daemon_detach() leaves the terminal
  * and the session, and leaves its starter waiting; daemon_ready() tells

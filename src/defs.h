@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Every limit and default of chatd, in one place. The man page quotes
  * the same numbers; change both together.

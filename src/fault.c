@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Crash points (see fault.h). The specification is read once, at start,
  * by every chatd process; only a worker arms it, so the listener and

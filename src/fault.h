@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fault.c: crash points, for tests only. A build configured with
  * --enable-fault-injection (and tests/chatd-fault, which make check

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hub.c: the shared segment every chatd process of one instance maps:
  * a header, the user slot table, the room table and the message log.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The listener. Signals reach its poll loop through a self-pipe, so
  * reaping and shutting down happen in one place, never in a handler.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * listener.c: the standalone server's parent process. It binds, accepts,
  * forks one worker per connection (the socket becomes the worker's fds 0

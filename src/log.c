@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Logging for every chatd process. The foreground goes to stderr, a
  * daemon to syslog (LOG_DAEMON); a daemon starting up goes to both, so

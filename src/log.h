@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * log.c: diagnostics in the OpenBSD daemons' style. Messages go to stderr
  * in the foreground and to syslog as a daemon (to both while a daemon

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * chatd: a chat room for nc and telnet users, as a classic Unix server.
  * main() checks the options, then either serves the one connection on

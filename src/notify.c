@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Wake-up pipes. A worker keeps the write ends of the pipes it used
  * recently in a small cache indexed by slot, so a busy room costs one

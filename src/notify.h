@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * notify.c: wake-ups between workers. Each worker owns one FIFO in the
  * instance's run directory, named after its slot. A sender wakes a slot

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The output backlog. It grows on demand up to its bound, so an idle
  * client costs nothing, and is compacted as the socket drains. Every

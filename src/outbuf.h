@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * outbuf.c: a client's output backlog, bounded. Lines wait here while
  * the socket is not writable; a client that lets the backlog pass its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The pid file. It is written with -d, or wherever --pidfile says, and
  * holds the listener's pid under an exclusive fcntl() lock kept for the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * pidfile.c: the pid file, which holds the listener's pid under an
  * exclusive lock for as long as the listener runs. pidfile_open()

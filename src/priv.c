@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Dropping privileges for -u USER, in OpenSMTPD's order: supplementary
  * groups, then the group, then the user, real, effective and saved

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * priv.c: -u USER. priv_init() looks the user up before anything is
  * bound (an unknown user is a bad option: exit 64); priv_drop(), after

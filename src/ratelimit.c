@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The token bucket: it holds up to burst tokens and gains rate tokens a
  * second, continuously; each line takes one. Counting in thousandths of

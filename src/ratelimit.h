@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * ratelimit.c: a token bucket per connection, and the flood detector
  * that watches it. Pure functions of the time they are given, in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The message log ring; see ring.h for the protocol between the writer
  * and the lock-free readers.

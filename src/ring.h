@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * ring.c: the message log, a ring of variable-length records in the
  * shared segment. One writer at a time (the caller holds the hub lock);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Rooms: finding one by name, making one (forgetting the room that has
  * been empty longest when the table is full), and each room's history.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * room.c: the room table and each room's history, in the shared segment.
  * Every function here is called with the hub lock held.

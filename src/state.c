@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Persistence: the state directory, its two files and their formats,
  * loading them into a new segment and writing them as things change.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * state.c: what outlives the segment when --state-dir is set: each
  * room's history and the ban table, as two files in the state

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Line framing and text hygiene for client input.  Bytes from the network
  * are cut into lines at LF, telnet negotiation is stripped on the way and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Line framing and text hygiene for bytes received from clients.  The
  * linebuf functions cut a raw byte stream into LF-terminated lines, strip

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A worker serves one client from connect to goodbye. Its loop waits in
  * poll(2) on the socket and on its wake-up FIFO; each round it reads the

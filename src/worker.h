@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * worker.c: one client's process, in standalone and inetd mode alike.
  * It reads the client's lines, runs its commands, appends to the log and

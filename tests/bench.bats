@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # bench/run, bench/table: the benchmark scenarios run end to end in a tiny
 # configuration, and the medians and targets come out of a results file.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * brokenchat - a deliberately broken chat server, to test chatbench.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Chat lines: delivery to the room, no echo, the // escape, empty lines,
 # order, and the notices the room sees when somebody leaves.
 #

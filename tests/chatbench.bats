@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # chatbench tells the truth: against a server that drops, duplicates or
 # swaps lines on purpose (tests/brokenchat) it counts exactly the damage
 # done, and against chatd it counts none.  Counts, never timings, are

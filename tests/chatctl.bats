@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # chatctl(8): the administrator's reports (status, users, rooms, bans)
 # and actions (kick, ban, unban, wall, shutdown) on a running chatd,
 # found by the same -n and --run-dir. Its actions reach users as the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Root's chatctl on an instance that runs as another user trusts nothing
 # that user can write: the segment's header names an owner and a listener
 # pid, but root takes the owner from the kernel (the segment's uid),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * chatload - check chatd delivery correctness under concurrent load.
  *

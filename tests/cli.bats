@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The command line: -V, -h, bad usage (exit 64, nothing bound or
 # created), binding addresses and ports (exit 69 when it cannot).
 

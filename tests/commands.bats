@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Commands: /help, /users, /stats, case-insensitive names, unknown
 # commands and usage errors.
 #

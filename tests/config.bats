@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The configuration file (-f), the MOTD (--motd) and SIGHUP: the syntax,
 # every option settable in a file, errors that name the file and line
 # (exit 78), the command line winning, and what a re-read applies live.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The bytes of a configuration file: a NUL byte, wherever it is in a
 # line, and a line too long for the reader stop chatd with exit 78 naming
 # the file and the line, rather than cutting the line short in silence.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Daemon mode (-d): detaching, the starter's exit status, the pid file
 # and its lock, syslog; and -u USER, checked as root on the processes
 # themselves.

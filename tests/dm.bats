@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Direct messages: /dm NAME TEXT and its alias /msg, names as their
 # owners spell them, unknown and departed users, usage errors, other
 # rooms, renamed users, no history, and /stats.

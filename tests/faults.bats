@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Crash points: tests/chatd-fault is chatd with the crash points of
 # src/fault.h compiled in. CHATD_CRASH=POINT:N@K makes the worker of the
 # Kth connection kill itself with SIGKILL the Nth time it passes POINT.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * forgehub - writes a header field of a running instance's segment, as a
  * process of the segment's owner could, to test what trusts the header.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The fuzz harnesses, replayed on their seed corpora (fuzz/README): each
 # input runs once through the harness built with the configured
 # compiler, so the sanitizer build checks them too. make fuzz does the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Shared by every chatd test. Each test starts its own chatd on a free
 # port (chosen by the kernel: -p 0) with its own run directory, plays
 # clients over bash's /dev/tcp, and stops the server in teardown.

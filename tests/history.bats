@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # History: each room's last chat and /me lines, replayed framed on login
 # and on /join; the --history cap; what is never history; history that
 # outlives its authors and the traffic of other rooms; and a busy room

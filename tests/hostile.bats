@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # A hostile environment: no process or no descriptor to spare, names in
 # /dev/shm and the run directory that are not what chatd made, a second
 # chatd on the instance, the run directory removed under a running

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Text hygiene and transport: line ends, control characters, UTF-8
 # repair, NUL bytes, telnet negotiation and the max-line limit.
 #

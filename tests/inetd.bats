@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # inetd mode (-i) under the real programs that start it: xinetd, with a
 # configuration made from contrib/xinetd.d/chatd, and
 # systemd-socket-activate --inetd, with the command line of

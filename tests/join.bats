@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Joining: greeting, name prompt, every registration error, timeout.
 
 load helpers

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Keepalive: a peer that vanishes without a FIN is closed within
 # --keepalive seconds as "ping timeout". The peer lives in a network
 # namespace of its own behind a veth pair with a private /30 of the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Start and stop: clean shutdown on SIGTERM and SIGINT, a worker or the
 # whole server killed, and who owns the segment and the run directory.
 

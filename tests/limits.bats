@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Connection limits: --max-clients and --max-per-address refuse a
 # connection with one line, before any prompt, and close it.
 

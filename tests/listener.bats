@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The listener dies (kill -9): its workers serve on, and a new chatd on
 # the same instance (same -n, run directory and port) adopts the live
 # segment and the workers in it, which are not its children: it buries

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Delivery under concurrency: every line to everybody, once, in order.
 
 load helpers

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # /nick and /me: renaming (who is told, which names are free or taken,
 # what a rename keeps) and acting.
 #

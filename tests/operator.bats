@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The operator: the first user, or whoever gives /oper the password; how
 # it is shown ([op] in /users and /who) and handed over when it leaves;
 # and its commands /kick, /ban, /unban and /bans.

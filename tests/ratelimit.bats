@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Rate limiting: the token bucket (--rate, --burst), the warning for a
 # dropped line, the free name line, --rate 0, and the flood kick
 # (--flood-kick).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The relay tree (src/notify.c): in a room of more than RELAY_LEAF (32)
 # users a sender hands each quarter of the slot table to its first
 # member, who passes it on before it reads the log. A worker that does

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * roomprobe - a room full of users, driven one command at a time, to
  * see who gets a chat line and how late (tests/relay.bats).

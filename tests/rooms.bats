@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Rooms: /join, /leave, room names, /rooms, /who and /users, room
 # isolation (alone and under concurrent chat) and --max-rooms.
 #

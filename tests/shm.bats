@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # A /dev/shm with no room to spare. chatd takes every page of its
 # segment at start: where there is not enough room it says how much it
 # needs and exits 69, leaving nothing behind; and once it runs, another

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Slow and hostile clients: one that stops reading is evicted as too slow
 # and delays nobody; one that dribbles its name is cut off by the
 # registration timeout; one that opens connection after connection gets

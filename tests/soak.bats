@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # A short soak (tests/README): 100 clients for 15 s doing everything a
 # user can, with workers killed every second, and again with workers
 # stopped for up to 2 s every half second, under the checker of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * soak - many clients doing everything a user can, under a checker that
  * knows who must receive what.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Socket activation (systemd's Accept=no): chatd takes the listening
 # sockets passed as LISTEN_FDS. contrib/chatd.service and chatd.socket
 # are tested by running the unit's own ExecStart= under

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Persistence (--state-dir): room history and bans outlive a clean
 # restart and a kill -9 of every chatd process; each room keeps its own
 # order and --history limit; damaged lines are reported by file and

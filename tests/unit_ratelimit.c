@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for the token bucket and the flood detector, driven by a
  * clock the test sets. Prints each failed check; exits 1 if any.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for text.c: line framing with telnet stripping, UTF-8 repair
  * and control character removal, and trimming.  Fixed vectors pin down the
