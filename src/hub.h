@@ -34,7 +34,7 @@ enum slot_state {
  */
 struct slot {
 	_Atomic uint32_t	state;
-	_Atomic uint32_t	wake;	/* a wake-up is pending */
+	_Atomic uint32_t	wake;	/* a wake-up is pending: WAKE_* */
 	_Atomic uint32_t	gen;	/* bumped at each claim */
 	_Atomic uint32_t	room;
 	_Atomic uint64_t	relay;	/* wake-ups to pass on, see notify.c */

@@ -146,6 +146,7 @@ notify_init(struct notifier *n, struct hub *h)
 
 	memset(n, 0, sizeof(*n));
 	n->hub = h;
+	n->claim = WAKE_CLAIM(getpid());
 	for (i = 0; i < FIFO_CACHE; i++) {
 		n->cache[i].fd = -1;
 		n->cache[i].slot = -1;
@@ -257,12 +258,12 @@ fifo_moved(struct notifier *n, int err)
 	return r != -1;
 }
 
-static int	wake_write(struct notifier *, int);
+static int	wake_write(struct notifier *, int, uint32_t);
 
 /*
- * Whether a slot's wake-up has been pending for longer than a wake-up
- * takes: its owner is stopped or busy, or its waker was stopped or
- * killed between setting the flag and writing the pipe.
+ * Whether a slot's wake flag has been set for longer than a wake-up
+ * takes: its owner is stopped or starved, or its waker was stopped or
+ * killed between claiming the flag and writing the pipe.
  */
 static int
 overdue(const struct slot *s, int64_t now)
@@ -273,59 +274,71 @@ overdue(const struct slot *s, int64_t now)
 
 /*
  * Wakes a slot's owner unless a wake-up is pending already: then it
- * costs no system call. But a waker may be stopped or killed between
- * the flag and the pipe, leaving a flag that turns every later waker
- * away and no byte to wake the owner; so a flag set for longer than
- * RELAY_DEADLINE_MS is not trusted, and the pipe is written anyway (a
- * byte too many costs the owner one empty read, a stopped owner one
- * write per line, until its pipe is full). Returns 1 when it wrote.
+ * costs no system call. A waker claims the flag with its own mark
+ * (WAKE_CLAIM), writes the pipe, then sets WAKE_SENT if the flag still
+ * holds its mark. A waker stopped or killed in between would leave a
+ * claim that turns every later waker away and no byte to wake the
+ * owner: a claim older than RELAY_DEADLINE_MS is not trusted, and the
+ * pipe is written for it (a byte too many costs the owner one empty
+ * read). WAKE_SENT is trusted, however old: the byte is there, and an
+ * owner that has not run since is stopped or starved, its own trouble.
+ * Returns 1 when it wrote.
  */
 int
 notify_slot(struct notifier *n, int slot)
 {
 	struct slot	*s = &n->hub->slots[slot];
+	uint32_t	 cur = WAKE_NONE;
 
-	if (atomic_exchange(&s->wake, 1) == 0)
+	if (atomic_compare_exchange_strong(&s->wake, &cur, n->claim)) {
 		atomic_store_explicit(&s->wake_at, now_ms(),
 		    memory_order_relaxed);
-	else if (!overdue(s, now_ms()))
+		cur = n->claim;
+	} else if (cur == WAKE_SENT || !overdue(s, now_ms()))
 		return 0;
 	FAULT(WAKE_CLAIMED);
-	return wake_write(n, slot);
+	return wake_write(n, slot, cur);
 }
 
 /*
- * Writes a slot's pipe, whatever its flag says (which it sets): for the
- * rare wake-ups that must not trust a flag a dead process may have left,
- * burial and shutdown. Returns 1 when it wrote.
+ * Writes a slot's pipe, whatever its flag says: for the rare wake-ups
+ * that must not trust a flag a dead process may have left, burial and
+ * shutdown. Returns 1 when it wrote.
  */
 static int
 notify_force(struct notifier *n, int slot)
 {
 	struct slot	*s = &n->hub->slots[slot];
+	uint32_t	 cur = WAKE_NONE;
 
-	if (atomic_exchange(&s->wake, 1) == 0)
+	if (atomic_compare_exchange_strong(&s->wake, &cur, n->claim)) {
 		atomic_store_explicit(&s->wake_at, now_ms(),
 		    memory_order_relaxed);
-	return wake_write(n, slot);
+		cur = n->claim;
+	}
+	return wake_write(n, slot, cur);
 }
 
-/* Writes a slot's pipe once its flag is ours: 1 when it wrote. */
+/*
+ * Writes a slot's pipe for the flag value claim, and marks it sent if
+ * the flag still holds it (the owner may have cleared it, and another
+ * waker claimed it, meanwhile). Returns 1 when it wrote.
+ */
 static int
-wake_write(struct notifier *n, int slot)
+wake_write(struct notifier *n, int slot, uint32_t claim)
 {
 	struct slot	*s = &n->hub->slots[slot];
 	uint32_t	 gen;
 	int		 err;
 
 	gen = atomic_load(&s->gen);
-	if (fifo_wake(n, slot, gen) == 0)
+	err = fifo_wake(n, slot, gen) == 0 ? 0 : errno;
+	if (err != 0 && fifo_moved(n, err))
+		err = fifo_wake(n, slot, gen) == 0 ? 0 : errno;
+	if (err == 0) {
+		(void)atomic_compare_exchange_strong(&s->wake, &claim,
+		    WAKE_SENT);
 		return 1;
-	err = errno;
-	if (fifo_moved(n, err)) {
-		if (fifo_wake(n, slot, gen) == 0)
-			return 1;
-		err = errno;
 	}
 	errno = err;
 	/* No reader: the owner is gone, or was never there yet. */
@@ -339,7 +352,7 @@ wake_write(struct notifier *n, int slot)
 	 * take it for woken (woken_since).
 	 */
 	atomic_store(&s->wake_at, 0);
-	atomic_store(&s->wake, 0);
+	atomic_store(&s->wake, WAKE_NONE);
 	if (!n->warned++)
 		log_warn("wake-up pipe of slot %d", slot);
 	return 0;
@@ -570,7 +583,7 @@ backstop_run(struct notifier *n, const struct backstop *b, int64_t now)
 {
 	struct hub	*h = n->hub;
 	struct slot	*s;
-	uint32_t	 i, hwm;
+	uint32_t	 i, hwm, w;
 	uint64_t	 late = 0;
 	int		 again = 0;
 
@@ -583,13 +596,13 @@ backstop_run(struct notifier *n, const struct backstop *b, int64_t now)
 		    atomic_load_explicit(&s->rpos, memory_order_relaxed) >=
 		    b->pos)
 			continue;
-		if (atomic_load_explicit(&s->wake, memory_order_relaxed) ==
-		    0 && woken_since(s, b->since))
+		w = atomic_load_explicit(&s->wake, memory_order_relaxed);
+		if (w == WAKE_SENT ||
+		    (w == WAKE_NONE && woken_since(s, b->since)))
 			continue;
 		if (notify_slot(n, (int)i))
 			late++;
-		else if (atomic_load_explicit(&s->wake,
-		    memory_order_relaxed) != 0 && !overdue(s, now))
+		else if (w != WAKE_NONE && !overdue(s, now))
 			again = 1;
 	}
 	if (late > 0)

@@ -23,6 +23,11 @@
 
 struct hub;
 
+/* A slot's wake flag: see notify_slot. */
+#define WAKE_NONE	0u
+#define WAKE_SENT	1u
+#define WAKE_CLAIM(pid)	((uint32_t)(pid) << 1)	/* being written by pid */
+
 struct fifo_cache {
 	int		fd;
 	int32_t		slot;
@@ -47,6 +52,7 @@ struct notifier {
 	uint32_t		 pend_room;
 	int			 pend_except;
 	int			 dead;	/* a wake found a vanished owner */
+	uint32_t		 claim;	/* WAKE_CLAIM of this process */
 	int64_t			 now;	/* now_ms() of the wake-up being spread */
 	int			 handed;	/* it handed a part to a relay */
 	struct backstop		 bs[2];	/* due first; hand-overs since */
