@@ -493,15 +493,15 @@ notify_relay(struct notifier *n, int slot)
  * (rpos, stored by the owner after a drain), and calls notify_slot for
  * each. That is exact:
  *  - A member whose rpos reached the head we saw has read our lines.
+ *  - A member with a wake-up sent (WAKE_SENT) will read the log, our
+ *    lines included: the owner clears the flag before it reads.
  *  - A member with no wake-up pending, but woken (wake_at) in a later
  *    millisecond than the hand-over, was woken after our lines were in
  *    the log and is reading them: nothing to do, as in the usual case.
  *  - Any other member with no wake-up pending is woken by us.
- *  - A member whose wake-up has been pending for longer than the
- *    deadline is written to again (notify_slot trusts no older flag):
- *    its waker may have stopped between the flag and the pipe.
- *  - A member whose wake-up is younger is looked at once more a
- *    deadline later, by when it has read, or its flag is old.
+ *  - A member whose flag a waker claimed longer than a deadline ago
+ *    gets the byte that waker never wrote (notify_slot); one claimed
+ *    more lately is looked at once more a deadline later.
  * So nobody but the sender stands between a line and its recipients
  * for more than a deadline or two, whatever became of the relays. A
  * member caught between clearing its flag and storing rpos gets one
