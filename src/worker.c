@@ -474,7 +474,7 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 	if (n > 0 && (hub_quiet(h, w->room) ||
 	    atomic_load(&h->slots[w->slot].state) != SLOT_ACTIVE))
 		n = 0;
-	heir = worker_leave_locked(h, w->slot, w->text, n,
+	heir = session_end_locked(h, w->slot, w->text, n,
 	    w->cf->live.oper_first_user);
 	hub_unlock(h);
 	/* Handed over before we left: nobody else will pass them on. */
@@ -485,16 +485,13 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 		notify_slot(&w->nt, heir);
 	/*
 	 * Our wake-ups and our history lines are seen through now, before
-	 * the instance directory's lock, which others may wait for.
+	 * the instance directory's lock, which others may wait for. The
+	 * segment stays mapped for us even if another leaver removes it.
 	 */
 	notify_settle(&w->nt);
 	state_finish(h);
-	hub_leave_begin(h);
-	hub_lock(h);
-	FAULT(SLOT_LEAVE);
-	hub_release(h, w->slot);
-	hub_unlock(h);
 	/* Perhaps the last one out: then the segment goes too. */
+	hub_leave_begin(h);
 	hub_leave_end(h);
 	if (!slow)
 		worker_linger(w);
