@@ -24,8 +24,8 @@
 struct hub;
 
 /* A slot's wake flag: see notify_slot. */
-#define WAKE_NONE	0u
-#define WAKE_SENT	1u
+#define WAKE_NONE	0U
+#define WAKE_SENT	1U
 #define WAKE_CLAIM(pid)	((uint32_t)(pid) << 1)	/* being written by pid */
 
 struct fifo_cache {

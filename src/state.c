@@ -922,6 +922,8 @@ hist_select(struct hset *hs, uint32_t hist_len, uint32_t nrooms, size_t *n)
 	cmp_base = hs->r;
 	sort(g, ng, sizeof(*g), cmp_group_newest);
 	for (i = 0; i < ng && hist_len > 0; i++) {
+		/* Groups exist only over lines hist_parse put in hs->r. */
+		/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
 		if (strcmp(hs->r[g[i].start].key, "lobby") != 0 &&
 		    others++ >= nrooms - 1) {
 			log_warnx("%s/history: no room for %s (--max-rooms "
