@@ -273,6 +273,21 @@ overdue(const struct slot *s, int64_t now)
 }
 
 /*
+ * Claims a slot's wake flag if it is clear, and notes when. Returns
+ * the flag as it is now: our claim, or what another waker left.
+ */
+static uint32_t
+wake_claim(struct notifier *n, struct slot *s)
+{
+	uint32_t	cur = WAKE_NONE;
+
+	if (!atomic_compare_exchange_strong(&s->wake, &cur, n->claim))
+		return cur;
+	atomic_store_explicit(&s->wake_at, now_ms(), memory_order_relaxed);
+	return n->claim;
+}
+
+/*
  * Wakes a slot's owner unless a wake-up is pending already: then it
  * costs no system call. A waker claims the flag with its own mark
  * (WAKE_CLAIM), writes the pipe, then sets WAKE_SENT if the flag still
@@ -288,13 +303,9 @@ int
 notify_slot(struct notifier *n, int slot)
 {
 	struct slot	*s = &n->hub->slots[slot];
-	uint32_t	 cur = WAKE_NONE;
+	uint32_t	 cur = wake_claim(n, s);
 
-	if (atomic_compare_exchange_strong(&s->wake, &cur, n->claim)) {
-		atomic_store_explicit(&s->wake_at, now_ms(),
-		    memory_order_relaxed);
-		cur = n->claim;
-	} else if (cur == WAKE_SENT || !overdue(s, now_ms()))
+	if (cur != n->claim && (cur == WAKE_SENT || !overdue(s, now_ms())))
 		return 0;
 	FAULT(WAKE_CLAIMED);
 	return wake_write(n, slot, cur);
@@ -308,15 +319,7 @@ notify_slot(struct notifier *n, int slot)
 static int
 notify_force(struct notifier *n, int slot)
 {
-	struct slot	*s = &n->hub->slots[slot];
-	uint32_t	 cur = WAKE_NONE;
-
-	if (atomic_compare_exchange_strong(&s->wake, &cur, n->claim)) {
-		atomic_store_explicit(&s->wake_at, now_ms(),
-		    memory_order_relaxed);
-		cur = n->claim;
-	}
-	return wake_write(n, slot, cur);
+	return wake_write(n, slot, wake_claim(n, &n->hub->slots[slot]));
 }
 
 /*

@@ -87,6 +87,7 @@ static struct sbuf	st_pending;	/* history lines noted under the lock */
 static int		st_bans_dirty;
 static int		st_loading;
 static int		st_flushing;
+static int		st_compact;	/* a compaction found a lock taken */
 
 /*
  * Whether to keep quiet about a failure to save: it would otherwise be
@@ -1078,7 +1079,7 @@ journal_bound(const struct hub *h)
  * Replaces a journal grown past its bound by its kept lines; see
  * state.h for how appenders are kept off the file being replaced.
  */
-static void
+static int
 journal_compact(struct hub *h, int dfd)
 {
 	struct hset	 hs;
@@ -1090,10 +1091,10 @@ journal_compact(struct hub *h, int dfd)
 
 	/* Somebody compacting already, or an appender: another time. */
 	if ((lockfd = lock_take(dfd)) < 0)
-		return;
+		return lockfd == -2;
 	if ((fd = state_open_read(dfd, "history")) < 0) {
 		close(lockfd);
-		return;
+		return 0;
 	}
 	while (flock(fd, LOCK_EX | LOCK_NB) == -1)
 		if (errno != EINTR) {
@@ -1101,7 +1102,7 @@ journal_compact(struct hub *h, int dfd)
 				fatal("flock %s/history", st_dirpath);
 			close(fd);
 			close(lockfd);
-			return;
+			return 1;
 		}
 	/* Another appender may have compacted it while we waited. */
 	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size > journal_bound(h)) {
@@ -1122,6 +1123,7 @@ journal_compact(struct hub *h, int dfd)
 	}
 	close(fd);
 	close(lockfd);
+	return 0;
 }
 
 /*
@@ -1216,7 +1218,7 @@ journal_append(struct hub *h, const char *p, size_t n)
 	if (flock(st_journal, LOCK_UN) == -1)
 		fatal("flock %s/history", st_dirpath);
 	if (end != -1 && (uint64_t)end > journal_bound(h))
-		journal_compact(h, dfd);
+		st_compact = journal_compact(h, dfd);
 	return 0;
 }
 
@@ -1230,7 +1232,9 @@ journal_append(struct hub *h, const char *p, size_t n)
 int
 state_flush(struct hub *h)
 {
-	if (st_flushing || (st_pending.len == 0 && !st_bans_dirty))
+	int	dfd;
+
+	if (st_flushing || !state_waiting())
 		return 0;
 	st_flushing = 1;
 	if (st_pending.len > 0 &&
@@ -1247,15 +1251,19 @@ state_flush(struct hub *h)
 		if (bans_save(h) == 1)
 			st_bans_dirty = 1;
 	}
+	/* A compaction that found a lock taken, tried again. */
+	if (st_compact && st_pending.len == 0)
+		st_compact = (dfd = state_dir(h)) != -1 &&
+		    journal_compact(h, dfd);
 	st_flushing = 0;
 	return state_waiting();
 }
 
-/* Whether history lines or bans wait for a lock (state_flush). */
+/* Whether history lines, bans or a compaction wait for a lock. */
 int
 state_waiting(void)
 {
-	return st_pending.len > 0 || st_bans_dirty;
+	return st_pending.len > 0 || st_bans_dirty || st_compact;
 }
 
 /*
@@ -1283,4 +1291,6 @@ state_finish(struct hub *h)
 		    st_dirpath, st_dirpath);
 		st_bans_dirty = 0;
 	}
+	/* Left to the next appender. */
+	st_compact = 0;
 }

@@ -51,7 +51,7 @@
  * flock(STATE/lock), then LOCK_EX on the journal, reads and replaces it,
  * and only then unlocks. Neither waits for the other: a process may be
  * stopped, or on a slow disk, with a lock in hand. A compactor that
- * finds either lock taken leaves the work for a later append, and an
+ * finds either lock taken tries again like the appender below, and an
  * appender that finds the journal being compacted keeps its lines and
  * tries again every STATE_RETRY_MS (state_waiting), and as it leaves
  * (state_finish). An appender, once it holds LOCK_SH, checks that
