@@ -39,8 +39,8 @@ parse(char *buf, size_t n)
 	if (!call.args_ok)
 		return;
 	/* /nick and /join check the argument; /dm, /kick, /ban split it. */
-	(void)worker_name_problem((const unsigned char *)call.args, len);
-	(void)room_name_problem(call.args, len);
+	(void)text_name_problem(call.args, len);
+	(void)text_room_problem(call.args, len);
 	word = call.args;
 	rest = cmd_split_word(word);
 	FUZZ_CHECK(strcspn(word, " \t") == strlen(word));

@@ -7,7 +7,6 @@
 
 #include "ban.h"
 #include "fault.h"
-#include "state.h"
 #include "text.h"
 
 /* The entry banning addr, or -1. */
@@ -46,7 +45,7 @@ ban_add(struct hub *h, const char *addr, const char *name, const char *reason)
 	(void)text_format(b->name, sizeof(b->name), "%s", name);
 	(void)text_format(b->reason, sizeof(b->reason), "%s", reason);
 	b->used = 1;
-	state_note_bans();
+	hub_note_bans();
 	return 0;
 }
 
@@ -59,7 +58,7 @@ ban_remove(struct hub *h, const char *addr)
 	if ((i = ban_find(h, addr)) == -1)
 		return -1;
 	h->hdr->bans[i].used = 0;
-	state_note_bans();
+	hub_note_bans();
 	return 0;
 }
 

@@ -34,6 +34,7 @@
 #include "config.h"
 #include "hub.h"
 #include "log.h"
+#include "session.h"
 #include "notify.h"
 #include "state.h"
 #include "text.h"
@@ -486,7 +487,7 @@ kick_user(struct ctl *c, char **argv, int ban)
 	(void)hub_fetch(&c->h, &lv, &gen);
 	k.handover = lv.oper_first_user;
 	k.reason = c->words;
-	r = cmd_kick_user(&c->h, &c->nt, &k, argv[0], c->text);
+	r = session_kick(&c->h, &c->nt, &k, argv[0], c->text);
 	/* Seen through before any way out, die() included. */
 	notify_settle(&c->nt);
 	state_finish(&c->h);
@@ -792,6 +793,8 @@ main(int argc, char **argv)
 	if (hub_open_running(&c.h, &c.cf, why, sizeof(why)) == -1)
 		die(EX_UNAVAILABLE, "%s", why);
 	become_owner(segment_owner(&c));
+	/* Bans changed here are saved as a worker saves them. */
+	state_init();
 	notify_init(&c.nt, &c.h);
 	r = cmd->fn(&c, argv);
 	/*

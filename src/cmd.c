@@ -21,6 +21,7 @@
 #include "fault.h"
 #include "hub.h"
 #include "log.h"
+#include "session.h"
 #include "room.h"
 #include "worker.h"
 
@@ -78,16 +79,6 @@ static const struct cmd cmds[] = {
 };
 
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
-
-/* The noun for a count: "1 user", "2 users". Not reentrant. */
-const char *
-plural(unsigned long n, const char *one, const char *many)
-{
-	static char	buf[64];
-
-	snprintf(buf, sizeof(buf), "%lu %s", n, n == 1 ? one : many);
-	return buf;
-}
 
 static int
 is_op(const struct worker *w)
@@ -177,7 +168,7 @@ static void
 bury_first(struct worker *w)
 {
 	if (w->cf->inetd)
-		worker_bury(w->hub, &w->nt, 0, w->cf->live.oper_first_user);
+		session_bury(w->hub, &w->nt, 0, w->cf->live.oper_first_user);
 }
 
 static void
@@ -189,7 +180,7 @@ cmd_users(struct worker *w, char *args)
 	(void)args;
 	bury_first(w);
 	list = user_list(w->hub, RING_ALLROOMS, &n);
-	worker_reply(w, "* %s online", plural(n, "user", "users"));
+	worker_reply(w, "* %zu %s online", n, plural(n, "user", "users"));
 	for (i = 0; i < n; i++)
 		worker_reply(w, "* %s (%s)%s", list[i].name, list[i].room,
 		    list[i].op ? " [op]" : "");
@@ -219,19 +210,24 @@ cmd_stats(struct worker *w, char *args)
 	struct hub_hdr	*hdr = w->hub->hdr;
 	time_t		 now = time(NULL);
 	char		 conn[64], up[64];
+	uint64_t	 relayed;
+	size_t		 online;
 
 	(void)args;
 	bury_first(w);
 	duration(conn, sizeof(conn), now - w->connected);
 	duration(up, sizeof(up), now - (time_t)hdr->started);
-	worker_reply(w, "* you have sent %s",
-	    plural(w->nsent, "message", "messages"));
+	worker_reply(w, "* you have sent %llu %s",
+	    (unsigned long long)w->nsent, plural(w->nsent, "message",
+	    "messages"));
 	worker_reply(w, "* connected for %s", conn);
 	worker_reply(w, "* server up for %s", up);
-	worker_reply(w, "* %s online",
-	    plural(hub_count(w->hub, RING_ALLROOMS), "user", "users"));
-	worker_reply(w, "* %s relayed",
-	    plural(atomic_load(&hdr->relayed), "message", "messages"));
+	online = hub_count(w->hub, RING_ALLROOMS);
+	relayed = atomic_load(&hdr->relayed);
+	worker_reply(w, "* %zu %s online", online, plural(online, "user",
+	    "users"));
+	worker_reply(w, "* %llu %s relayed", (unsigned long long)relayed,
+	    plural(relayed, "message", "messages"));
 }
 
 static void
@@ -243,7 +239,7 @@ cmd_who(struct worker *w, char *args)
 	(void)args;
 	bury_first(w);
 	list = user_list(w->hub, w->room, &n);
-	worker_reply(w, "* %s in %s", plural(n, "user", "users"),
+	worker_reply(w, "* %zu %s in %s", n, plural(n, "user", "users"),
 	    w->hub->rooms[w->room].name);
 	for (i = 0; i < n; i++)
 		worker_reply(w, "* %s%s", list[i].name,
@@ -281,7 +277,7 @@ cmd_rooms(struct worker *w, char *args)
 			list[n++].users = count[i];
 		}
 	hub_unlock(h);
-	worker_reply(w, "* %s", plural(n, "room", "rooms"));
+	worker_reply(w, "* %zu %s", n, plural(n, "room", "rooms"));
 	for (i = 0; i < n; i++)
 		worker_reply(w, "* %s (%zu)", list[i].name, list[i].users);
 	free(count);
@@ -307,20 +303,18 @@ cmd_dm(struct worker *w, char *args)
 	struct hub	*h = w->hub;
 	char		 key[NAME_MAX_LEN + 1], to[NAME_MAX_LEN + 1];
 	char		*text = cmd_split_word(args);
-	size_t		 i, n = strlen(args);
+	size_t		 n = strlen(args);
 	size_t		 len;
-	int		 t;
+	int		 t, fits;
 
 	if (text == NULL) {
 		worker_reply(w, "! usage: /dm NAME TEXT");
 		return;
 	}
-	for (i = 0; i < n && i < NAME_MAX_LEN; i++)
-		key[i] = (char)tolower((unsigned char)args[i]);
-	key[i] = '\0';
+	fits = text_key(key, sizeof(key), args, n);
 	len = text_format(w->text, RECORD_TEXT_MAX, "*%s* %s", w->name, text);
 	hub_lock(h);
-	t = n <= NAME_MAX_LEN ? hub_find(h, key) : -1;
+	t = fits ? hub_find(h, key) : -1;
 	if (t != -1) {
 		memcpy(to, h->slots[t].name, sizeof(to));
 		worker_post_locked(w, REC_DM, RING_ALLROOMS, t, w->text,
@@ -354,16 +348,14 @@ cmd_nick(struct worker *w, char *args)
 	const char	*why;
 	char		 key[NAME_MAX_LEN + 1], old[NAME_MAX_LEN + 1];
 	char		 notice[80];
-	size_t		 i, n = strlen(args);
+	size_t		 n = strlen(args);
 	int		 other, len;
 
-	if ((why = worker_name_problem((const unsigned char *)args, n)) !=
-	    NULL) {
+	if ((why = text_name_problem(args, n)) != NULL) {
 		worker_reply(w, "! invalid name: %s", why);
 		return;
 	}
-	for (i = 0; i <= n; i++)
-		key[i] = (char)tolower((unsigned char)args[i]);
+	(void)text_key(key, sizeof(key), args, n);
 	hub_lock(h);
 	other = hub_find(h, key);
 	if (other != -1 && other != w->slot) {
@@ -445,7 +437,7 @@ move_room(struct worker *w, const char *name)
 	if (!quiet_new)
 		notify_room(&w->nt, w->room, w->slot);
 	log_debug("%s joined %s", w->name, room);
-	worker_reply(w, "* you are now in %s (%s)", room,
+	worker_reply(w, "* you are now in %s (%zu %s)", room, users,
 	    plural(users, "user", "users"));
 	worker_replay(w, &hist, room);
 }
@@ -455,7 +447,7 @@ cmd_join(struct worker *w, char *args)
 {
 	const char	*why;
 
-	if ((why = room_name_problem(args, strlen(args))) != NULL) {
+	if ((why = text_room_problem(args, strlen(args))) != NULL) {
 		worker_reply(w, "! invalid room name: %s", why);
 		return;
 	}
@@ -469,76 +461,6 @@ cmd_leave(struct worker *w, char *args)
 	move_room(w, "lobby");
 }
 
-/* Under the lock: a record for one slot alone. */
-static void
-post_to(struct hub *h, enum rec_kind kind, int slot, const char *text,
-    size_t len)
-{
-	hub_post(h, &(struct record){ .kind = (uint16_t)kind,
-	    .room = RING_ALLROOMS, .target = slot,
-	    .tgen = atomic_load(&h->slots[slot].gen), .exclude = -1,
-	    .sender = -1, .time = time(NULL) }, text, len);
-}
-
-/*
- * /kick and /ban, and chatctl's kick and ban, whose kicker has no slot.
- * Under the lock the target leaves its room with the kicker's notice (so
- * the room hears exactly one line, and the name is free at once), a
- * kicker in another room hears it too, and the target gets a kick
- * record: its worker says the line and disconnects. text is a buffer of
- * RECORD_TEXT_MAX bytes.
- */
-enum kick_result
-cmd_kick_user(struct hub *h, struct notifier *nt, struct kick *k,
-    const char *target, char *text)
-{
-	struct slot	*s;
-	const char	*verb, *r = k->reason != NULL ? k->reason : "";
-	const char	*lp = k->reason != NULL ? " (" : "";
-	const char	*rp = k->reason != NULL ? ")" : "";
-	char		 key[NAME_MAX_LEN + 1];
-	size_t		 i, n = strlen(target), len;
-	uint32_t	 room;
-	int		 t, heir;
-
-	for (i = 0; i < n && i < NAME_MAX_LEN; i++)
-		key[i] = (char)tolower((unsigned char)target[i]);
-	key[i] = '\0';
-	hub_lock(h);
-	t = n <= NAME_MAX_LEN ? hub_find(h, key) : -1;
-	if (t == -1 || t == k->slot) {
-		hub_unlock(h);
-		return t == -1 ? KICK_NO_USER : KICK_SELF;
-	}
-	s = &h->slots[t];
-	room = atomic_load(&s->room);
-	memcpy(k->name, s->name, sizeof(k->name));
-	memcpy(k->addr, s->addr, sizeof(k->addr));
-	k->full = k->ban && ban_add(h, k->addr, k->name, r) == -1;
-	/* With the ban table full it was a kick, and is called one. */
-	verb = k->ban && !k->full ? "banned" : "kicked";
-	/*
-	 * The target is told first: a kicker dying after this leaves it to
-	 * leave by itself (worker_check_kicked), while one dying after
-	 * taking it out of its room would leave it connected but mute.
-	 */
-	len = text_format(text, RECORD_TEXT_MAX, "! you were %s by %s%s%s%s",
-	    verb, k->by, lp, r, rp);
-	post_to(h, REC_KICK, t, text, len);
-	FAULT(KICK_HALF);
-	len = text_format(text, RECORD_TEXT_MAX, "* %s was %s by %s%s%s%s",
-	    k->name, verb, k->by, lp, r, rp);
-	heir = worker_leave_locked(h, t, text, len, k->handover);
-	if (k->slot >= 0 && room != k->room)
-		post_to(h, REC_DIRECT, k->slot, text, len);
-	hub_unlock(h);
-	notify_room(nt, room, t);
-	notify_slot(nt, t);
-	if (heir != -1)
-		notify_slot(nt, heir);
-	return KICK_OK;
-}
-
 static void
 kick(struct worker *w, char *args, int ban)
 {
@@ -546,7 +468,7 @@ kick(struct worker *w, char *args, int ban)
 			    .ban = ban, .handover = w->cf->live.oper_first_user };
 
 	k.reason = cmd_split_word(args);
-	switch (cmd_kick_user(w->hub, &w->nt, &k, args, w->text)) {
+	switch (session_kick(w->hub, &w->nt, &k, args, w->text)) {
 	case KICK_SELF:
 		worker_reply(w, "! you cannot %s yourself", ban ? "ban" : "kick");
 		return;
@@ -605,7 +527,7 @@ cmd_bans(struct worker *w, char *args)
 		if (w->hub->hdr->bans[i].used)
 			list[n++] = w->hub->hdr->bans[i];
 	hub_unlock(w->hub);
-	worker_reply(w, "* %s", plural(n, "ban", "bans"));
+	worker_reply(w, "* %zu %s", n, plural(n, "ban", "bans"));
 	for (i = 0; i < n; i++)
 		worker_reply(w, "* %s %s%s%s", list[i].addr, list[i].name,
 		    list[i].reason[0] ? " " : "", list[i].reason);

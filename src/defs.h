@@ -6,6 +6,10 @@
 #ifndef CHATD_DEFS_H
 #define CHATD_DEFS_H
 
+/* A constant's value as a string literal, for messages built from it. */
+#define CHATD_STR(x)		CHATD_STR_(x)
+#define CHATD_STR_(x)		#x
+
 #define CHATD_PORT		9000	/* default TCP port */
 #define CHATD_MAX_CLIENTS	1024	/* connections at most, registered or not */
 #define CHATD_MAX_SLOTS		65536	/* slot table size when max-clients is 0 */

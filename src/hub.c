@@ -83,12 +83,39 @@
 #include "fault.h"
 #include "hub.h"
 #include "log.h"
-#include "state.h"
 
 #define HUB_MAGIC	0x6368617464687562ULL	/* "chatdhub" */
 #define HUB_VERSION	8
 
 static int	hub_repaired;
+static const struct hub_hooks	*hub_hooks;
+
+/*
+ * The persistence layer above registers what it must hear of: the hub
+ * never calls upwards (see ARCHITECTURE, "Layers").
+ */
+void
+hub_set_hooks(const struct hub_hooks *hooks)
+{
+	hub_hooks = hooks;
+}
+
+/* Under the lock: a line entered a room's history. */
+void
+hub_note_history(struct hub *h, uint32_t room, int64_t when, int kind,
+    const char *text, size_t len)
+{
+	if (hub_hooks != NULL)
+		hub_hooks->history(h, room, when, kind, text, len);
+}
+
+/* Under the lock: the ban table changed. */
+void
+hub_note_bans(void)
+{
+	if (hub_hooks != NULL)
+		hub_hooks->bans();
+}
 
 static size_t
 align_up(size_t n, size_t a)
@@ -132,70 +159,6 @@ hub_bind(struct hub *h, void *base, size_t size)
 	h->ring.hdr = &h->hdr->ring;
 	h->ring.base = (unsigned char *)base + l.ring;
 	h->ring.size = RING_BYTES;
-}
-
-/*
- * Reads a process's state letter (field 3 of /proc/PID/stat) and start
- * time in clock ticks since boot (field 22). Returns -1 when there is no
- * such process or no /proc.
- */
-static int
-proc_stat(pid_t pid, char *state, uint64_t *start)
-{
-	char			 path[64], buf[1024], *p;
-	unsigned long long	 v;
-	ssize_t			 n;
-	int			 fd, field;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	/* The command name may hold spaces and parentheses: skip past it. */
-	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ' || p[2] == '\0')
-		return -1;
-	*state = p[2];
-	for (field = 2; field < 22 && p != NULL; field++)
-		p = strchr(p + 1, ' ');
-	/* NOLINTNEXTLINE(cert-err34-c): the kernel's number fits. */
-	if (p == NULL || sscanf(p + 1, "%llu", &v) != 1)
-		return -1;
-	*start = v;
-	return 0;
-}
-
-/* The process's start time, so that a reused pid is never taken for its
- * predecessor; 0 where it cannot be read. */
-uint64_t
-proc_start(pid_t pid)
-{
-	uint64_t	start;
-	char		state;
-
-	return proc_stat(pid, &state, &start) == 0 ? start : 0;
-}
-
-/*
- * Whether the process that started at start (0: unknown) still runs. A
- * zombie does not: it holds nothing, and its parent may never reap it.
- */
-int
-proc_alive(pid_t pid, uint64_t start)
-{
-	uint64_t	now;
-	char		state;
-
-	if (pid <= 0)
-		return 0;
-	if (proc_stat(pid, &state, &now) == -1)
-		return kill(pid, 0) == 0 || errno == EPERM;
-	if (state == 'Z' || state == 'X')
-		return 0;
-	return start == 0 || now == start;
 }
 
 /*
@@ -272,7 +235,8 @@ hub_unlock(struct hub *h)
 		hub_repaired = 0;
 		log_warnx("recovered the hub lock from a dead process");
 	}
-	state_flush(h);
+	if (hub_hooks != NULL)
+		(void)hub_hooks->unlocked(h);
 }
 
 /*
@@ -352,7 +316,8 @@ hub_init(struct hub *h, int fd, const struct config *cf)
 	    pthread_mutex_init(&h->hdr->lock, &attr) != 0)
 		fatal_status(EX_UNAVAILABLE, "cannot initialise the hub lock");
 	pthread_mutexattr_destroy(&attr);
-	state_load(h, cf);
+	if (hub_hooks != NULL)
+		hub_hooks->load(h, cf);
 	h->hdr->magic = HUB_MAGIC;
 	atomic_store(&h->hdr->ready, 1);
 }
@@ -459,179 +424,6 @@ hub_attach(struct hub *h, int fd, enum hub_role role)
 }
 
 /*
- * Creates (if create) or checks a run directory or an instance's
- * directory in it: ours, mode 0700, never reached through a symlink.
- * Returns its descriptor, or -1 with the reason in why.
- */
-static int
-rundir_try(int at, const char *path, const char *shown, int create,
-    char *why, size_t len)
-{
-	struct stat	st;
-	int		fd, saved;
-
-	if (create && mkdirat(at, path, 0700) == -1 && errno != EEXIST) {
-		saved = errno;
-		snprintf(why, len, "cannot create %s: %s", shown,
-		    strerror(errno));
-		errno = saved;
-		return -1;
-	}
-	fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1) {
-		saved = errno;
-		snprintf(why, len, "cannot open %s: %s", shown,
-		    errno == ENOTDIR || errno == ELOOP ?
-		    "not a directory (or a symlink)" : strerror(errno));
-		errno = saved;
-		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		snprintf(why, len, "fstat %s: %s", shown, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
-		snprintf(why, len, "%s is not chatd's own (owner uid %ld, "
-		    "mode %03o; it must be ours and 0700)", shown,
-		    (long)st.st_uid, (unsigned)(st.st_mode & 0777));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* rundir_try() at start-up, where any failure is fatal. */
-int
-hub_rundir_open(int at, const char *path, const char *shown)
-{
-	char	why[4096 + 128];
-	int	fd;
-
-	if ((fd = rundir_try(at, path, shown, 1, why, sizeof(why))) == -1)
-		fatal_status(EX_UNAVAILABLE, "%s", why);
-	return fd;
-}
-
-/* Takes the instance directory's lock, which hub_dir_unlock releases. */
-static void
-dir_flock(struct hub *h)
-{
-	while (flock(h->dirfd, LOCK_EX) == -1)
-		if (errno != EINTR)
-			fatal_status(EX_UNAVAILABLE, "flock %s: %s", h->dirpath,
-			    strerror(errno));
-	h->dirlocked = 1;
-}
-
-/*
- * A forked worker's own descriptor of the instance directory. flock()
- * locks belong to the open file, which fork shares: on the listener's
- * descriptor two leaving workers (or a worker and the listener) would
- * both "hold" the lock at once, and one's unlock would free the other's.
- * Returns 0, or -1 (logged) when the directory is gone or was replaced.
- */
-int
-hub_dir_reopen(struct hub *h)
-{
-	struct stat	old, cur;
-	int		fd;
-
-	fd = open(h->dirpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1) {
-		log_warn("%s", h->dirpath);
-		return -1;
-	}
-	if (fstat(h->dirfd, &old) == -1 || fstat(fd, &cur) == -1)
-		fatal("fstat %s", h->dirpath);
-	if (old.st_dev != cur.st_dev || old.st_ino != cur.st_ino) {
-		log_warnx("%s was replaced", h->dirpath);
-		close(fd);
-		return -1;
-	}
-	close(h->dirfd);
-	h->dirfd = fd;
-	return 0;
-}
-
-/*
- * Somebody may have removed (or moved) the instance's directory under a
- * running server: then our descriptor names a directory that the path
- * no longer reaches, and nobody can find our pipes. Opens the path
- * afresh (making it, and the run directory, if create: the listener's
- * job) and, if it is another directory, uses it from now on. Returns 0
- * when ours is still the one, 1 when we moved to a new one, -1 with the
- * reason in why when there is none we may use. Never while we hold the
- * directory lock: that is on the old one.
- */
-int
-hub_dir_refresh(struct hub *h, int create, char *why, size_t len)
-{
-	struct stat	 old, cur;
-	char		 top[sizeof(h->dirpath)], *inst;
-	int		 tfd, fd = -1, saved;
-
-	if (h->dirlocked)
-		return 0;
-	memcpy(top, h->dirpath, sizeof(top));
-	if ((inst = strrchr(top, '/')) == NULL || inst == top)
-		fatalx("bug: run directory path %s", h->dirpath);
-	*inst++ = '\0';
-	if ((tfd = rundir_try(AT_FDCWD, top, top, create, why, len)) != -1) {
-		fd = rundir_try(tfd, inst, h->dirpath, create, why, len);
-		saved = errno;
-		close(tfd);
-		errno = saved;
-	}
-	/* Out of descriptors we cannot tell: take ours to be the one. */
-	if (tfd == -1 || fd == -1)
-		return errno == EMFILE || errno == ENFILE ? 0 : -1;
-	if (fstat(h->dirfd, &old) == -1 || fstat(fd, &cur) == -1)
-		fatal("fstat %s", h->dirpath);
-	if (old.st_dev == cur.st_dev && old.st_ino == cur.st_ino &&
-	    old.st_nlink > 0) {
-		close(fd);
-		return 0;
-	}
-	close(h->dirfd);
-	h->dirfd = fd;
-	return 1;
-}
-
-void
-hub_dir_unlock(struct hub *h)
-{
-	if (!h->dirlocked)
-		return;
-	if (flock(h->dirfd, LOCK_UN) == -1)
-		fatal("flock %s", h->dirpath);
-	h->dirlocked = 0;
-}
-
-/* Opens the instance directory and locks it; retries if it was removed. */
-static void
-hub_dir_lock(struct hub *h, const struct config *cf)
-{
-	struct stat	st;
-	int		top;
-
-	top = hub_rundir_open(AT_FDCWD, cf->rundir, cf->rundir);
-	if (snprintf(h->dirpath, sizeof(h->dirpath), "%s/%s", cf->rundir,
-	    cf->instance) >= (int)sizeof(h->dirpath))
-		fatal_status(EX_UNAVAILABLE, "run directory path too long");
-	for (;;) {
-		h->dirfd = hub_rundir_open(top, cf->instance, h->dirpath);
-		dir_flock(h);
-		if (fstat(h->dirfd, &st) == 0 && st.st_nlink > 0)
-			break;
-		/* Removed by a server shutting down: make it again. */
-		close(h->dirfd);
-		h->dirlocked = 0;
-	}
-	close(top);
-}
-
-/*
  * Creates the instance's segment, or attaches to a live one. Holding the
  * directory lock, nobody else is between shm_open and a ready segment.
  * An inetd instance keeps the lock until its worker has claimed a slot
@@ -644,7 +436,6 @@ hub_open(struct hub *h, const struct config *cf, enum hub_role role)
 
 	memset(h, 0, sizeof(*h));
 	snprintf(h->shmname, sizeof(h->shmname), "/chatd.%s", cf->instance);
-	state_open(cf->statedir);
 	hub_dir_lock(h, cf);
 	for (tries = 0; h->hdr == NULL && tries < 3; tries++) {
 		fd = shm_open(h->shmname, O_RDWR | O_CREAT | O_EXCL, 0600);
@@ -673,54 +464,6 @@ hub_open(struct hub *h, const struct config *cf, enum hub_role role)
 	}
 }
 
-/* An object of an instance run by us, or by anybody for root; 0700. */
-static int
-admin_may_use(const struct stat *st)
-{
-	return (st->st_uid == geteuid() || geteuid() == 0) &&
-	    (st->st_mode & 077) == 0;
-}
-
-/*
- * Opens the instance's directory without creating anything and locks
- * it, so that no chatd is between creating and readying, or removing,
- * the segment. Returns 0, 1 when there is no such directory, or -1.
- */
-static int
-admin_dir_lock(struct hub *h, const struct config *cf, char *why,
-    size_t len)
-{
-	struct stat	st;
-	int		top, saved, flags = O_RDONLY | O_DIRECTORY |
-			    O_NOFOLLOW | O_CLOEXEC;
-
-	if ((top = open(cf->rundir, flags)) != -1) {
-		h->dirfd = openat(top, cf->instance, flags);
-		saved = errno;
-		close(top);
-		errno = saved;
-	}
-	if (top == -1 || h->dirfd == -1) {
-		if (errno == ENOENT)
-			return 1;
-		snprintf(why, len, "cannot open %s: %s", h->dirpath,
-		    errno == ENOTDIR || errno == ELOOP ?
-		    "not a directory (or a symlink)" : strerror(errno));
-		return -1;
-	}
-	if (fstat(h->dirfd, &st) == -1 || !admin_may_use(&st)) {
-		snprintf(why, len, "%s is not chatd's own", h->dirpath);
-		return -1;
-	}
-	while (flock(h->dirfd, LOCK_EX) == -1)
-		if (errno != EINTR)
-			fatal("flock %s", h->dirpath);
-	/* Removed by a server that shut down meanwhile. */
-	if (fstat(h->dirfd, &st) == -1 || st.st_nlink == 0)
-		return 1;
-	return 0;
-}
-
 /*
  * Maps the segment for hub_open_running(), holding the directory lock.
  * Returns 0, 1 when it is missing or stale, or -1.
@@ -739,7 +482,7 @@ admin_map(struct hub *h, char *why, size_t len)
 		    strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || !admin_may_use(&st))
+	if (fstat(fd, &st) == -1 || !hub_admin_may_use(&st))
 		snprintf(why, len, "shared memory %s is not chatd's own",
 		    h->shmname);
 	else if ((size_t)st.st_size < sizeof(struct hub_hdr))
@@ -780,7 +523,7 @@ hub_open_running(struct hub *h, const struct config *cf, char *why,
 		snprintf(why, len, "run directory path too long");
 		return -1;
 	}
-	if ((r = admin_dir_lock(h, cf, why, len)) == 0 &&
+	if ((r = hub_dir_lock_admin(h, cf, why, len)) == 0 &&
 	    (r = admin_map(h, why, len)) == 0 && !hub_in_use(h)) {
 		munmap(h->hdr, h->size);
 		h->hdr = NULL;
@@ -848,7 +591,7 @@ hub_destroy(struct hub *h)
 	DIR		*d;
 	struct dirent	*de;
 
-	dir_flock(h);
+	hub_dir_flock(h);
 	if (shm_unlink(h->shmname) == -1 && errno != ENOENT)
 		log_warn("shm_unlink %s", h->shmname);
 	/*
@@ -882,7 +625,7 @@ hub_leave_begin(struct hub *h)
 {
 	if (h->dirlocked || proc_alive(h->hdr->listener, h->hdr->lstart))
 		return;
-	dir_flock(h);
+	hub_dir_flock(h);
 }
 
 /*
@@ -908,136 +651,6 @@ hub_leave_end(struct hub *h)
 		return;
 	}
 	hub_dir_unlock(h);
-}
-
-/* Connections, registered or not, from addr (or from anywhere: NULL). */
-static size_t
-slot_count_addr(const struct hub *h, const char *addr)
-{
-	uint32_t	i, hwm = atomic_load(&h->hdr->hwm);
-	size_t		n = 0;
-
-	for (i = 0; i < hwm; i++)
-		if (atomic_load(&h->slots[i].state) != SLOT_FREE &&
-		    (addr == NULL || strcmp(h->slots[i].addr, addr) == 0))
-			n++;
-	return n;
-}
-
-/*
- * Takes a free slot for this process under the lock. Returns its index,
- * or -1 with *why saying which limit refused it.
- */
-int
-hub_claim(struct hub *h, const char *addr, unsigned maxclients,
-    unsigned maxper, enum hub_refusal *why)
-{
-	struct slot	*s;
-	uint32_t	 i, n = h->hdr->nslots;
-	size_t		 used;
-
-	if (ban_find(h, addr) != -1) {
-		*why = HUB_BANNED;
-		return -1;
-	}
-	used = slot_count_addr(h, NULL);
-	if ((maxclients != 0 && used >= maxclients) || used >= n) {
-		*why = HUB_FULL;
-		return -1;
-	}
-	if (maxper != 0 && slot_count_addr(h, addr) >= maxper) {
-		*why = HUB_PERADDR;
-		return -1;
-	}
-	for (i = 0; i < n; i++)
-		if (atomic_load(&h->slots[i].state) == SLOT_FREE)
-			break;
-	if (i == n) {
-		*why = HUB_FULL;
-		return -1;
-	}
-	s = &h->slots[i];
-	s->pid = getpid();
-	s->pstart = proc_start(s->pid);
-	s->conntime = time(NULL);
-	s->regseq = 0;
-	s->nsent = 0;
-	s->op = 0;
-	s->name[0] = s->key[0] = '\0';
-	atomic_store(&s->rpos, ring_head(&h->ring));
-	atomic_store(&s->queued, 0);
-	snprintf(s->addr, sizeof(s->addr), "%s", addr);
-	atomic_store(&s->room, 0);
-	atomic_store(&s->wake, 0);
-	atomic_fetch_add(&s->gen, 1);
-	/*
-	 * Scans stop at hwm: raised first, or an owner dying right after
-	 * publishing would leave a claimed slot that no burial finds.
-	 */
-	if (i >= atomic_load(&h->hdr->hwm))
-		atomic_store(&h->hdr->hwm, i + 1);
-	FAULT(SLOT_CLAIM);
-	atomic_store(&s->state, SLOT_CLAIMED);
-	FAULT(SLOT_CLAIMED);
-	*why = HUB_OK;
-	return (int)i;
-}
-
-/* Frees a slot under the lock. */
-void
-hub_release(struct hub *h, int i)
-{
-	struct slot	*s = &h->slots[i];
-
-	/* Its counters outlive it, for chatctl status. */
-	atomic_fetch_add(&h->hdr->wakeups, atomic_exchange(&s->wakeups, 0));
-	atomic_fetch_add(&h->hdr->lines, atomic_exchange(&s->lines, 0));
-	atomic_store(&s->state, SLOT_FREE);
-	FAULT(SLOT_RELEASE);
-	s->pid = 0;
-	s->op = 0;
-	s->name[0] = s->key[0] = '\0';
-}
-
-/* The registered slot whose name matches key (lower case), or -1. */
-int
-hub_find(const struct hub *h, const char *key)
-{
-	uint32_t	i, hwm = atomic_load(&h->hdr->hwm);
-
-	for (i = 0; i < hwm; i++)
-		if (atomic_load(&h->slots[i].state) == SLOT_ACTIVE &&
-		    strcmp(h->slots[i].key, key) == 0)
-			return (int)i;
-	return -1;
-}
-
-/* Registered users in a room, or in all of them with RING_ALLROOMS. */
-size_t
-hub_count(const struct hub *h, uint32_t room)
-{
-	uint32_t	i, hwm = atomic_load(&h->hdr->hwm);
-	size_t		n = 0;
-
-	for (i = 0; i < hwm; i++)
-		if (atomic_load(&h->slots[i].state) == SLOT_ACTIVE &&
-		    (room == RING_ALLROOMS ||
-		    atomic_load(&h->slots[i].room) == room))
-			n++;
-	return n;
-}
-
-/*
- * Under the lock: whether a room has too many users for join, leave and
- * quit notices (--quiet-above): N users joining one room would cost N
- * squared notices.
- */
-int
-hub_quiet(const struct hub *h, uint32_t room)
-{
-	uint32_t	max = h->hdr->live.quiet_above;
-
-	return max != 0 && hub_count(h, room) > max;
 }
 
 /* The chain a record belongs to: its one recipient, its room, or all. */
@@ -1104,64 +717,4 @@ hub_resync(const struct hub *h, uint32_t room, int slot, uint64_t *pos)
 	}
 	*pos = resume;
 	return 0;
-}
-
-/*
- * Under the lock: a taken slot whose owner is gone (pid, or any pid with
- * 0), or -1.
- */
-int
-hub_find_dead(const struct hub *h, pid_t pid)
-{
-	const struct slot	*s;
-	uint32_t		 i, hwm = atomic_load(&h->hdr->hwm);
-
-	for (i = 0; i < hwm; i++) {
-		s = &h->slots[i];
-		if (atomic_load(&s->state) == SLOT_FREE)
-			continue;
-		if (pid != 0 ? s->pid == pid : !proc_alive(s->pid, s->pstart))
-			return (int)i;
-	}
-	return -1;
-}
-
-/* Under the lock: whether the process (pid, start time) holds a slot. */
-int
-hub_held(const struct hub *h, pid_t pid, uint64_t start)
-{
-	const struct slot	*s;
-	uint32_t		 i, hwm = atomic_load(&h->hdr->hwm);
-
-	for (i = 0; i < hwm; i++) {
-		s = &h->slots[i];
-		if (atomic_load(&s->state) != SLOT_FREE && s->pid == pid &&
-		    s->pstart == start)
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * Under the lock: who becomes operator when one leaves. Nobody while
- * another operator remains; else the user who registered earliest, or
- * -1 when nobody is left.
- */
-int
-hub_op_heir(const struct hub *h)
-{
-	const struct slot	*s;
-	uint32_t		 i, hwm = atomic_load(&h->hdr->hwm);
-	int			 heir = -1;
-
-	for (i = 0; i < hwm; i++) {
-		s = &h->slots[i];
-		if (atomic_load(&s->state) != SLOT_ACTIVE)
-			continue;
-		if (s->op)
-			return -1;
-		if (heir == -1 || s->regseq < h->slots[heir].regseq)
-			heir = (int)i;
-	}
-	return heir;
 }

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "defs.h"
+#include "proc.h"
 #include "ring.h"
 
 enum slot_state {
@@ -149,13 +150,37 @@ enum hub_refusal {
 	HUB_BANNED
 };
 
+/*
+ * What the persistence layer must hear of (state.c registers it): a new
+ * segment to fill before it is ready, history lines and ban changes
+ * under the lock, and each unlock, after which it writes them out.
+ */
+struct hub_hooks {
+	void	(*load)(struct hub *, const struct config *);
+	void	(*history)(struct hub *, uint32_t, int64_t, int,
+		    const char *, size_t);
+	void	(*bans)(void);
+	int	(*unlocked)(struct hub *);
+};
+
+void	hub_set_hooks(const struct hub_hooks *);
+void	hub_note_history(struct hub *, uint32_t, int64_t, int, const char *,
+	    size_t);
+void	hub_note_bans(void);
 void	hub_open(struct hub *, const struct config *, enum hub_role);
 int	hub_open_running(struct hub *, const struct config *, char *, size_t);
 void	hub_destroy(struct hub *);
+/* rundir.c: the run directory and the instance's directory lock. */
+struct stat;
+int	hub_rundir_open(int, const char *, const char *);
+void	hub_dir_flock(struct hub *);
+void	hub_dir_lock(struct hub *, const struct config *);
+int	hub_dir_lock_admin(struct hub *, const struct config *, char *,
+	    size_t);
+int	hub_admin_may_use(const struct stat *);
 void	hub_dir_unlock(struct hub *);
 int	hub_dir_reopen(struct hub *);
 int	hub_dir_refresh(struct hub *, int, char *, size_t);
-int	hub_rundir_open(int, const char *, const char *);
 void	hub_leave_begin(struct hub *);
 void	hub_leave_end(struct hub *);
 void	hub_lock(struct hub *);
@@ -175,7 +200,5 @@ int	hub_held(const struct hub *, pid_t, uint64_t);
 int	hub_resync(const struct hub *, uint32_t, int, uint64_t *);
 int	hub_op_heir(const struct hub *);
 
-uint64_t proc_start(pid_t);
-int	proc_alive(pid_t, uint64_t);
 
 #endif

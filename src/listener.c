@@ -25,6 +25,7 @@
 #include "hub.h"
 #include "listener.h"
 #include "log.h"
+#include "session.h"
 #include "notify.h"
 #include "pidfile.h"
 #include "worker.h"
@@ -275,7 +276,7 @@ listener_exited(struct hub *h, struct notifier *nt, struct children *c,
 	else if (WEXITSTATUS(status) != 0)
 		log_warnx("worker %ld exited with status %d", (long)pid,
 		    WEXITSTATUS(status));
-	worker_bury(h, nt, pid, op_handover);
+	session_bury(h, nt, pid, op_handover);
 }
 
 static void
@@ -392,7 +393,7 @@ orphans_adopt(struct hub *h, struct notifier *nt, struct children *c)
 
 	if (atomic_load(&h->hdr->hwm) == 0)
 		return;		/* a new segment */
-	worker_bury(h, nt, 0, op_handover);
+	session_bury(h, nt, 0, op_handover);
 	hub_lock(h);
 	hwm = atomic_load(&h->hdr->hwm);
 	if ((c->orphans = calloc(hwm, sizeof(*c->orphans))) == NULL)
@@ -441,7 +442,7 @@ orphans_check(struct hub *h, struct notifier *nt, struct children *c)
 		hub_unlock(h);
 	}
 	if (bury)
-		worker_bury(h, nt, 0, op_handover);
+		session_bury(h, nt, 0, op_handover);
 }
 
 /*

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "pidfile.h"
 #include "priv.h"
+#include "state.h"
 #include "worker.h"
 
 /*
@@ -118,6 +119,7 @@ standalone(struct config *cf)
 		daemon_detach();
 	pidfile_open(cf);
 	priv_drop(cf);
+	state_open(cf->statedir);
 	hub_open(&h, cf, HUB_LISTENER);
 	cf->livegen = hub_publish(&h, &cf->live);
 	if (cf->daemon)
@@ -144,6 +146,7 @@ main(int argc, char **argv)
 		warn_config(&cf);
 		inetd_check_stdin();
 		inetd_instance(&cf);
+		state_open(cf.statedir);
 		hub_open(&h, &cf, HUB_INETD);
 		cf.livegen = hub_publish(&h, &cf.live);
 		fault_worker(0);

@@ -11,35 +11,7 @@
 #include "fault.h"
 #include "log.h"
 #include "room.h"
-#include "state.h"
-
-/* Checks a room name; NULL or why it is not one. */
-const char *
-room_name_problem(const char *s, size_t n)
-{
-	size_t	i;
-
-	if (n == 0)
-		return "empty";
-	if (n > ROOM_MAX_LEN)
-		return "longer than 24 characters";
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] > 0x7f ||
-		    (!isalnum((unsigned char)s[i]) && s[i] != '_' &&
-		    s[i] != '-'))
-			return "use only letters, digits, _ and -";
-	return NULL;
-}
-
-static void
-lower(char *dst, const char *s, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		dst[i] = (char)tolower((unsigned char)s[i]);
-	dst[n] = '\0';
-}
+#include "text.h"
 
 /* The remembered room called name (any case), or -1. */
 int
@@ -51,7 +23,7 @@ room_find(const struct hub *h, const char *name)
 
 	if (n > ROOM_MAX_LEN)
 		return -1;
-	lower(key, name, n);
+	(void)text_key(key, sizeof(key), name, n);
 	for (i = 0; i < h->hdr->nrooms; i++)
 		if (h->rooms[i].used && strcmp(h->rooms[i].key, key) == 0)
 			return (int)i;
@@ -105,7 +77,7 @@ room_make(struct hub *h, const char *name)
 	/* Unused while being rewritten: a dead writer leaves no half room. */
 	r->used = 0;
 	memcpy(r->name, name, n + 1);
-	lower(r->key, name, n);
+	(void)text_key(r->key, sizeof(r->key), name, n);
 	r->nhist = 0;
 	FAULT(JOIN_MAKE);
 	r->lastleft = ++h->hdr->roomseq;
@@ -150,7 +122,7 @@ room_history_add(struct hub *h, uint32_t r, int64_t when, int kind,
 	FAULT(ROOM_HISTORY);
 	/* Published last: the entry is shown only from now on. */
 	h->rooms[r].nhist++;
-	state_note_history(h, r, when, kind, text, len);
+	hub_note_history(h, r, when, kind, text, len);
 }
 
 /* Copies room r's history, oldest first; free hist->buf afterwards. */

@@ -25,7 +25,6 @@ struct history {
 	size_t		 size;
 };
 
-const char	*room_name_problem(const char *, size_t);
 int		 room_find(const struct hub *, const char *);
 int		 room_make(struct hub *, const char *);
 void		 room_left(struct hub *, uint32_t);

@@ -74,6 +74,7 @@
 #include "config.h"
 #include "hub.h"
 
+void	state_init(void);
 void	state_open(const char *);
 void	state_load(struct hub *, const struct config *);
 void	state_note_history(struct hub *, uint32_t, int64_t, int, const char *,

@@ -9,12 +9,14 @@
  * any bytes at all, including by a fuzzer.
  */
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "defs.h"
 #include "text.h"
 
 #define TEXT_LF		0x0a
@@ -363,4 +365,64 @@ text_format(char *buf, size_t size, const char *fmt, ...)
 	n = text_vformat(buf, size, fmt, ap);
 	va_end(ap);
 	return (n);
+}
+
+/*
+ * The key a name or a room is found by: s[0..n) in lower case, cut at
+ * size - 1 bytes and NUL-ended in dst. Returns 1 if it fit whole.
+ */
+int
+text_key(char *dst, size_t size, const char *s, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n && i + 1 < size; i++)
+		dst[i] = (char)tolower((unsigned char)s[i]);
+	dst[i] = '\0';
+	return i == n;
+}
+
+/* Checks a user name; NULL or why it is not one. */
+const char *
+text_name_problem(const char *name, size_t n)
+{
+	const unsigned char	*s = (const unsigned char *)name;
+	size_t			 i;
+
+	if (n == 0)
+		return "empty";
+	if (n > NAME_MAX_LEN)
+		return "longer than " CHATD_STR(NAME_MAX_LEN) " characters";
+	if (!isalpha(s[0]) || s[0] > 0x7f)
+		return "must start with a letter";
+	for (i = 0; i < n; i++)
+		if (s[i] > 0x7f || (!isalnum(s[i]) && s[i] != '_' &&
+		    s[i] != '-'))
+			return "use only letters, digits, _ and -";
+	return NULL;
+}
+
+/* Checks a room name; NULL or why it is not one. */
+const char *
+text_room_problem(const char *name, size_t n)
+{
+	const unsigned char	*s = (const unsigned char *)name;
+	size_t			 i;
+
+	if (n == 0)
+		return "empty";
+	if (n > ROOM_MAX_LEN)
+		return "longer than " CHATD_STR(ROOM_MAX_LEN) " characters";
+	for (i = 0; i < n; i++)
+		if (s[i] > 0x7f || (!isalnum(s[i]) && s[i] != '_' &&
+		    s[i] != '-'))
+			return "use only letters, digits, _ and -";
+	return NULL;
+}
+
+/* The noun for a count: one for 1, else many ("1 user", "2 users"). */
+const char *
+plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
 }

@@ -12,6 +12,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum lb_event {
 	LB_MORE,	/* all input consumed, no complete line yet */
@@ -58,5 +59,10 @@ size_t		 text_format(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 size_t		 text_vformat(char *, size_t, const char *, va_list)
 		    __attribute__((format(printf, 3, 0)));
+
+const char	*plural(uint64_t, const char *, const char *);
+int		 text_key(char *, size_t, const char *, size_t);
+const char	*text_name_problem(const char *, size_t);
+const char	*text_room_problem(const char *, size_t);
 
 #endif /* TEXT_H */

@@ -20,6 +20,9 @@
 
 struct config;
 
+#define IN_FD	0	/* the client, also under inetd */
+#define OUT_FD	1
+
 struct worker {
 	struct hub		*hub;
 	struct config		*cf;	/* our own copy: live is refreshed */
@@ -55,6 +58,9 @@ struct worker {
 
 void	worker_main(struct hub *, struct config *)
 	    __attribute__((noreturn));
+
+/* client.c */
+extern int worker_self_wake;
 void	worker_reply(struct worker *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 struct history;
@@ -65,33 +71,12 @@ void	worker_post_locked(struct worker *, enum rec_kind, uint32_t, int,
 int	worker_drain(struct worker *, int);
 void	worker_hold(struct worker *, unsigned, const char *);
 void	worker_replay(struct worker *, struct history *, const char *);
-const char *worker_name_problem(const unsigned char *, size_t);
 void	worker_exit(struct worker *, const char *, const char *)
 	    __attribute__((noreturn));
-void	worker_bury(struct hub *, struct notifier *, pid_t, int);
 void	worker_check_kicked(struct worker *);
-int	worker_leave_locked(struct hub *, int, const char *, size_t, int);
+void	worker_linger(struct worker *);
 
 /* cmd.c */
-
-/* A kick or ban by an operator, or by the administrator (no slot). */
-struct kick {
-	const char	*by;		/* the kicker's name, as shown */
-	int		 slot;		/* the kicker's slot, or -1 */
-	uint32_t	 room;		/* the kicker's room */
-	const char	*reason;	/* or NULL */
-	int		 ban;
-	int		 handover;	/* --oper-first-user */
-	char		 name[NAME_MAX_LEN + 1];	/* set: who was kicked */
-	char		 addr[ADDR_MAX_LEN + 1];	/* set: and its address */
-	int		 full;		/* set: no room to ban, only kicked */
-};
-
-enum kick_result {
-	KICK_OK,
-	KICK_NO_USER,
-	KICK_SELF
-};
 
 /* A command line taken apart by cmd_parse(). */
 struct cmd;
@@ -107,8 +92,5 @@ struct cmd_call {
 int	cmd_parse(char *, struct cmd_call *);
 char	*cmd_split_word(char *);
 void	cmd_run(struct worker *, char *, size_t);
-enum kick_result cmd_kick_user(struct hub *, struct notifier *, struct kick *,
-	    const char *, char *);
-const char *plural(unsigned long, const char *, const char *);
 
 #endif
