@@ -11,10 +11,11 @@
 
 /* The entry banning addr, or -1. */
 int
-ban_find(const struct hub *h, const char *addr)
+ban_find_locked(const struct hub *h, const char *addr)
 {
 	size_t	i;
 
+	HUB_ASSERT_LOCKED();
 	for (i = 0; i < CHATD_MAX_BANS; i++)
 		if (h->hdr->bans[i].used &&
 		    strcmp(h->hdr->bans[i].addr, addr) == 0)
@@ -27,12 +28,14 @@ ban_find(const struct hub *h, const char *addr)
  * gets the new name and reason. Returns -1 when the table is full.
  */
 int
-ban_add(struct hub *h, const char *addr, const char *name, const char *reason)
+ban_add_locked(struct hub *h, const char *addr, const char *name,
+    const char *reason)
 {
 	struct ban	*b;
 	int		 i;
 
-	if ((i = ban_find(h, addr)) == -1)
+	HUB_ASSERT_LOCKED();
+	if ((i = ban_find_locked(h, addr)) == -1)
 		for (i = 0; i < CHATD_MAX_BANS; i++)
 			if (!h->hdr->bans[i].used)
 				break;
@@ -45,28 +48,30 @@ ban_add(struct hub *h, const char *addr, const char *name, const char *reason)
 	(void)text_format(b->name, sizeof(b->name), "%s", name);
 	(void)text_format(b->reason, sizeof(b->reason), "%s", reason);
 	b->used = 1;
-	hub_note_bans();
+	hub_note_bans_locked();
 	return 0;
 }
 
 /* Lifts the ban on addr; -1 if there was none. */
 int
-ban_remove(struct hub *h, const char *addr)
+ban_remove_locked(struct hub *h, const char *addr)
 {
 	int	i;
 
-	if ((i = ban_find(h, addr)) == -1)
+	HUB_ASSERT_LOCKED();
+	if ((i = ban_find_locked(h, addr)) == -1)
 		return -1;
 	h->hdr->bans[i].used = 0;
-	hub_note_bans();
+	hub_note_bans_locked();
 	return 0;
 }
 
 size_t
-ban_count(const struct hub *h)
+ban_count_locked(const struct hub *h)
 {
 	size_t	i, n = 0;
 
+	HUB_ASSERT_LOCKED();
 	for (i = 0; i < CHATD_MAX_BANS; i++)
 		if (h->hdr->bans[i].used)
 			n++;

@@ -10,9 +10,10 @@
 
 #include "hub.h"
 
-int	ban_find(const struct hub *, const char *);
-int	ban_add(struct hub *, const char *, const char *, const char *);
-int	ban_remove(struct hub *, const char *);
-size_t	ban_count(const struct hub *);
+int	ban_find_locked(const struct hub *, const char *);
+int	ban_add_locked(struct hub *, const char *, const char *,
+	    const char *);
+int	ban_remove_locked(struct hub *, const char *);
+size_t	ban_count_locked(const struct hub *);
 
 #endif

@@ -297,7 +297,7 @@ status_copy(struct ctl *c, struct status *st)
 	for (i = 0; i < h->hdr->nrooms; i++)
 		if (h->rooms[i].used)
 			st->rooms++;
-	st->bans = ban_count(h);
+	st->bans = ban_count_locked(h);
 	st->relayed = atomic_load(&h->hdr->relayed);
 	st->head = ring_head(&h->ring);
 	st->repairs = atomic_load(&h->hdr->repairs);
@@ -517,7 +517,7 @@ ctl_unban(struct ctl *c, char **argv)
 	int	r;
 
 	hub_lock(&c->h);
-	r = ban_remove(&c->h, argv[0]);
+	r = ban_remove_locked(&c->h, argv[0]);
 	hub_unlock(&c->h);
 	if (r == -1)
 		die(EXIT_NOTARGET, "not banned: %s", argv[0]);
@@ -534,7 +534,7 @@ ctl_wall(struct ctl *c, char **argv)
 	(void)argv;
 	len = text_format(c->text, RECORD_TEXT_MAX, "* %s", c->words);
 	hub_lock(h);
-	hub_post(h, &(struct record){ .kind = REC_NOTICE,
+	hub_post_locked(h, &(struct record){ .kind = REC_NOTICE,
 	    .room = RING_ALLROOMS, .target = -1, .exclude = -1,
 	    .sender = -1, .time = time(NULL) }, c->text, len);
 	hub_unlock(h);

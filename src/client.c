@@ -56,6 +56,7 @@ worker_post_locked(struct worker *w, enum rec_kind kind, uint32_t room,
 	struct hub	*h = w->hub;
 	struct record	 rec;
 
+	HUB_ASSERT_LOCKED();
 	memset(&rec, 0, sizeof(rec));
 	rec.kind = (uint16_t)kind;
 	rec.room = room;
@@ -65,9 +66,9 @@ worker_post_locked(struct worker *w, enum rec_kind kind, uint32_t room,
 	rec.xgen = w->gen;
 	rec.sender = w->slot;
 	rec.time = time(NULL);
-	hub_post(h, &rec, text, len);
+	hub_post_locked(h, &rec, text, len);
 	if (kind == REC_CHAT || kind == REC_ME)
-		room_history_add(h, room, rec.time, kind, text, len);
+		room_history_add_locked(h, room, rec.time, kind, text, len);
 	/* Counted before anyone can read it, so /stats never lags. */
 	if (kind == REC_CHAT || kind == REC_ME || kind == REC_DM)
 		atomic_fetch_add(&h->hdr->relayed, 1);
@@ -81,6 +82,7 @@ void
 worker_post(struct worker *w, enum rec_kind kind, uint32_t room, int target,
     const char *text, size_t len)
 {
+	HUB_ASSERT_UNLOCKED();
 	hub_lock(w->hub);
 	worker_post_locked(w, kind, room, target, text, len);
 	hub_unlock(w->hub);
@@ -146,7 +148,8 @@ worker_drain(struct worker *w, int locked)
 		case RING_LAPPED:
 			if (!locked)
 				hub_lock(w->hub);
-			r = hub_resync(w->hub, w->room, w->slot, &w->pos);
+			r = hub_resync_locked(w->hub, w->room, w->slot,
+			    &w->pos);
 			if (!locked)
 				hub_unlock(w->hub);
 			if (r == -1)
@@ -248,6 +251,7 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 	int		 heir, slow = reason != NULL &&
 			    strcmp(reason, "too slow") == 0;
 
+	HUB_ASSERT_UNLOCKED();
 	notify_flush(&w->nt);
 	/*
 	 * Lines the log already holds for us come before the goodbye: a
@@ -277,7 +281,7 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 	notify_close(h, w->slot, w->rfd, w->wfd);
 	hub_lock(h);
 	/* Gone from the room already (kicked): it heard why. */
-	if (n > 0 && (hub_quiet(h, w->room) ||
+	if (n > 0 && (hub_quiet_locked(h, w->room) ||
 	    atomic_load(&h->slots[w->slot].state) != SLOT_ACTIVE))
 		n = 0;
 	heir = session_end_locked(h, w->slot, w->text, n,

@@ -314,7 +314,7 @@ cmd_dm(struct worker *w, char *args)
 	fits = text_key(key, sizeof(key), args, n);
 	len = text_format(w->text, RECORD_TEXT_MAX, "*%s* %s", w->name, text);
 	hub_lock(h);
-	t = fits ? hub_find(h, key) : -1;
+	t = fits ? hub_find_locked(h, key) : -1;
 	if (t != -1) {
 		memcpy(to, h->slots[t].name, sizeof(to));
 		worker_post_locked(w, REC_DM, RING_ALLROOMS, t, w->text,
@@ -347,7 +347,7 @@ cmd_nick(struct worker *w, char *args)
 	struct slot	*s = &h->slots[w->slot];
 	const char	*why;
 	char		 key[NAME_MAX_LEN + 1], old[NAME_MAX_LEN + 1];
-	char		 notice[80];
+	char		 notice[NOTICE_MAX];
 	size_t		 n = strlen(args);
 	int		 other, len;
 
@@ -357,7 +357,7 @@ cmd_nick(struct worker *w, char *args)
 	}
 	(void)text_key(key, sizeof(key), args, n);
 	hub_lock(h);
-	other = hub_find(h, key);
+	other = hub_find_locked(h, key);
 	if (other != -1 && other != w->slot) {
 		hub_unlock(h);
 		worker_reply(w, "! name taken: %s", args);
@@ -388,13 +388,13 @@ move_room(struct worker *w, const char *name)
 {
 	struct hub	*h = w->hub;
 	struct history	 hist;
-	char		 notice[80], room[ROOM_MAX_LEN + 1];
+	char		 notice[NOTICE_MAX], room[ROOM_MAX_LEN + 1];
 	uint32_t	 old = w->room;
 	size_t		 users;
 	int		 r, len, slow, quiet_old, quiet_new;
 
 	hub_lock(h);
-	if ((r = room_make(h, name)) == -1 || (uint32_t)r == old) {
+	if ((r = room_make_locked(h, name)) == -1 || (uint32_t)r == old) {
 		if (r != -1)
 			memcpy(room, h->rooms[r].name, sizeof(room));
 		hub_unlock(h);
@@ -411,25 +411,25 @@ move_room(struct worker *w, const char *name)
 			worker_exit(w, "too slow", NULL);
 		worker_check_kicked(w);
 	}
-	if (!(quiet_old = hub_quiet(h, old))) {
+	if (!(quiet_old = hub_quiet_locked(h, old))) {
 		len = snprintf(notice, sizeof(notice), "* %s left %s", w->name,
 		    h->rooms[old].name);
 		worker_post_locked(w, REC_NOTICE, old, -1, notice, (size_t)len);
 	}
-	room_left(h, old);
+	room_left_locked(h, old);
 	FAULT(JOIN_LEFT);
 	w->room = (uint32_t)r;
 	atomic_store(&h->slots[w->slot].room, w->room);
 	FAULT(JOIN_MOVED);
 	memcpy(room, h->rooms[r].name, sizeof(room));
-	if (!(quiet_new = hub_quiet(h, w->room))) {
+	if (!(quiet_new = hub_quiet_locked(h, w->room))) {
 		len = snprintf(notice, sizeof(notice), "* %s joined %s",
 		    w->name, room);
 		worker_post_locked(w, REC_NOTICE, w->room, -1, notice,
 		    (size_t)len);
 	}
 	users = hub_count(h, w->room);
-	room_history_copy(h, w->room, &hist);
+	room_history_copy_locked(h, w->room, &hist);
 	w->pos = ring_head(&h->ring);
 	hub_unlock(h);
 	if (!quiet_old)
@@ -503,7 +503,7 @@ cmd_unban(struct worker *w, char *args)
 	int	r;
 
 	hub_lock(w->hub);
-	r = ban_remove(w->hub, args);
+	r = ban_remove_locked(w->hub, args);
 	hub_unlock(w->hub);
 	if (r == -1) {
 		worker_reply(w, "! not banned: %s", args);
@@ -578,7 +578,7 @@ cmd_oper(struct worker *w, char *args)
 static void
 cmd_quit(struct worker *w, char *args)
 {
-	char	bye[64];
+	char	bye[NOTICE_MAX];
 
 	snprintf(bye, sizeof(bye), "* Goodbye, %s.", w->name);
 	worker_exit(w, args, bye);

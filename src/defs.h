@@ -6,6 +6,8 @@
 #ifndef CHATD_DEFS_H
 #define CHATD_DEFS_H
 
+#include <limits.h>
+
 /* A constant's value as a string literal, for messages built from it. */
 #define CHATD_STR(x)		CHATD_STR_(x)
 #define CHATD_STR_(x)		#x
@@ -35,6 +37,8 @@
 #define ROOM_MAX_LEN		24	/* room name characters */
 #define ADDR_MAX_LEN		46	/* printable address, INET6_ADDRSTRLEN */
 #define INSTANCE_MAX_LEN	64	/* instance name characters */
+#define NOTICE_MAX		(2 * NAME_MAX_LEN + ROOM_MAX_LEN + 32)	/* a notice naming users and a room */
+#define PATH_MSG_MAX		(PATH_MAX + 128)	/* a message naming a path */
 
 #define RING_BYTES		(8u << 20)	/* message log ring, bytes */
 #define RECORD_TEXT_MAX		(3 * CHATD_MAX_LINE_CAP + 64)	/* formatted line in a record */

@@ -19,7 +19,7 @@
  * written before its state (and hwm, where every scan stops, covers it
  * before that), a record before the head moves. A holder
  * that dies at any point therefore leaves either nothing visible or a
- * slot whose owner is dead, which hub_find_dead() reports and the worker
+ * slot whose owner is dead, which hub_find_dead_locked() reports and the worker
  * code buries as "connection lost". hub_lock() checks the ring on
  * EOWNERDEAD, counts the repair, marks the mutex consistent and logs
  * after unlocking.
@@ -88,6 +88,7 @@
 #define HUB_VERSION	8
 
 static int	hub_repaired;
+static int	hub_depth;	/* 1 while this process holds the lock */
 static const struct hub_hooks	*hub_hooks;
 
 /*
@@ -102,17 +103,19 @@ hub_set_hooks(const struct hub_hooks *hooks)
 
 /* Under the lock: a line entered a room's history. */
 void
-hub_note_history(struct hub *h, uint32_t room, int64_t when, int kind,
+hub_note_history_locked(struct hub *h, uint32_t room, int64_t when, int kind,
     const char *text, size_t len)
 {
+	HUB_ASSERT_LOCKED();
 	if (hub_hooks != NULL)
 		hub_hooks->history(h, room, when, kind, text, len);
 }
 
 /* Under the lock: the ban table changed. */
 void
-hub_note_bans(void)
+hub_note_bans_locked(void)
 {
+	HUB_ASSERT_LOCKED();
 	if (hub_hooks != NULL)
 		hub_hooks->bans();
 }
@@ -203,11 +206,24 @@ robust_selftest(void)
 	munmap(m, sizeof(pthread_mutex_t));
 }
 
+#ifdef CHATD_LOCK_CHECKS
+/* HUB_ASSERT_LOCKED() and HUB_ASSERT_UNLOCKED(), in hub.h. */
+void
+hub_assert_lock(const char *fn, int held)
+{
+	if (hub_depth != held)
+		fatalx("bug: %s() called %s the hub lock", fn,
+		    held ? "without" : "holding");
+}
+#endif
+
 void
 hub_lock(struct hub *h)
 {
 	int	r;
 
+	/* Not recursive: taking it twice would hang this process. */
+	HUB_ASSERT_UNLOCKED();
 	r = pthread_mutex_lock(&h->hdr->lock);
 	if (r == EOWNERDEAD) {
 		if (ring_check(&h->ring) == -1)
@@ -221,6 +237,7 @@ hub_lock(struct hub *h)
 		fatalx("hub lock: %s", strerror(r));
 	if (hub_repaired == -1)
 		fatalx("hub: the message log is damaged beyond repair");
+	hub_depth = 1;
 	FAULT(HUB_LOCK);
 }
 
@@ -229,6 +246,8 @@ hub_unlock(struct hub *h)
 {
 	int	r;
 
+	HUB_ASSERT_LOCKED();
+	hub_depth = 0;
 	if ((r = pthread_mutex_unlock(&h->hdr->lock)) != 0)
 		fatalx("hub unlock: %s", strerror(r));
 	if (hub_repaired) {
@@ -316,8 +335,11 @@ hub_init(struct hub *h, int fd, const struct config *cf)
 	    pthread_mutex_init(&h->hdr->lock, &attr) != 0)
 		fatal_status(EX_UNAVAILABLE, "cannot initialise the hub lock");
 	pthread_mutexattr_destroy(&attr);
+	/* Nobody else sees the segment before it is ready: ours alone. */
+	hub_depth = 1;
 	if (hub_hooks != NULL)
 		hub_hooks->load(h, cf);
+	hub_depth = 0;
 	h->hdr->magic = HUB_MAGIC;
 	atomic_store(&h->hdr->ready, 1);
 }
@@ -668,16 +690,17 @@ hub_chain(struct hub *h, const struct record *rec)
  * Appends a record to the log; the caller holds the lock. Each record
  * also links back to the previous one of its chain (same recipient, same
  * room, or every room), so that a lapped reader can find out whether it
- * lost anything: see hub_resync().
+ * lost anything: see hub_resync_locked().
  */
 void
-hub_post(struct hub *h, const struct record *rec, const char *text,
+hub_post_locked(struct hub *h, const struct record *rec, const char *text,
     size_t len)
 {
 	struct record	 r = *rec;
 	uint64_t	*chain = hub_chain(h, rec);
 	uint64_t	 at = ring_next_pos(&h->ring, len);
 
+	HUB_ASSERT_LOCKED();
 	r.prev = *chain;
 	ring_append(&h->ring, &r, text, len);
 	FAULT(HUB_POST);
@@ -694,7 +717,7 @@ hub_post(struct hub *h, const struct record *rec, const char *text,
  * other rooms are.
  */
 int
-hub_resync(const struct hub *h, uint32_t room, int slot, uint64_t *pos)
+hub_resync_locked(const struct hub *h, uint32_t room, int slot, uint64_t *pos)
 {
 	const struct record	*rec;
 	const uint64_t		*chains[3];
@@ -702,6 +725,7 @@ hub_resync(const struct hub *h, uint32_t room, int slot, uint64_t *pos)
 	uint64_t		 resume = ring_head(&h->ring);
 	size_t			 i;
 
+	HUB_ASSERT_LOCKED();
 	chains[0] = &h->rooms[room].lastpost;
 	chains[1] = &h->slots[slot].lastpost;
 	chains[2] = &h->hdr->lastall;

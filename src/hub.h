@@ -133,7 +133,7 @@ struct hub {
 	int		 dirfd;	/* the instance's directory of pipes */
 	int		 dirlocked;	/* we hold its flock */
 	char		 shmname[INSTANCE_MAX_LEN + 16];
-	char		 dirpath[4096];
+	char		 dirpath[PATH_MAX];
 };
 
 enum hub_role {
@@ -163,13 +163,43 @@ struct hub_hooks {
 	int	(*unlocked)(struct hub *);
 };
 
+/*
+ * Lock discipline. A function that must be called with the hub lock
+ * held ends in _locked and starts with HUB_ASSERT_LOCKED(); one that
+ * takes the lock, or must not be called under it (it writes a pipe or
+ * a file), starts with HUB_ASSERT_UNLOCKED(), since the lock is not
+ * recursive and nothing that can block is done under it. Built with
+ * --enable-lock-checks (the test builds), a breach is fatal and names
+ * the function; otherwise the checks are not compiled in.
+ */
+#ifdef CHATD_LOCK_CHECKS
+#define HUB_ASSERT_LOCKED()	hub_assert_lock(__func__, 1)
+#define HUB_ASSERT_UNLOCKED()	hub_assert_lock(__func__, 0)
+void	hub_assert_lock(const char *, int);
+#else
+#define HUB_ASSERT_LOCKED()	((void)0)
+#define HUB_ASSERT_UNLOCKED()	((void)0)
+#endif
+
+/* hub.c: the segment, its lock and the log. */
 void	hub_set_hooks(const struct hub_hooks *);
-void	hub_note_history(struct hub *, uint32_t, int64_t, int, const char *,
-	    size_t);
-void	hub_note_bans(void);
+void	hub_note_history_locked(struct hub *, uint32_t, int64_t, int,
+	    const char *, size_t);
+void	hub_note_bans_locked(void);
 void	hub_open(struct hub *, const struct config *, enum hub_role);
 int	hub_open_running(struct hub *, const struct config *, char *, size_t);
 void	hub_destroy(struct hub *);
+void	hub_leave_begin(struct hub *);
+void	hub_leave_end(struct hub *);
+void	hub_lock(struct hub *);
+void	hub_unlock(struct hub *);
+void	hub_set_listener(struct hub *);
+uint32_t hub_publish(struct hub *, const struct live *);
+int	hub_fetch(struct hub *, struct live *, uint32_t *);
+void	hub_post_locked(struct hub *, const struct record *, const char *,
+	    size_t);
+int	hub_resync_locked(const struct hub *, uint32_t, int, uint64_t *);
+
 /* rundir.c: the run directory and the instance's directory lock. */
 struct stat;
 int	hub_rundir_open(int, const char *, const char *);
@@ -181,24 +211,17 @@ int	hub_admin_may_use(const struct stat *);
 void	hub_dir_unlock(struct hub *);
 int	hub_dir_reopen(struct hub *);
 int	hub_dir_refresh(struct hub *, int, char *, size_t);
-void	hub_leave_begin(struct hub *);
-void	hub_leave_end(struct hub *);
-void	hub_lock(struct hub *);
-void	hub_unlock(struct hub *);
-void	hub_set_listener(struct hub *);
-uint32_t hub_publish(struct hub *, const struct live *);
-int	hub_fetch(struct hub *, struct live *, uint32_t *);
-int	hub_claim(struct hub *, const char *, unsigned, unsigned,
+
+/* slot.c: the slot table. hub_count reads atomics alone. */
+int	hub_claim_locked(struct hub *, const char *, unsigned, unsigned,
 	    enum hub_refusal *);
-void	hub_release(struct hub *, int);
-int	hub_find(const struct hub *, const char *);
+void	hub_release_locked(struct hub *, int);
+int	hub_find_locked(const struct hub *, const char *);
 size_t	hub_count(const struct hub *, uint32_t);
-int	hub_quiet(const struct hub *, uint32_t);
-void	hub_post(struct hub *, const struct record *, const char *, size_t);
-int	hub_find_dead(const struct hub *, pid_t);
-int	hub_held(const struct hub *, pid_t, uint64_t);
-int	hub_resync(const struct hub *, uint32_t, int, uint64_t *);
-int	hub_op_heir(const struct hub *);
+int	hub_quiet_locked(const struct hub *, uint32_t);
+int	hub_find_dead_locked(const struct hub *, pid_t);
+int	hub_held_locked(const struct hub *, pid_t, uint64_t);
+int	hub_op_heir_locked(const struct hub *);
 
 
 #endif

@@ -251,15 +251,15 @@ hist_install(struct hub *h, struct hset *hs, struct group *g, size_t ng)
 	int			 room;
 
 	for (i = 0; i < ng; i++)
-		if (room_make(h, hs->r[g[i].end - 1].room) == -1)
+		if (room_make_locked(h, hs->r[g[i].end - 1].room) == -1)
 			fatalx("bug: no room for %s at load",
 			    hs->r[g[i].end - 1].room);
 	sort(hs->r, hs->n, sizeof(*hs->r), cmp_seq);
 	for (i = 0; i < hs->n; i++) {
 		r = &hs->r[i];
-		if (r->keep && (room = room_find(h, r->room)) != -1)
-			room_history_add(h, (uint32_t)room, r->time, r->kind,
-			    r->text, r->len);
+		if (r->keep && (room = room_find_locked(h, r->room)) != -1)
+			room_history_add_locked(h, (uint32_t)room, r->time,
+			    r->kind, r->text, r->len);
 	}
 }
 
@@ -430,6 +430,7 @@ journal_append(struct hub *h, const char *p, size_t n)
 	off_t	end;
 	int	dfd, r;
 
+	HUB_ASSERT_UNLOCKED();
 	if ((dfd = state_dir(h)) == -1 || (r = journal_lock(dfd)) == -1)
 		return 0;
 	if (r == 1)

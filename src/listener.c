@@ -438,7 +438,7 @@ orphans_check(struct hub *h, struct notifier *nt, struct children *c)
 		}
 		c->orphans[c->next] = c->orphans[--c->norphans];
 		hub_lock(h);
-		bury |= hub_held(h, o.pid, o.pstart);
+		bury |= hub_held_locked(h, o.pid, o.pstart);
 		hub_unlock(h);
 	}
 	if (bury)
@@ -554,7 +554,7 @@ listener_check_dir(struct hub *h, struct notifier *nt, struct children *c)
 {
 	static int	failing;
 	static int64_t	next;
-	char		why[4096 + 128];
+	char		why[PATH_MSG_MAX];
 	size_t		i;
 
 	if (now_ms() < next)

@@ -248,7 +248,7 @@ fifo_wake(struct notifier *n, int slot, uint32_t gen)
 static int
 fifo_moved(struct notifier *n, int err)
 {
-	char	why[256];
+	char	why[PATH_MSG_MAX];
 	int	r;
 
 	if (err != ENOENT && err != EPIPE)
@@ -305,6 +305,7 @@ notify_slot(struct notifier *n, int slot)
 	struct slot	*s = &n->hub->slots[slot];
 	uint32_t	 cur = wake_claim(n, s);
 
+	HUB_ASSERT_UNLOCKED();
 	if (cur != n->claim && (cur == WAKE_SENT || !overdue(s, now_ms())))
 		return 0;
 	FAULT(WAKE_CLAIMED);
@@ -479,6 +480,7 @@ notify_relay(struct notifier *n, int slot)
 {
 	uint64_t	task;
 
+	HUB_ASSERT_UNLOCKED();
 	task = atomic_exchange(&n->hub->slots[slot].relay, 0);
 	if (task == 0)
 		return;
@@ -626,6 +628,7 @@ notify_backstop(struct notifier *n)
 	int64_t		 now = now_ms();
 	int		 again;
 
+	HUB_ASSERT_UNLOCKED();
 	if (!b.armed || now < b.due)
 		return;
 	again = backstop_run(n, &b, now);
@@ -648,6 +651,7 @@ notify_settle(struct notifier *n)
 	struct timespec	ts;
 	int		ms, round;
 
+	HUB_ASSERT_UNLOCKED();
 	for (round = 0; round < 8 && (ms = notify_timeout(n)) != -1;
 	    round++) {
 		ts.tv_sec = ms / 1000;
@@ -662,6 +666,7 @@ notify_settle(struct notifier *n)
 void
 notify_room(struct notifier *n, uint32_t room, int except)
 {
+	HUB_ASSERT_UNLOCKED();
 	/* Our posts before the flags we read: see notify_clear. */
 	atomic_thread_fence(memory_order_seq_cst);
 	n->now = now_ms();
@@ -691,6 +696,7 @@ notify_room_later(struct notifier *n, uint32_t room, int except)
 void
 notify_flush(struct notifier *n)
 {
+	HUB_ASSERT_UNLOCKED();
 	if (!n->pending)
 		return;
 	n->pending = 0;
@@ -708,6 +714,7 @@ notify_all(struct notifier *n)
 	struct hub	*h = n->hub;
 	uint32_t	 i, hwm = atomic_load(&h->hdr->hwm);
 
+	HUB_ASSERT_UNLOCKED();
 	for (i = 0; i < hwm; i++)
 		if (atomic_load(&h->slots[i].state) != SLOT_FREE)
 			(void)notify_force(n, (int)i);

@@ -15,12 +15,13 @@
 
 /* The remembered room called name (any case), or -1. */
 int
-room_find(const struct hub *h, const char *name)
+room_find_locked(const struct hub *h, const char *name)
 {
 	char		key[ROOM_MAX_LEN + 1];
 	size_t		n = strlen(name);
 	uint32_t	i;
 
+	HUB_ASSERT_LOCKED();
 	if (n > ROOM_MAX_LEN)
 		return -1;
 	(void)text_key(key, sizeof(key), name, n);
@@ -63,13 +64,14 @@ room_victim(const struct hub *h)
  * takes its history with it.
  */
 int
-room_make(struct hub *h, const char *name)
+room_make_locked(struct hub *h, const char *name)
 {
 	struct room	*r;
 	size_t		 n = strlen(name);
 	int		 i;
 
-	if ((i = room_find(h, name)) != -1)
+	HUB_ASSERT_LOCKED();
+	if ((i = room_find_locked(h, name)) != -1)
 		return i;
 	if ((i = room_victim(h)) == -1)
 		return -1;
@@ -87,8 +89,9 @@ room_make(struct hub *h, const char *name)
 
 /* Notes that a user left room r, for choosing which room to forget. */
 void
-room_left(struct hub *h, uint32_t r)
+room_left_locked(struct hub *h, uint32_t r)
 {
+	HUB_ASSERT_LOCKED();
 	if (r < h->hdr->nrooms)
 		h->rooms[r].lastleft = ++h->hdr->roomseq;
 }
@@ -104,12 +107,13 @@ hist_entry(const struct hub *h, uint32_t r, uint64_t i)
 
 /* Adds a chat or /me line to room r's history. */
 void
-room_history_add(struct hub *h, uint32_t r, int64_t when, int kind,
+room_history_add_locked(struct hub *h, uint32_t r, int64_t when, int kind,
     const char *text, size_t len)
 {
 	struct hist_entry	*e;
 	size_t			 max = h->hdr->hist_size - sizeof(*e);
 
+	HUB_ASSERT_LOCKED();
 	if (h->hdr->hist_len == 0 || r >= h->hdr->nrooms)
 		return;
 	e = hist_entry(h, r, h->rooms[r].nhist);
@@ -122,16 +126,17 @@ room_history_add(struct hub *h, uint32_t r, int64_t when, int kind,
 	FAULT(ROOM_HISTORY);
 	/* Published last: the entry is shown only from now on. */
 	h->rooms[r].nhist++;
-	hub_note_history(h, r, when, kind, text, len);
+	hub_note_history_locked(h, r, when, kind, text, len);
 }
 
 /* Copies room r's history, oldest first; free hist->buf afterwards. */
 void
-room_history_copy(const struct hub *h, uint32_t r, struct history *hist)
+room_history_copy_locked(const struct hub *h, uint32_t r, struct history *hist)
 {
 	uint64_t	nhist, first, i;
 	size_t		size = h->hdr->hist_size;
 
+	HUB_ASSERT_LOCKED();
 	memset(hist, 0, sizeof(*hist));
 	if (h->hdr->hist_len == 0 || r >= h->hdr->nrooms)
 		return;

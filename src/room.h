@@ -25,12 +25,12 @@ struct history {
 	size_t		 size;
 };
 
-int		 room_find(const struct hub *, const char *);
-int		 room_make(struct hub *, const char *);
-void		 room_left(struct hub *, uint32_t);
-void		 room_history_add(struct hub *, uint32_t, int64_t, int,
-		    const char *, size_t);
-void		 room_history_copy(const struct hub *, uint32_t,
+int		 room_find_locked(const struct hub *, const char *);
+int		 room_make_locked(struct hub *, const char *);
+void		 room_left_locked(struct hub *, uint32_t);
+void		 room_history_add_locked(struct hub *, uint32_t, int64_t,
+		    int, const char *, size_t);
+void		 room_history_copy_locked(const struct hub *, uint32_t,
 		    struct history *);
 
 #endif

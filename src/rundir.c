@@ -64,7 +64,7 @@ rundir_try(int at, const char *path, const char *shown, int create,
 int
 hub_rundir_open(int at, const char *path, const char *shown)
 {
-	char	why[4096 + 128];
+	char	why[PATH_MSG_MAX];
 	int	fd;
 
 	if ((fd = rundir_try(at, path, shown, 1, why, sizeof(why))) == -1)

@@ -31,20 +31,21 @@ session_leave_locked(struct hub *h, int slot, const char *notice, size_t len,
 	uint32_t	 room = atomic_load(&s->room);
 	int		 heir = -1, was_op = s->op && handover;
 
+	HUB_ASSERT_LOCKED();
 	if (atomic_load(&s->state) != SLOT_ACTIVE)
 		return -1;
 	if (len > 0)
-		hub_post(h, &(struct record){ .kind = REC_NOTICE,
+		hub_post_locked(h, &(struct record){ .kind = REC_NOTICE,
 		    .room = room, .target = -1, .exclude = slot,
 		    .xgen = atomic_load(&s->gen), .sender = -1,
 		    .time = time(NULL) }, notice, len);
-	room_left(h, room);
+	room_left_locked(h, room);
 	atomic_store(&s->state, SLOT_KICKED);
 	atomic_store(&s->op, 0);
 	if (was_op && !atomic_load(&h->hdr->shutdown) &&
-	    (heir = hub_op_heir(h)) != -1) {
+	    (heir = hub_op_heir_locked(h)) != -1) {
 		atomic_store(&h->slots[heir].op, 1);
-		hub_post(h, &(struct record){ .kind = REC_DIRECT,
+		hub_post_locked(h, &(struct record){ .kind = REC_DIRECT,
 		    .room = RING_ALLROOMS, .target = heir,
 		    .tgen = atomic_load(&h->slots[heir].gen), .exclude = -1,
 		    .sender = -1, .time = time(NULL) }, told, sizeof(told) - 1);
@@ -59,8 +60,9 @@ session_end_locked(struct hub *h, int slot, const char *notice, size_t len,
 {
 	int	heir = session_leave_locked(h, slot, notice, len, handover);
 
+	HUB_ASSERT_LOCKED();
 	FAULT(SLOT_LEAVE);
-	hub_release(h, slot);
+	hub_release_locked(h, slot);
 	return heir;
 }
 
@@ -74,12 +76,13 @@ session_end_locked(struct hub *h, int slot, const char *notice, size_t len,
 void
 session_bury(struct hub *h, struct notifier *nt, pid_t pid, int handover)
 {
-	char	notice[64];
+	char	notice[NOTICE_MAX];
 	size_t	n;
 	int	slot, buried = 0;
 
+	HUB_ASSERT_UNLOCKED();
 	hub_lock(h);
-	while ((slot = hub_find_dead(h, pid)) != -1) {
+	while ((slot = hub_find_dead_locked(h, pid)) != -1) {
 		n = text_format(notice, sizeof(notice),
 		    "* %s quit (connection lost)", h->slots[slot].name);
 		(void)session_end_locked(h, slot, notice, n, handover);
@@ -104,7 +107,7 @@ static void
 post_to(struct hub *h, enum rec_kind kind, int slot, const char *text,
     size_t len)
 {
-	hub_post(h, &(struct record){ .kind = (uint16_t)kind,
+	hub_post_locked(h, &(struct record){ .kind = (uint16_t)kind,
 	    .room = RING_ALLROOMS, .target = slot,
 	    .tgen = atomic_load(&h->slots[slot].gen), .exclude = -1,
 	    .sender = -1, .time = time(NULL) }, text, len);
@@ -131,9 +134,10 @@ session_kick(struct hub *h, struct notifier *nt, struct kick *k,
 	uint32_t	 room;
 	int		 t, heir, fits;
 
+	HUB_ASSERT_UNLOCKED();
 	fits = text_key(key, sizeof(key), target, n);
 	hub_lock(h);
-	t = fits ? hub_find(h, key) : -1;
+	t = fits ? hub_find_locked(h, key) : -1;
 	if (t == -1 || t == k->slot) {
 		hub_unlock(h);
 		return t == -1 ? KICK_NO_USER : KICK_SELF;
@@ -142,7 +146,7 @@ session_kick(struct hub *h, struct notifier *nt, struct kick *k,
 	room = atomic_load(&s->room);
 	memcpy(k->name, s->name, sizeof(k->name));
 	memcpy(k->addr, s->addr, sizeof(k->addr));
-	k->full = k->ban && ban_add(h, k->addr, k->name, r) == -1;
+	k->full = k->ban && ban_add_locked(h, k->addr, k->name, r) == -1;
 	/* With the ban table full it was a kick, and is called one. */
 	verb = k->ban && !k->full ? "banned" : "kicked";
 	/*

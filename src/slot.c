@@ -33,14 +33,15 @@ slot_count_addr(const struct hub *h, const char *addr)
  * or -1 with *why saying which limit refused it.
  */
 int
-hub_claim(struct hub *h, const char *addr, unsigned maxclients,
+hub_claim_locked(struct hub *h, const char *addr, unsigned maxclients,
     unsigned maxper, enum hub_refusal *why)
 {
 	struct slot	*s;
 	uint32_t	 i, n = h->hdr->nslots;
 	size_t		 used;
 
-	if (ban_find(h, addr) != -1) {
+	HUB_ASSERT_LOCKED();
+	if (ban_find_locked(h, addr) != -1) {
 		*why = HUB_BANNED;
 		return -1;
 	}
@@ -89,10 +90,11 @@ hub_claim(struct hub *h, const char *addr, unsigned maxclients,
 
 /* Frees a slot under the lock. */
 void
-hub_release(struct hub *h, int i)
+hub_release_locked(struct hub *h, int i)
 {
 	struct slot	*s = &h->slots[i];
 
+	HUB_ASSERT_LOCKED();
 	/* Its counters outlive it, for chatctl status. */
 	atomic_fetch_add(&h->hdr->wakeups, atomic_exchange(&s->wakeups, 0));
 	atomic_fetch_add(&h->hdr->lines, atomic_exchange(&s->lines, 0));
@@ -105,10 +107,11 @@ hub_release(struct hub *h, int i)
 
 /* The registered slot whose name matches key (lower case), or -1. */
 int
-hub_find(const struct hub *h, const char *key)
+hub_find_locked(const struct hub *h, const char *key)
 {
 	uint32_t	i, hwm = atomic_load(&h->hdr->hwm);
 
+	HUB_ASSERT_LOCKED();
 	for (i = 0; i < hwm; i++)
 		if (atomic_load(&h->slots[i].state) == SLOT_ACTIVE &&
 		    strcmp(h->slots[i].key, key) == 0)
@@ -137,10 +140,11 @@ hub_count(const struct hub *h, uint32_t room)
  * squared notices.
  */
 int
-hub_quiet(const struct hub *h, uint32_t room)
+hub_quiet_locked(const struct hub *h, uint32_t room)
 {
 	uint32_t	max = h->hdr->live.quiet_above;
 
+	HUB_ASSERT_LOCKED();
 	return max != 0 && hub_count(h, room) > max;
 }
 
@@ -149,11 +153,12 @@ hub_quiet(const struct hub *h, uint32_t room)
  * 0), or -1.
  */
 int
-hub_find_dead(const struct hub *h, pid_t pid)
+hub_find_dead_locked(const struct hub *h, pid_t pid)
 {
 	const struct slot	*s;
 	uint32_t		 i, hwm = atomic_load(&h->hdr->hwm);
 
+	HUB_ASSERT_LOCKED();
 	for (i = 0; i < hwm; i++) {
 		s = &h->slots[i];
 		if (atomic_load(&s->state) == SLOT_FREE)
@@ -166,11 +171,12 @@ hub_find_dead(const struct hub *h, pid_t pid)
 
 /* Under the lock: whether the process (pid, start time) holds a slot. */
 int
-hub_held(const struct hub *h, pid_t pid, uint64_t start)
+hub_held_locked(const struct hub *h, pid_t pid, uint64_t start)
 {
 	const struct slot	*s;
 	uint32_t		 i, hwm = atomic_load(&h->hdr->hwm);
 
+	HUB_ASSERT_LOCKED();
 	for (i = 0; i < hwm; i++) {
 		s = &h->slots[i];
 		if (atomic_load(&s->state) != SLOT_FREE && s->pid == pid &&
@@ -186,12 +192,13 @@ hub_held(const struct hub *h, pid_t pid, uint64_t start)
  * -1 when nobody is left.
  */
 int
-hub_op_heir(const struct hub *h)
+hub_op_heir_locked(const struct hub *h)
 {
 	const struct slot	*s;
 	uint32_t		 i, hwm = atomic_load(&h->hdr->hwm);
 	int			 heir = -1;
 
+	HUB_ASSERT_LOCKED();
 	for (i = 0; i < hwm; i++) {
 		s = &h->slots[i];
 		if (atomic_load(&s->state) != SLOT_ACTIVE)

@@ -44,9 +44,10 @@ state_load(struct hub *h, const struct config *cf)
 
 /* Under the hub lock: a line entered a room's history. */
 void
-state_note_history(struct hub *h, uint32_t room, int64_t when, int kind,
+state_note_history_locked(struct hub *h, uint32_t room, int64_t when, int kind,
     const char *text, size_t len)
 {
+	HUB_ASSERT_LOCKED();
 	if (st_loading || h->hdr->statedir[0] == '\0')
 		return;
 	hist_format(&st_pending, ++h->hdr->histseq, when, kind,
@@ -55,8 +56,9 @@ state_note_history(struct hub *h, uint32_t room, int64_t when, int kind,
 
 /* Under the hub lock: the ban table changed. */
 void
-state_note_bans(void)
+state_note_bans_locked(void)
 {
+	HUB_ASSERT_LOCKED();
 	if (!st_loading)
 		st_bans_dirty = 1;
 }
@@ -71,6 +73,7 @@ state_note_bans(void)
 int
 state_flush(struct hub *h)
 {
+	HUB_ASSERT_UNLOCKED();
 	if (st_flushing || !state_waiting())
 		return 0;
 	st_flushing = 1;
@@ -112,6 +115,7 @@ state_finish(struct hub *h)
 	struct timespec	ts = { 0, 10L * 1000 * 1000 };
 	int		waited;
 
+	HUB_ASSERT_UNLOCKED();
 	for (waited = 0; state_flush(h) && waited < STATE_FINISH_MS;
 	    waited += 10)
 		(void)nanosleep(&ts, NULL);
@@ -133,8 +137,8 @@ state_finish(struct hub *h)
 
 static const struct hub_hooks	state_hooks = {
 	.load = state_load,
-	.history = state_note_history,
-	.bans = state_note_bans,
+	.history = state_note_history_locked,
+	.bans = state_note_bans_locked,
 	.unlocked = state_flush
 };
 

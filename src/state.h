@@ -37,8 +37,8 @@
  * the line's bytes before its last tab.
  *
  * Who writes when. A worker never does file I/O under the hub lock:
- * room_history_add() and the ban table note the change under the lock
- * (state_note_*), and hub_unlock() calls state_flush(), which writes it
+ * room_history_add_locked() and the ban table note the change under the
+ * lock (state_note_*_locked, through the hub's hooks), and hub_unlock() calls state_flush(), which writes it
  * out once the lock is dropped.
  *
  * Compaction. The segment's creator, holding the run directory's lock
@@ -77,9 +77,9 @@
 void	state_init(void);
 void	state_open(const char *);
 void	state_load(struct hub *, const struct config *);
-void	state_note_history(struct hub *, uint32_t, int64_t, int, const char *,
-	    size_t);
-void	state_note_bans(void);
+void	state_note_history_locked(struct hub *, uint32_t, int64_t, int,
+	    const char *, size_t);
+void	state_note_bans_locked(void);
 int	state_flush(struct hub *);
 void	state_finish(struct hub *);
 int	state_waiting(void);

@@ -326,7 +326,7 @@ ban_parse(struct hub *h, char *line, size_t len)
 
 	if ((why = state_ban_decode(line, len, &b)) != NULL)
 		return why;
-	if (ban_add(h, b.addr, b.name, b.reason) == -1)
+	if (ban_add_locked(h, b.addr, b.name, b.reason) == -1)
 		return "the ban table is full";
 	return NULL;
 }
@@ -368,8 +368,8 @@ bans_load(struct hub *h, int dfd)
 		(void)replace_file(dfd, "bans", &b, 1);
 		free(b.p);
 	}
-	log_info("loaded %zu %s from %s/bans", ban_count(h),
-	    ban_count(h) == 1 ? "ban" : "bans", st_dirpath);
+	log_info("loaded %zu %s from %s/bans", ban_count_locked(h),
+	    ban_count_locked(h) == 1 ? "ban" : "bans", st_dirpath);
 	reader_close(&r);
 	close(fd);
 }
@@ -384,6 +384,7 @@ bans_save(struct hub *h)
 	struct sbuf	b = { 0 };
 	int		dfd, lockfd;
 
+	HUB_ASSERT_UNLOCKED();
 	if (h->hdr->bans_frozen) {
 		if (!state_quiet())
 			log_warnx("%s/bans could not be read at start: bans "

@@ -182,7 +182,7 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	struct slot	*sl = &h->slots[w->slot];
 	struct history	 hist;
 	const char	*why;
-	char		 key[NAME_MAX_LEN + 1], notice[64];
+	char		 key[NAME_MAX_LEN + 1], notice[NOTICE_MAX];
 	int		 len, quiet;
 
 	text_trim(&s, &n);
@@ -193,7 +193,7 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	}
 	(void)text_key(key, sizeof(key), (const char *)s, n);
 	hub_lock(h);
-	if (hub_find(h, key) != -1) {
+	if (hub_find_locked(h, key) != -1) {
 		hub_unlock(h);
 		worker_reply(w, "! name taken: %.*s", (int)n, (const char *)s);
 		worker_prompt(w);
@@ -212,13 +212,13 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	w->pos = ring_head(&h->ring);
 	atomic_store(&sl->state, SLOT_ACTIVE);
 	FAULT(SLOT_REGISTERED);
-	quiet = hub_quiet(h, 0);
+	quiet = hub_quiet_locked(h, 0);
 	if (!quiet) {
 		len = snprintf(notice, sizeof(notice), "* %s joined lobby",
 		    w->name);
 		worker_post_locked(w, REC_NOTICE, 0, -1, notice, (size_t)len);
 	}
-	room_history_copy(h, 0, &hist);
+	room_history_copy_locked(h, 0, &hist);
 	hub_unlock(h);
 	w->registered = 1;
 	if (!quiet)
@@ -386,7 +386,7 @@ worker_admit(struct worker *w)
 	if (w->cf->inetd)
 		session_bury(h, &w->nt, 0, w->cf->live.oper_first_user);
 	hub_lock(h);
-	w->slot = hub_claim(h, w->addr, w->cf->live.max_clients,
+	w->slot = hub_claim_locked(h, w->addr, w->cf->live.max_clients,
 	    w->cf->live.max_per_addr, &why);
 	if (w->slot != -1)
 		w->gen = atomic_load(&h->slots[w->slot].gen);
@@ -539,7 +539,7 @@ worker_round(struct worker *w)
 static void
 worker_repipe(struct worker *w)
 {
-	char	why[4096 + 128];
+	char	why[PATH_MSG_MAX];
 
 	repipe_requested = 0;
 	if (hub_dir_refresh(w->hub, 0, why, sizeof(why)) == -1) {
