@@ -71,7 +71,7 @@ ban(char *line, size_t len)
 	FUZZ_CHECK(a.addr[0] != '\0' && strchr(a.addr, ' ') == NULL);
 	FUZZ_CHECK(strlen(a.addr) <= ADDR_MAX_LEN &&
 	    strlen(a.name) <= NAME_MAX_LEN && strlen(a.reason) <= BAN_REASON_MAX);
-	/* Copied into the table as ban_add() does. */
+	/* Copied into the table as ban_add_locked() does. */
 	memset(&bn, 0, sizeof(bn));
 	(void)text_format(bn.addr, sizeof(bn.addr), "%s", a.addr);
 	(void)text_format(bn.name, sizeof(bn.name), "%s", a.name);
