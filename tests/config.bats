@@ -97,7 +97,7 @@ open_motd_client() {
 	printf '\n# rate\n   rate = fast  \n' >"$CONF"
 	run_conf
 	[ "$status" -eq 78 ]
-	[ "$output" = "chatd: $CONF:3: --rate: 'fast' is not a number" ]
+	[ "$output" = "chatd: $CONF:3: rate: 'fast' is not a number" ]
 
 	printf 'max-clients 10\n' >"$CONF"
 	run_conf
@@ -116,7 +116,7 @@ open_motd_client() {
 	printf 'motd = %s\n' "$BATS_TEST_TMPDIR/nomotd" >"$CONF"
 	run_conf
 	[ "$status" -eq 78 ]
-	[ "$output" = "chatd: $CONF:1: --motd: $BATS_TEST_TMPDIR/nomotd: No such file or directory" ]
+	[ "$output" = "chatd: $CONF:1: motd: $BATS_TEST_TMPDIR/nomotd: No such file or directory" ]
 }
 
 @test "the example contrib/chatd.conf is valid and starts a server" {
@@ -283,7 +283,7 @@ open_motd_client() {
 	start_chatd -f "$CONF"
 	printf 'max-line = 40\nrate = soon\n' >"$CONF"
 	reload
-	grep -q "SIGHUP: $CONF:2: --rate: 'soon' is not a number; keeping the old settings" "$LOG"
+	grep -q "SIGHUP: $CONF:2: rate: 'soon' is not a number; keeping the old settings" "$LOG"
 	kill -0 "$CHATD_PID"
 	login alice
 	for i in 1 2 3 4 5 6 7 8 9 10 11 12; do say alice "/barrier"; done
