@@ -690,10 +690,10 @@ config_file(struct cfparse *p, const char *path)
 
 /*
  * Applies the lines of fp to cf as config_file() does, handing report
- * each bad line as "NAME:LINE: ..."; returns how many there were. The
- * files that motd and oper-password-file name are not opened (a bad
- * line), so that the fuzzer drives the parser without touching the file
- * system.
+ * (not NULL) each bad line as "NAME:LINE: ..."; returns how many there
+ * were. The files that motd and oper-password-file name are not opened
+ * (a bad line), so that the fuzzer drives the parser without touching
+ * the file system.
  */
 unsigned
 config_parse(struct config *cf, FILE *fp, const char *name,
@@ -782,7 +782,7 @@ config_build(struct config *cf, const char *file, config_report_fn *report)
 	return status != 0 ? status : config_finish(&p);
 }
 
-/* At start: on stderr, named as invoked (chatctl(8) shares these checks). */
+/* At start: on stderr, named as invoked (tests/chatd-fault is chatd too). */
 static void
 report_stderr(const char *msg, void *arg)
 {
