@@ -5,8 +5,10 @@
  * the MOTD reader (config_motd), each on the input as a file read
  * through fmemopen(3). Neither opens a file: config_parse refuses the
  * settings that name one to read. Every setting that parses must lie in
- * its documented range, and a bad one must say where it was.
+ * its documented range, whatever the other lines hold, and each bad line
+ * must be reported once, in order, saying where it was.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../src/config.h"
@@ -18,23 +20,33 @@ terminated(const char *s, size_t size)
 	return memchr(s, '\0', size) != NULL;
 }
 
-/* What config.c promises of a configuration it accepted. */
+/* What config.c promises of the settings it applied. */
 static void
 check_config(const struct config *cf)
 {
 	int	i;
 
-	FUZZ_CHECK(cf->port_opt <= 65535);
+	FUZZ_CHECK(cf->port_opt <= CHATD_PORT_MAX);
 	FUZZ_CHECK(cf->nlisten >= 0 && cf->nlisten <= CHATD_MAX_LISTEN);
 	for (i = 0; i < cf->nlisten; i++)
 		FUZZ_CHECK(terminated(cf->listen[i], sizeof(cf->listen[i])) &&
 		    cf->listen[i][0] != '\0');
-	FUZZ_CHECK(cf->max_line >= 16 && cf->max_line <= CHATD_MAX_LINE_CAP);
+	FUZZ_CHECK(cf->max_line >= CHATD_MAX_LINE_MIN &&
+	    cf->max_line <= CHATD_MAX_LINE_CAP);
 	FUZZ_CHECK(cf->history <= CHATD_HISTORY_CAP);
-	FUZZ_CHECK(cf->max_rooms >= 1 && cf->max_rooms <= CHATD_MAX_ROOMS_CAP);
+	FUZZ_CHECK(cf->max_rooms >= CHATD_MAX_ROOMS_MIN &&
+	    cf->max_rooms <= CHATD_MAX_ROOMS_CAP);
 	FUZZ_CHECK(cf->live.max_clients <= CHATD_MAX_SLOTS);
-	FUZZ_CHECK(cf->live.burst >= 1);
+	FUZZ_CHECK(cf->live.max_per_addr <= CHATD_MAX_SLOTS);
+	FUZZ_CHECK(cf->live.quiet_above <= CHATD_MAX_SLOTS);
+	FUZZ_CHECK(cf->live.rate <= CHATD_RATE_CAP);
+	FUZZ_CHECK(cf->live.burst >= CHATD_BURST_MIN &&
+	    cf->live.burst <= CHATD_RATE_CAP);
+	FUZZ_CHECK(cf->live.reg_timeout <= CHATD_SECONDS_CAP);
+	FUZZ_CHECK(cf->live.flood_kick <= CHATD_SECONDS_CAP);
+	FUZZ_CHECK(cf->live.keepalive <= CHATD_SECONDS_CAP);
 	FUZZ_CHECK(cf->live.oper_first_user <= 1);
+	FUZZ_CHECK(cf->live.verbose <= 1);
 	FUZZ_CHECK(terminated(cf->user, sizeof(cf->user)));
 	FUZZ_CHECK(terminated(cf->instance, sizeof(cf->instance)));
 	FUZZ_CHECK(terminated(cf->rundir, sizeof(cf->rundir)));
@@ -43,6 +55,32 @@ check_config(const struct config *cf)
 	FUZZ_CHECK(cf->statedir[0] == '\0' || cf->statedir[0] == '/');
 	FUZZ_CHECK(cf->config_file[0] == '\0');
 	FUZZ_CHECK(cf->check == 0);
+}
+
+/* The bad lines config_parse reported so far. */
+struct reports {
+	unsigned	n;
+	unsigned long	line;	/* the last one's */
+};
+
+/*
+ * Each report says "fuzz.conf:LINE: " and why, LINE counted from 1 and
+ * never going back: every bad line once, in the file's order.
+ */
+static void
+check_report(const char *msg, void *arg)
+{
+	struct reports	*r = arg;
+	char		*end;
+	unsigned long	 line;
+
+	FUZZ_CHECK(strncmp(msg, "fuzz.conf:", 10) == 0);
+	FUZZ_CHECK(msg[10] >= '1' && msg[10] <= '9');
+	line = strtoul(msg + 10, &end, 10);
+	FUZZ_CHECK(end[0] == ':' && end[1] == ' ' && end[2] != '\0');
+	FUZZ_CHECK(line > r->line);
+	r->line = line;
+	r->n++;
 }
 
 /* The MOTD: "* " lines ending in LF, clean UTF-8, within MOTD_MAX. */
@@ -66,8 +104,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct config	*cf;
+	struct reports	 r = { 0, 0 };
 	FILE		*fp;
-	char		*buf, err[1024];
+	char		*buf;
 
 	if (size == 0)
 		return 0;
@@ -79,11 +118,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	config_init(cf);
 	if ((fp = fmemopen(buf, size, "r")) == NULL)
 		abort();
-	err[0] = '\0';
-	if (config_parse(cf, fp, "fuzz.conf", err, sizeof(err)) == 0)
-		check_config(cf);
-	else
-		FUZZ_CHECK(strncmp(err, "fuzz.conf", 9) == 0);
+	FUZZ_CHECK(config_parse(cf, fp, "fuzz.conf", check_report, &r) ==
+	    r.n);
+	check_config(cf);
 	fclose(fp);
 
 	config_init(cf);

@@ -618,6 +618,14 @@ ctl_shutdown(struct ctl *c, char **argv)
 	    c->cf.instance, CTL_SHUTDOWN_WAIT_MS / 1000);
 }
 
+/* An -n or --run-dir that config.c refused: no usage summary after it. */
+static void __attribute__((noreturn))
+bad_value(const char *opt, const char *why)
+{
+	fprintf(stderr, "chatctl: %s: %s\n", opt, why);
+	exit(EX_USAGE);
+}
+
 /* The instance named after a port, as chatd names it by default. */
 static void
 set_port(const char *s, char *inst, size_t len)
@@ -638,7 +646,7 @@ set_port(const char *s, char *inst, size_t len)
 static int
 ctl_args(struct ctl *c, int argc, char **argv)
 {
-	char	port[16] = "";
+	char	port[16] = "", why[CONFIG_WHY_MAX];
 	int	ch;
 
 	opterr = 0;
@@ -650,13 +658,17 @@ ctl_args(struct ctl *c, int argc, char **argv)
 			c->header = 0;
 			break;
 		case 'n':
-			config_set_instance(&c->cf, optarg);
+			if (config_set_instance(&c->cf, optarg, why,
+			    sizeof(why)) == -1)
+				bad_value("--instance", why);
 			break;
 		case 'p':
 			set_port(optarg, port, sizeof(port));
 			break;
 		case 'r':
-			config_set_rundir(&c->cf, optarg);
+			if (config_set_rundir(&c->cf, optarg, why,
+			    sizeof(why)) == -1)
+				bad_value("--run-dir", why);
 			break;
 		case 'h':
 			usage(stdout);

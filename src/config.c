@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The command line and the configuration file. Defaults come from
- * defs.h; then the file (-f), then the command line, which wins. The
- * first bad value stops chatd naming the option (and the file and line),
- * with EX_USAGE for the command line and EX_CONFIG for the file. On
- * SIGHUP config_reload() reads both again; there a bad value leaves the
- * old settings in place instead, so every setter can simply give up with
- * usage_error(), which returns to config_reload() by longjmp.
+ * defs.h; then the file (-f), then the command line, which wins.
+ *
+ * A setter checks one value and returns 0, or -1 with the reason in the
+ * parse state (struct cfparse); its caller names the option and where it
+ * came from, and hands the message to a report function. A file is read
+ * to its end, each bad line reported as "FILE:LINE: KEY: REASON"; the
+ * command line stops at its first bad option, "--KEY: REASON". At start
+ * chatd then exits, EX_CONFIG for a bad file and EX_USAGE for a bad
+ * command line; on SIGHUP config_reload() logs each message instead and
+ * keeps the old settings.
  */
 #include <sys/stat.h>
 
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
-#include <setjmp.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +29,15 @@
 #include "log.h"
 #include "text.h"
 
+#define STR(x)		#x
+#define XSTR(x)		STR(x)		/* a defs.h number, as text */
+
+#define MSG_MAX		(PATH_MAX + 64 + CONFIG_WHY_MAX)	/* file, line, key, reason */
+
 static const char usage_text[] =
 "usage: chatd [-dhitVv] [-f file] [-l address] [-n instance] [-p port]\n"
 "             [-u user] [options]\n"
-"  -p, --port=PORT            TCP port (default 9000; 0 picks a free one)\n"
+"  -p, --port=PORT            TCP port (default " XSTR(CHATD_PORT) "; 0 picks a free one)\n"
 "  -l, --listen=ADDR          address to bind, repeatable (default: all)\n"
 "  -i, --inetd                serve the connection on stdin/stdout\n"
 "  -d, --daemon               detach, write the pid file, log to syslog\n"
@@ -41,18 +50,18 @@ static const char usage_text[] =
 "      --run-dir=DIR          where the wake-up pipes live\n"
 "      --state-dir=DIR        keep room history and bans across restarts\n"
 "      --motd=FILE            lines sent after the greeting\n"
-"      --max-clients=N        connections at most (default 1024; 0 = no limit)\n"
-"      --max-per-address=N    connections from one address (default 16)\n"
-"      --max-line=BYTES       longest accepted line (default 1024)\n"
-"      --history=N            chat lines kept per room (default 50; 0 = none)\n"
-"      --max-rooms=N          rooms remembered at once (default 256)\n"
-"      --rate=LINES           lines a second per client (default 2; 0 = no limit)\n"
-"      --burst=LINES          token bucket size (default 10)\n"
-"      --flood-kick=SECONDS   disconnect after flooding this long (default 10; 0 = never)\n"
-"      --keepalive=SECONDS    close dead connections within this time (default 120; 0 = off)\n"
+"      --max-clients=N        connections at most (default " XSTR(CHATD_MAX_CLIENTS) "; 0 = no limit)\n"
+"      --max-per-address=N    connections from one address (default " XSTR(CHATD_MAX_PER_ADDR) ")\n"
+"      --max-line=BYTES       longest accepted line (default " XSTR(CHATD_MAX_LINE) ")\n"
+"      --history=N            chat lines kept per room (default " XSTR(CHATD_HISTORY) "; 0 = none)\n"
+"      --max-rooms=N          rooms remembered at once (default " XSTR(CHATD_MAX_ROOMS) ")\n"
+"      --rate=LINES           lines a second per client (default " XSTR(CHATD_RATE) "; 0 = no limit)\n"
+"      --burst=LINES          token bucket size (default " XSTR(CHATD_BURST) ")\n"
+"      --flood-kick=SECONDS   disconnect after flooding this long (default " XSTR(CHATD_FLOOD_KICK) "; 0 = never)\n"
+"      --keepalive=SECONDS    close dead connections within this time (default " XSTR(CHATD_KEEPALIVE) "; 0 = off)\n"
 "      --oper-password-file=FILE  enables /oper; FILE holds a crypt(3) hash\n"
 "      --oper-first-user=yes|no   whether the first user is operator (default yes)\n"
-"      --register-timeout=S   seconds to choose a name (default 60; 0 = none)\n"
+"      --register-timeout=S   seconds to choose a name (default " XSTR(CHATD_REG_TIMEOUT) "; 0 = none)\n"
 "      --quiet-above=N        no join, leave and quit notices in rooms of\n"
 "                             more than N users (default 0: always)\n"
 "  -v, --verbose              log every connection and command\n"
@@ -111,38 +120,123 @@ static const struct option longopts[] = {
 	{ NULL,			0,		   NULL, 0 }
 };
 
-static int	 saved_argc;		/* the command line, for SIGHUP */
-static char	**saved_argv;
-static int	 from_args;		/* applying the command line */
-static const char *cur_file;		/* the file being read, for messages */
-static unsigned	 cur_line;
-static FILE	*cur_fp;
-static jmp_buf	*reload_jmp;		/* set while SIGHUP re-reads */
-static int	 no_files;		/* config_parse(): open no file */
-static char	 reload_err[1024];
+/*
+ * The numeric options: each a whole decimal number in [min, max], kept in
+ * a uint32_t of struct config (the _Generic refuses, when compiling, a
+ * field of any other type).
+ */
+static const struct numopt {
+	int		 ch;		/* its value in longopts */
+	unsigned long	 min, max;
+	size_t		 off;		/* the field it sets */
+} numopts[] = {
+#define NUM(ch, min, max, field) { ch, min, max,			\
+	_Generic(((struct config *)0)->field,				\
+	    uint32_t: offsetof(struct config, field)) }
+	NUM('p', 0, CHATD_PORT_MAX, port_opt),
+	NUM(OPT_MAXCLIENTS, 0, CHATD_MAX_SLOTS, live.max_clients),
+	NUM(OPT_MAXPERADDR, 0, CHATD_MAX_SLOTS, live.max_per_addr),
+	NUM(OPT_MAXLINE, CHATD_MAX_LINE_MIN, CHATD_MAX_LINE_CAP, max_line),
+	NUM(OPT_REGTIMEOUT, 0, CHATD_SECONDS_CAP, live.reg_timeout),
+	NUM(OPT_HISTORY, 0, CHATD_HISTORY_CAP, history),
+	NUM(OPT_MAXROOMS, CHATD_MAX_ROOMS_MIN, CHATD_MAX_ROOMS_CAP, max_rooms),
+	NUM(OPT_RATE, 0, CHATD_RATE_CAP, live.rate),
+	NUM(OPT_BURST, CHATD_BURST_MIN, CHATD_RATE_CAP, live.burst),
+	NUM(OPT_FLOODKICK, 0, CHATD_SECONDS_CAP, live.flood_kick),
+	NUM(OPT_KEEPALIVE, 0, CHATD_SECONDS_CAP, live.keepalive),
+	NUM(OPT_QUIETABOVE, 0, CHATD_MAX_SLOTS, live.quiet_above),
+#undef NUM
+};
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
+/* Where the settings being applied come from, and what was wrong. */
+struct cfparse {
+	struct config	 *cf;
+	const char	 *file;		/* NULL: the command line */
+	unsigned	  line;		/* the file's line; 0: none yet */
+	int		  no_files;	/* open no file a setting names */
+	unsigned	  errors;	/* refusals reported */
+	config_report_fn *report;	/* told of each */
+	void		 *arg;		/* its argument */
+	char		  why[CONFIG_WHY_MAX];	/* the reason of the last refusal */
+};
+
+/* A setter's refusal: keeps the reason for its caller, returns -1. */
+static int __attribute__((format(printf, 2, 3)))
+refuse(struct cfparse *p, const char *fmt, ...)
 {
-	char	msg[768], where[PATH_MAX + 32];
 	va_list	ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(p->why, sizeof(p->why), fmt, ap);
 	va_end(ap);
-	where[0] = '\0';
-	if (cur_file != NULL && cur_line > 0)
-		snprintf(where, sizeof(where), "%s:%u: ", cur_file, cur_line);
-	else if (cur_file != NULL)
-		snprintf(where, sizeof(where), "%s: ", cur_file);
-	if (reload_jmp != NULL) {
-		snprintf(reload_err, sizeof(reload_err), "%s%s", where, msg);
-		longjmp(*reload_jmp, 1);
+	return -1;
+}
+
+/*
+ * What a report begins with: "FILE:LINE: KEY: ", "FILE:LINE: ",
+ * "FILE: " (the file itself), "--KEY: " or nothing (the command line).
+ * Returns its length.
+ */
+static size_t
+locate(const struct cfparse *p, const char *key, char *buf, size_t size)
+{
+	int	n = 0;
+
+	if (p->file == NULL && key != NULL)
+		n = snprintf(buf, size, "--%s: ", key);
+	else if (p->file == NULL)
+		buf[0] = '\0';
+	else if (p->line == 0)
+		n = snprintf(buf, size, "%s: ", p->file);
+	else if (key == NULL)
+		n = snprintf(buf, size, "%s:%u: ", p->file, p->line);
+	else
+		n = snprintf(buf, size, "%s:%u: %s: ", p->file, p->line, key);
+	if (n < 0) {
+		buf[0] = '\0';
+		return 0;
 	}
-	/* Named as invoked: chatctl(8) shares these checks. */
-	fprintf(stderr, "%s: %s%s\n", program_invocation_short_name, where,
-	    msg);
-	exit(cur_file != NULL ? EX_CONFIG : EX_USAGE);
+	return (size_t)n < size ? (size_t)n : size - 1;
+}
+
+/* Reports a refusal where it was, under the option key; returns -1. */
+static int __attribute__((format(printf, 3, 4)))
+complain(struct cfparse *p, const char *key, const char *fmt, ...)
+{
+	char	msg[MSG_MAX];
+	size_t	n;
+	va_list	ap;
+
+	n = locate(p, key, msg, sizeof(msg));
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
+	va_end(ap);
+	p->errors++;
+	p->report(msg, p->arg);
+	return -1;
+}
+
+static const struct option *
+option_named(const char *name)
+{
+	const struct option	*o;
+
+	for (o = longopts; o->name != NULL; o++)
+		if (strcmp(o->name, name) == 0)
+			return o;
+	return NULL;
+}
+
+/* The long name of the option getopt_long returned as ch. */
+static const char *
+option_name(int ch)
+{
+	const struct option	*o;
+
+	for (o = longopts; o->name != NULL; o++)
+		if (o->val == ch)
+			return o->name;
+	fatalx("bug: option %d has no name", ch);
 }
 
 void
@@ -163,67 +257,186 @@ config_init(struct config *cf)
 	cf->live.oper_first_user = 1;
 }
 
-/* Parses a whole decimal number in [min, max] for the option name. */
-static unsigned
-number(const char *opt, const char *s, unsigned long min, unsigned long max)
+/* Back to the defaults, keeping the command line and where it was given. */
+static void
+config_defaults(struct config *cf)
+{
+	struct cmdline	cl = cf->cl;
+
+	config_init(cf);
+	cf->cl = cl;
+}
+
+/* A numeric option: a whole decimal number within its limits. */
+static int
+set_number(struct cfparse *p, const struct numopt *o, const char *s)
 {
 	char		*end;
 	unsigned long	 v;
 
-	errno = 0;
 	if (*s < '0' || *s > '9')
-		usage_error("--%s: '%s' is not a number", opt, s);
+		return refuse(p, "'%s' is not a number", s);
+	errno = 0;
 	v = strtoul(s, &end, 10);
 	if (*end != '\0')
-		usage_error("--%s: '%s' is not a number", opt, s);
-	if (errno == ERANGE || v < min || v > max)
-		usage_error("--%s: %s is out of range (%lu to %lu)", opt, s,
-		    min, max);
-	return (unsigned)v;
+		return refuse(p, "'%s' is not a number", s);
+	if (errno == ERANGE || v < o->min || v > o->max)
+		return refuse(p, "%s is out of range (%lu to %lu)", s, o->min,
+		    o->max);
+	*(uint32_t *)(void *)((char *)p->cf + o->off) = (uint32_t)v;
+	return 0;
+}
+
+static const struct numopt *
+numopt_find(int ch)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(numopts) / sizeof(numopts[0]); i++)
+		if (numopts[i].ch == ch)
+			return &numopts[i];
+	return NULL;
+}
+
+/* A flag: on from the command line or "yes" in a file, off by "no". */
+static int
+set_flag(struct config *cf, int ch, int on)
+{
+	if (ch == 'd')
+		cf->daemon = on;
+	else if (ch == 'i')
+		cf->inetd = on;
+	else if (ch == 't')
+		cf->check = on;
+	else if (ch == 'v')
+		cf->live.verbose = on != 0;
+	return 0;
+}
+
+/* 1 for "yes", 0 for "no", else -1 and why. */
+static int
+yes_no(struct cfparse *p, const char *s)
+{
+	if (strcmp(s, "yes") == 0)
+		return 1;
+	if (strcmp(s, "no") == 0)
+		return 0;
+	return refuse(p, "'%s' is not yes or no", s);
+}
+
+static int
+set_oper_first(struct cfparse *p, const char *s)
+{
+	int	on;
+
+	if ((on = yes_no(p, s)) == -1)
+		return -1;
+	p->cf->live.oper_first_user = (uint32_t)on;
+	return 0;
 }
 
 /* Instance names end up in file names: keep them plain. */
-static void
-set_instance(struct config *cf, const char *s)
+static int
+set_instance(struct cfparse *p, const char *s)
 {
 	size_t	n = strlen(s);
 
 	if (n == 0 || n > INSTANCE_MAX_LEN || s[0] == '.' ||
 	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "0123456789._-") != n)
-		usage_error("--instance: '%s' must be 1 to %d letters, digits, "
-		    "'.', '_' or '-', not starting with '.'", s,
-		    INSTANCE_MAX_LEN);
-	memcpy(cf->instance, s, n + 1);
+		return refuse(p, "'%s' must be 1 to %d letters, digits, '.', "
+		    "'_' or '-', not starting with '.'", s, INSTANCE_MAX_LEN);
+	memcpy(p->cf->instance, s, n + 1);
+	return 0;
 }
 
-static void
-set_rundir(struct config *cf, const char *s)
+static int
+set_rundir(struct cfparse *p, const char *s)
 {
+	struct config	*cf = p->cf;
+
 	if (s[0] != '/')
-		usage_error("--run-dir: '%s' must be an absolute path", s);
+		return refuse(p, "'%s' must be an absolute path", s);
 	if (strlen(s) >= sizeof(cf->rundir) - INSTANCE_MAX_LEN - 16)
-		usage_error("--run-dir: path too long");
+		return refuse(p, "path too long");
 	snprintf(cf->rundir, sizeof(cf->rundir), "%s", s);
 	cf->rundir_given = 1;
+	return 0;
+}
+
+static int
+set_user(struct cfparse *p, const char *s)
+{
+	if (*s == '\0' || strlen(s) >= sizeof(p->cf->user))
+		return refuse(p, "'%s' is not a user name", s);
+	snprintf(p->cf->user, sizeof(p->cf->user), "%s", s);
+	return 0;
+}
+
+/* An address to bind; the command line's replace the file's. */
+static int
+set_listen(struct cfparse *p, const char *s)
+{
+	struct config	*cf = p->cf;
+
+	if (p->file == NULL && !cf->listen_args) {
+		cf->listen_args = 1;
+		cf->nlisten = 0;
+	}
+	if (cf->nlisten == CHATD_MAX_LISTEN)
+		return refuse(p, "at most %d addresses", CHATD_MAX_LISTEN);
+	if (*s == '\0' || strlen(s) >= sizeof(cf->listen[0]))
+		return refuse(p, "'%s' is not an address", s);
+	snprintf(cf->listen[cf->nlisten], sizeof(cf->listen[0]), "%s", s);
+	cf->nlisten++;
+	return 0;
+}
+
+/*
+ * Stores a path made absolute against the directory chatd started in:
+ * -d moves to /, and SIGHUP reads the paths again there.
+ */
+static int
+set_path(struct cfparse *p, char *dst, size_t size, const char *arg)
+{
+	struct cmdline	*cl = &p->cf->cl;
+	char		 path[PATH_MAX];
+	int		 n;
+
+	if (*arg == '\0')
+		return refuse(p, "empty path");
+	if (arg[0] != '/' && cl->cwd[0] == '\0' &&
+	    getcwd(cl->cwd, sizeof(cl->cwd)) == NULL) {
+		cl->cwd[0] = '\0';
+		return refuse(p, "getcwd: %s", strerror(errno));
+	}
+	if (arg[0] == '/')
+		n = snprintf(path, sizeof(path), "%s", arg);
+	else
+		n = snprintf(path, sizeof(path), "%s/%s", cl->cwd, arg);
+	if (n < 0 || (size_t)n >= size || (size_t)n >= sizeof(path))
+		return refuse(p, "path too long");
+	memcpy(dst, path, (size_t)n + 1);
+	return 0;
 }
 
 /*
  * Reads the operator password's crypt(3) hash: the first line of the
  * file, which must not be readable by others.
  */
-static void
-read_oper_hash(struct config *cf, const char *path)
+static int
+read_oper_hash(struct cfparse *p)
 {
+	struct config	*cf = p->cf;
+	const char	*path = cf->oper_file;
 	struct stat	 st;
 	FILE		*fp;
 	size_t		 n;
 
-	if (no_files)
-		usage_error("--oper-password-file: %s: not read here", path);
+	if (p->no_files)
+		return refuse(p, "%s: not read here", path);
 	if ((fp = fopen(path, "r")) == NULL)
-		usage_error("--oper-password-file: %s: %s", path,
-		    strerror(errno));
+		return refuse(p, "%s: %s", path, strerror(errno));
 	/* Warned about once logging is set up (under inetd, not here). */
 	cf->oper_loose = fstat(fileno(fp), &st) == 0 &&
 	    (st.st_mode & 077) != 0;
@@ -233,31 +446,9 @@ read_oper_hash(struct config *cf, const char *path)
 	n = strcspn(cf->live.oper_hash, "\r\n");
 	cf->live.oper_hash[n] = '\0';
 	if (n == 0 || cf->live.oper_hash[0] == '#')
-		usage_error("--oper-password-file: %s: no crypt(3) hash on "
-		    "its first line", path);
-}
-
-/*
- * Stores an option's path made absolute against the directory chatd
- * started in: -d moves to /, and SIGHUP reads the paths again there.
- */
-static void
-set_path(char *dst, size_t size, const char *opt, const char *arg)
-{
-	static char	cwd[PATH_MAX];
-	int		n;
-
-	if (*arg == '\0')
-		usage_error("--%s: empty path", opt);
-	if (arg[0] != '/' && cwd[0] == '\0' &&
-	    getcwd(cwd, sizeof(cwd)) == NULL)
-		usage_error("--%s: getcwd: %s", opt, strerror(errno));
-	if (arg[0] == '/')
-		n = snprintf(dst, size, "%s", arg);
-	else
-		n = snprintf(dst, size, "%s/%s", cwd, arg);
-	if (n < 0 || (size_t)n >= size)
-		usage_error("--%s: path too long", opt);
+		return refuse(p, "%s: no crypt(3) hash on its first line",
+		    path);
+	return 0;
 }
 
 /*
@@ -285,153 +476,66 @@ config_motd(struct live *lv, FILE *fp)
 	return 0;
 }
 
-static void
-read_motd(struct config *cf, const char *path)
+static int
+read_motd(struct cfparse *p)
 {
-	FILE	*fp;
-	int	 toolong;
+	const char	*path = p->cf->motd_file;
+	FILE		*fp;
+	int		 toolong;
 
-	if (no_files)
-		usage_error("--motd: %s: not read here", path);
+	if (p->no_files)
+		return refuse(p, "%s: not read here", path);
 	if ((fp = fopen(path, "r")) == NULL)
-		usage_error("--motd: %s: %s", path, strerror(errno));
-	toolong = config_motd(&cf->live, fp) == -1;
+		return refuse(p, "%s: %s", path, strerror(errno));
+	toolong = config_motd(&p->cf->live, fp) == -1;
 	fclose(fp);
 	if (toolong)
-		usage_error("--motd: %s: longer than %d bytes", path, MOTD_MAX);
+		return refuse(p, "%s: longer than %d bytes", path, MOTD_MAX);
+	return 0;
 }
 
-static void
-set_option(struct config *cf, int ch, const char *arg)
+/* Sets the option getopt_long returned as ch: 0, or -1 and why. */
+static int
+set_option(struct cfparse *p, int ch, const char *arg)
 {
+	struct config		*cf = p->cf;
+	const struct numopt	*o;
+
+	if ((o = numopt_find(ch)) != NULL)
+		return set_number(p, o, arg);
 	switch (ch) {
 	case 'd':
-		cf->daemon = 1;
-		break;
-	case 'f':
-		set_path(cf->config_file, sizeof(cf->config_file), "config",
-		    arg);
-		break;
-	case 't':
-		cf->check = 1;
-		break;
-	case 'u':
-		if (*arg == '\0' || strlen(arg) >= sizeof(cf->user))
-			usage_error("--user: '%s' is not a user name", arg);
-		snprintf(cf->user, sizeof(cf->user), "%s", arg);
-		break;
-	case OPT_PIDFILE:
-		set_path(cf->pidfile, sizeof(cf->pidfile), "pidfile", arg);
-		break;
-	case OPT_STATEDIR:
-		set_path(cf->statedir, sizeof(cf->statedir), "state-dir", arg);
-		break;
-	case OPT_MOTD:
-		set_path(cf->motd_file, sizeof(cf->motd_file), "motd", arg);
-		read_motd(cf, cf->motd_file);
-		break;
-	case 'p':
-		cf->port = cf->port_opt = number("port", arg, 0, 65535);
-		break;
-	case 'l':
-		/* The command line's addresses replace the file's. */
-		if (from_args && !cf->listen_args) {
-			cf->listen_args = 1;
-			cf->nlisten = 0;
-		}
-		if (cf->nlisten == CHATD_MAX_LISTEN)
-			usage_error("--listen: at most %d addresses",
-			    CHATD_MAX_LISTEN);
-		if (*arg == '\0' || strlen(arg) >= sizeof(cf->listen[0]))
-			usage_error("--listen: '%s' is not an address", arg);
-		snprintf(cf->listen[cf->nlisten], sizeof(cf->listen[0]), "%s",
-		    arg);
-		cf->nlisten++;
-		break;
 	case 'i':
-		cf->inetd = 1;
-		break;
-	case 'n':
-		set_instance(cf, arg);
-		break;
-	case OPT_RUNDIR:
-		set_rundir(cf, arg);
-		break;
-	case OPT_MAXCLIENTS:
-		cf->live.max_clients = number("max-clients", arg, 0,
-		    CHATD_MAX_SLOTS);
-		break;
-	case OPT_MAXPERADDR:
-		cf->live.max_per_addr = number("max-per-address", arg, 0,
-		    CHATD_MAX_SLOTS);
-		break;
-	case OPT_MAXLINE:
-		cf->max_line = number("max-line", arg, 16, CHATD_MAX_LINE_CAP);
-		break;
-	case OPT_REGTIMEOUT:
-		cf->live.reg_timeout = number("register-timeout", arg, 0, 86400);
-		break;
-	case OPT_HISTORY:
-		cf->history = number("history", arg, 0, CHATD_HISTORY_CAP);
-		break;
-	case OPT_MAXROOMS:
-		cf->max_rooms = number("max-rooms", arg, 1, CHATD_MAX_ROOMS_CAP);
-		break;
-	case OPT_RATE:
-		cf->live.rate = number("rate", arg, 0, 1000000);
-		break;
-	case OPT_BURST:
-		cf->live.burst = number("burst", arg, 1, 1000000);
-		break;
-	case OPT_FLOODKICK:
-		cf->live.flood_kick = number("flood-kick", arg, 0, 86400);
-		break;
-	case OPT_QUIETABOVE:
-		cf->live.quiet_above = number("quiet-above", arg, 0,
-		    CHATD_MAX_SLOTS);
-		break;
-	case OPT_KEEPALIVE:
-		cf->live.keepalive = number("keepalive", arg, 0, 86400);
-		break;
-	case OPT_OPERFILE:
-		set_path(cf->oper_file, sizeof(cf->oper_file),
-		    "oper-password-file", arg);
-		read_oper_hash(cf, cf->oper_file);
-		break;
-	case OPT_OPERFIRST:
-		if (strcmp(arg, "yes") == 0)
-			cf->live.oper_first_user = 1;
-		else if (strcmp(arg, "no") == 0)
-			cf->live.oper_first_user = 0;
-		else
-			usage_error("--oper-first-user: '%s' is not yes or no",
-			    arg);
-		break;
+	case 't':
 	case 'v':
-		cf->live.verbose = 1;
-		break;
-	case 'V':
-		printf("chatd %s\n", PACKAGE_VERSION);
-		exit(0);
-	case 'h':
-		fputs(usage_text, stdout);
-		exit(0);
+		return set_flag(cf, ch, 1);
+	case 'f':
+		return set_path(p, cf->config_file, sizeof(cf->config_file), arg);
+	case 'l':
+		return set_listen(p, arg);
+	case 'n':
+		return set_instance(p, arg);
+	case 'u':
+		return set_user(p, arg);
+	case OPT_PIDFILE:
+		return set_path(p, cf->pidfile, sizeof(cf->pidfile), arg);
+	case OPT_RUNDIR:
+		return set_rundir(p, arg);
+	case OPT_STATEDIR:
+		return set_path(p, cf->statedir, sizeof(cf->statedir), arg);
+	case OPT_MOTD:
+		if (set_path(p, cf->motd_file, sizeof(cf->motd_file), arg) == -1)
+			return -1;
+		return read_motd(p);
+	case OPT_OPERFILE:
+		if (set_path(p, cf->oper_file, sizeof(cf->oper_file), arg) == -1)
+			return -1;
+		return read_oper_hash(p);
+	case OPT_OPERFIRST:
+		return set_oper_first(p, arg);
 	default:
-		fputs(usage_text, stderr);
-		exit(EX_USAGE);
+		fatalx("bug: option %d has no setter", ch);
 	}
-}
-
-/* A flag set to "no" in a file: the opposite of set_option(). */
-static void
-clear_flag(struct config *cf, int ch)
-{
-	if (ch == 'd')
-		cf->daemon = 0;
-	else if (ch == 'i')
-		cf->inetd = 0;
-	else if (ch == 'v')
-		cf->live.verbose = 0;
 }
 
 /* Options that act rather than set: not for a file. */
@@ -468,38 +572,52 @@ trim(char *s)
 	return s;
 }
 
-/* One "name = value" line of a configuration file. */
+/* A file's value: an option's argument, or yes or no for a flag. */
+static int
+file_value(struct cfparse *p, const struct option *o, const char *value)
+{
+	int	on;
+
+	if (o->has_arg == required_argument)
+		return set_option(p, o->val, value);
+	if ((on = yes_no(p, value)) == -1)
+		return -1;
+	return set_flag(p->cf, o->val, on);
+}
+
+/* Applies "name = value" from a file, or reports why not. */
 static void
-file_line(struct config *cf, char *line)
+file_setting(struct cfparse *p, const char *name, const char *value)
 {
 	const struct option	*o;
-	char			*name, *value, *eq;
+
+	if ((o = option_named(name)) == NULL)
+		complain(p, NULL, "unknown setting '%s'", name);
+	else if (file_forbidden(o->val))
+		complain(p, NULL, "'%s' cannot be set in a configuration file",
+		    name);
+	else if (*value == '\0')
+		complain(p, name, "no value");
+	else if (file_value(p, o, value) == -1)
+		complain(p, name, "%s", p->why);
+}
+
+/* One line of a configuration file: blank, a comment or a setting. */
+static void
+file_line(struct cfparse *p, char *line)
+{
+	char	*name, *eq;
 
 	strip_comment(line);
 	name = trim(line);
 	if (*name == '\0')
 		return;
-	if ((eq = strchr(name, '=')) == NULL)
-		usage_error("expected 'name = value', not '%s'", name);
+	if ((eq = strchr(name, '=')) == NULL) {
+		complain(p, NULL, "expected 'name = value', not '%s'", name);
+		return;
+	}
 	*eq = '\0';
-	name = trim(name);
-	value = trim(eq + 1);
-	for (o = longopts; o->name != NULL; o++)
-		if (strcmp(o->name, name) == 0)
-			break;
-	if (o->name == NULL)
-		usage_error("unknown setting '%s'", name);
-	if (file_forbidden(o->val))
-		usage_error("'%s' cannot be set in a configuration file", name);
-	if (*value == '\0')
-		usage_error("%s: no value", name);
-	/* A flag ignores its argument: "yes" rather than NULL. */
-	if (o->has_arg == required_argument || strcmp(value, "yes") == 0)
-		set_option(cf, o->val, value);
-	else if (strcmp(value, "no") == 0)
-		clear_flag(cf, o->val);
-	else
-		usage_error("%s: '%s' is not yes or no", name, value);
+	file_setting(p, trim(name), trim(eq + 1));
 }
 
 /*
@@ -522,121 +640,184 @@ read_line(FILE *fp, char *buf, size_t size)
 	return n;
 }
 
-/* Applies the lines of an open configuration file. */
+/* Reads past the rest of a line too long to read: it is one bad line. */
 static void
-config_lines(struct config *cf, FILE *fp)
+skip_line(FILE *fp)
 {
-	char	buf[8192];
+	int	c;
+
+	while ((c = getc(fp)) != EOF && c != '\n')
+		;
+}
+
+/* Applies the lines of an open configuration file, reporting each bad one. */
+static void
+config_lines(struct cfparse *p, FILE *fp)
+{
+	char	buf[CONFIG_LINE_MAX + 2];	/* the newline, the NUL */
 	size_t	n;
 
 	while ((n = read_line(fp, buf, sizeof(buf))) > 0) {
-		cur_line++;
-		if (n == sizeof(buf) - 1 && buf[n - 1] != '\n')
-			usage_error("line too long");
-		if (memchr(buf, '\0', n) != NULL)
-			usage_error("a NUL byte");
-		file_line(cf, buf);
+		p->line++;
+		if (n == sizeof(buf) - 1 && buf[n - 1] != '\n') {
+			complain(p, NULL, "line too long");
+			skip_line(fp);
+		} else if (memchr(buf, '\0', n) != NULL)
+			complain(p, NULL, "a NUL byte");
+		else
+			file_line(p, buf);
 	}
 	if (ferror(fp))
-		usage_error("read error: %s", strerror(errno));
+		complain(p, NULL, "read error: %s", strerror(errno));
 }
 
-/* Applies a configuration file, naming it and the line in any error. */
+/* Applies a configuration file, naming it (and the line) in each report. */
 static void
-config_file(struct config *cf, const char *path)
+config_file(struct cfparse *p, const char *path)
 {
-	cur_file = path;
-	cur_line = 0;
-	if ((cur_fp = fopen(path, "r")) == NULL)
-		usage_error("cannot read it: %s", strerror(errno));
-	config_lines(cf, cur_fp);
-	fclose(cur_fp);
-	cur_fp = NULL;
-	cur_file = NULL;
+	FILE	*fp;
+
+	p->file = path;
+	p->line = 0;
+	if ((fp = fopen(path, "r")) == NULL)
+		complain(p, NULL, "cannot read it: %s", strerror(errno));
+	else {
+		config_lines(p, fp);
+		fclose(fp);
+	}
+	p->file = NULL;
 }
 
 /*
- * Applies the lines of fp to cf as config_file() would, but returns
- * instead of exiting: 0, or -1 with "NAME:LINE: why" in err. The files
- * that motd and oper-password-file name are not opened (an error), so
- * that the fuzzer drives the parser without touching the file system.
+ * Applies the lines of fp to cf as config_file() does, handing report
+ * (not NULL) each bad line as "NAME:LINE: ..."; returns how many there
+ * were. The files that motd and oper-password-file name are not opened
+ * (a bad line), so that the fuzzer drives the parser without touching
+ * the file system.
  */
-int
-config_parse(struct config *cf, FILE *fp, const char *name, char *err,
-    size_t errlen)
+unsigned
+config_parse(struct config *cf, FILE *fp, const char *name,
+    config_report_fn *report, void *arg)
 {
-	jmp_buf	jb;
+	struct cfparse	p = { .cf = cf, .file = name, .no_files = 1,
+			      .report = report, .arg = arg };
 
-	reload_jmp = &jb;
-	no_files = 1;
-	cur_file = name;
-	cur_line = 0;
-	if (setjmp(jb) != 0) {
-		reload_jmp = NULL;
-		no_files = 0;
-		cur_file = NULL;
-		snprintf(err, errlen, "%s", reload_err);
-		return -1;
-	}
-	config_lines(cf, fp);
-	reload_jmp = NULL;
-	no_files = 0;
-	cur_file = NULL;
-	return 0;
+	config_lines(&p, fp);
+	return p.errors;
 }
 
-/* Applies the command line; -V and -h end chatd here. */
-static void
-parse_args(struct config *cf, int argc, char **argv)
+/* -V and -h: they answer and end chatd. */
+static void __attribute__((noreturn))
+act(int ch)
 {
-	int	ch;
+	if (ch == 'V')
+		printf("chatd %s\n", PACKAGE_VERSION);
+	else
+		fputs(usage_text, stdout);
+	exit(0);
+}
 
-	from_args = 1;
+/* Applies the command line up to its first bad option: 0, or -1. */
+static int
+parse_args(struct cfparse *p)
+{
+	int	  argc = p->cf->cl.argc, ch;
+	char	**argv = p->cf->cl.argv;
+
 	opterr = 0;
 	optind = 0;	/* GNU getopt: start again from the top */
 	while ((ch = getopt_long(argc, argv, ":df:hil:n:p:tu:Vv", longopts,
 	    NULL)) != -1) {
-		if (ch == '?') {
-			if (optopt != 0)
-				usage_error("unknown option -%c", optopt);
-			usage_error("unknown option %s", argv[optind - 1]);
-		}
-		if (ch == ':')
-			usage_error("option %s needs a value",
+		if (ch == '?' && optopt != 0)
+			return complain(p, NULL, "unknown option -%c", optopt);
+		if (ch == '?')
+			return complain(p, NULL, "unknown option %s",
 			    argv[optind - 1]);
-		set_option(cf, ch, optarg);
+		if (ch == ':')
+			return complain(p, NULL, "option %s needs a value",
+			    argv[optind - 1]);
+		if (ch == 'V' || ch == 'h')
+			act(ch);
+		if (set_option(p, ch, optarg) == -1)
+			return complain(p, option_name(ch), "%s", p->why);
 	}
 	if (optind < argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
-	from_args = 0;
+		return complain(p, NULL, "unexpected argument '%s'",
+		    argv[optind]);
+	return 0;
 }
 
-/* Defaults, then the file the command line names, then the command line. */
-static void
-config_build(struct config *cf, int argc, char **argv, const char *file)
+/* What depends on the settings together: 0, or EX_USAGE. */
+static int
+config_finish(struct cfparse *p)
 {
-	config_init(cf);
-	if (file != NULL)
-		config_file(cf, file);
-	parse_args(cf, argc, argv);
+	struct config	*cf = p->cf;
+
+	cf->port = cf->port_opt;
 	if (cf->rundir[0] == '\0')
 		config_default_rundir(cf);
-	if (cf->daemon && cf->inetd)
-		usage_error("--daemon and --inetd exclude each other");
+	if (cf->daemon && cf->inetd) {
+		complain(p, NULL, "--daemon and --inetd exclude each other");
+		return EX_USAGE;
+	}
+	return 0;
 }
 
+/*
+ * Defaults, then the file (if any), then the command line, handing each
+ * refusal to report: 0, or the exit status they call for.
+ */
+static int
+config_build(struct config *cf, const char *file, config_report_fn *report)
+{
+	struct cfparse	p = { .cf = cf, .report = report };
+	int		status;
+
+	config_defaults(cf);
+	if (file != NULL)
+		config_file(&p, file);
+	status = p.errors > 0 ? EX_CONFIG : 0;
+	if (parse_args(&p) == -1 && status == 0)
+		status = EX_USAGE;
+	return status != 0 ? status : config_finish(&p);
+}
+
+/* At start: on stderr, named as invoked (tests/chatd-fault is chatd too). */
+static void
+report_stderr(const char *msg, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "%s: %s\n", program_invocation_short_name, msg);
+}
+
+static void
+report_reload(const char *msg, void *arg)
+{
+	(void)arg;
+	log_warnx("SIGHUP: %s; keeping the old settings", msg);
+}
+
+/*
+ * The command line alone first, which names the file and must be right
+ * whatever the file says; then the file and the command line again.
+ */
 void
 config_args(struct config *cf, int argc, char **argv)
 {
 	char	file[PATH_MAX];
+	int	status;
 
-	saved_argc = argc;
-	saved_argv = argv;
-	config_build(cf, argc, argv, NULL);
-	if (cf->config_file[0] != '\0') {
-		snprintf(file, sizeof(file), "%s", cf->config_file);
-		config_build(cf, argc, argv, file);
-	}
+	cf->cl.argc = argc;
+	cf->cl.argv = argv;
+	if (getcwd(cf->cl.cwd, sizeof(cf->cl.cwd)) == NULL)
+		cf->cl.cwd[0] = '\0';	/* asked again for a relative path */
+	if ((status = config_build(cf, NULL, report_stderr)) != 0)
+		exit(status);
+	if (cf->config_file[0] == '\0')
+		return;
+	snprintf(file, sizeof(file), "%s", cf->config_file);
+	if ((status = config_build(cf, file, report_stderr)) != 0)
+		exit(status);
 }
 
 /* Names the settings that differ and only a restart would apply. */
@@ -676,37 +857,28 @@ restart_only(const struct config *o, const struct config *n)
 	}
 }
 
+
 /*
  * SIGHUP: reads the file and the command line again. What can change
  * live goes into cf->live (the caller publishes it); what needs a
- * restart is logged and kept. A bad file changes nothing: -1, and the
- * reason is logged.
+ * restart is logged and kept. A bad file changes nothing: -1, and each
+ * bad line is logged.
  */
 int
 config_reload(struct config *cf)
 {
 	struct config	*n;
-	jmp_buf		 jb;
 
 	if ((n = malloc(sizeof(*n))) == NULL) {
 		log_warn("SIGHUP");
 		return -1;
 	}
-	reload_jmp = &jb;
-	if (setjmp(jb) != 0) {
-		reload_jmp = NULL;
-		cur_file = NULL;
-		from_args = 0;
-		if (cur_fp != NULL)
-			fclose(cur_fp);
-		cur_fp = NULL;
+	n->cl = cf->cl;
+	if (config_build(n, cf->config_file[0] != '\0' ? cf->config_file :
+	    NULL, report_reload) != 0) {
 		free(n);
-		log_warnx("SIGHUP: %s; keeping the old settings", reload_err);
 		return -1;
 	}
-	config_build(n, saved_argc, saved_argv,
-	    cf->config_file[0] != '\0' ? cf->config_file : NULL);
-	reload_jmp = NULL;
 	restart_only(cf, n);
 	if (config_slots(n) > config_slots(cf))
 		log_warnx("SIGHUP: max-clients above %u takes a restart",
@@ -743,15 +915,27 @@ config_slots(const struct config *cf)
 	return cf->live.max_clients == 0 ? CHATD_MAX_SLOTS : cf->live.max_clients;
 }
 
-/* -n and --run-dir for chatctl(8), which finds instances as chatd does. */
-void
-config_set_instance(struct config *cf, const char *s)
+/* One option for chatctl(8): 0, or -1 and why in the buffer. */
+static int
+config_set(struct config *cf, int ch, const char *s, char *why, size_t len)
 {
-	set_instance(cf, s);
+	struct cfparse	p = { .cf = cf };
+
+	if (set_option(&p, ch, s) == 0)
+		return 0;
+	snprintf(why, len, "%s", p.why);
+	return -1;
 }
 
-void
-config_set_rundir(struct config *cf, const char *s)
+/* -n and --run-dir for chatctl(8), which finds instances as chatd does. */
+int
+config_set_instance(struct config *cf, const char *s, char *why, size_t len)
 {
-	set_rundir(cf, s);
+	return config_set(cf, 'n', s, why, len);
+}
+
+int
+config_set_rundir(struct config *cf, const char *s, char *why, size_t len)
+{
+	return config_set(cf, OPT_RUNDIR, s, why, len);
 }

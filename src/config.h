@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * config.c: chatd's settings and the command line that sets them. Every
- * value is checked here, before anything is bound or created; a bad one
- * ends chatd with a message naming the option and EX_USAGE.
+ * config.c: chatd's settings, the command line and the configuration
+ * file that set them. Every value is checked here, before anything is
+ * bound or created: a bad option ends chatd with EX_USAGE, a file with
+ * bad lines (each named) with EX_CONFIG.
  */
 #ifndef CHATD_CONFIG_H
 #define CHATD_CONFIG_H
@@ -34,9 +35,20 @@ struct live {
 	char		motd[MOTD_MAX];	/* "* line\n" lines, cleaned */
 };
 
+/*
+ * The command line chatd started with, and where: SIGHUP applies it
+ * again, and relative paths in it or in the file are taken from cwd.
+ */
+struct cmdline {
+	int		 argc;
+	char		**argv;
+	char		 cwd[PATH_MAX];	/* empty: not known yet */
+};
+
+/* The numbers (uint32_t) are set through config.c's table of them. */
 struct config {
 	unsigned	 port;		/* the port bound (-p 0: the one picked) */
-	unsigned	 port_opt;	/* the port asked for */
+	uint32_t	 port_opt;	/* the port asked for */
 	char		 listen[CHATD_MAX_LISTEN][256];
 	int		 nlisten;
 	int		 listen_args;	/* the command line gave -l */
@@ -50,24 +62,31 @@ struct config {
 	char		 motd_file[PATH_MAX];	/* empty: no MOTD */
 	char		 instance[INSTANCE_MAX_LEN + 1];
 	char		 rundir[PATH_MAX];
-	unsigned	 max_line;
-	unsigned	 history;
-	unsigned	 max_rooms;
+	uint32_t	 max_line;
+	uint32_t	 history;
+	uint32_t	 max_rooms;
 	char		 oper_file[PATH_MAX];	/* the operator password file */
 	int		 oper_loose;	/* which others may read */
 	int		 rundir_given;	/* --run-dir, not the default */
 	struct live	 live;
 	uint32_t	 livegen;	/* the generation live was published as */
+	struct cmdline	 cl;
 };
+
+#define CONFIG_WHY_MAX	1024	/* why a value was refused, bytes (cut if longer) */
+
+/* Hears of each refused setting: "FILE:LINE: KEY: REASON", "--KEY: REASON". */
+typedef void	config_report_fn(const char *, void *);
 
 void	config_init(struct config *);
 void	config_args(struct config *, int, char **);
 int	config_reload(struct config *);
-int	config_parse(struct config *, FILE *, const char *, char *, size_t);
+unsigned config_parse(struct config *, FILE *, const char *,
+	    config_report_fn *, void *);
 int	config_motd(struct live *, FILE *);
 void	config_default_rundir(struct config *);
-void	config_set_instance(struct config *, const char *);
-void	config_set_rundir(struct config *, const char *);
+int	config_set_instance(struct config *, const char *, char *, size_t);
+int	config_set_rundir(struct config *, const char *, char *, size_t);
 unsigned config_slots(const struct config *);
 
 #endif

@@ -13,22 +13,28 @@
 #define CHATD_STR_(x)		#x
 
 #define CHATD_PORT		9000	/* default TCP port */
+#define CHATD_PORT_MAX		65535	/* largest --port accepted */
 #define CHATD_MAX_CLIENTS	1024	/* connections at most, registered or not */
 #define CHATD_MAX_SLOTS		65536	/* slot table size when max-clients is 0 */
 #define CHATD_MAX_PER_ADDR	16	/* connections from one address */
 #define CHATD_MAX_LINE		1024	/* longest accepted client line, raw bytes */
+#define CHATD_MAX_LINE_MIN	16	/* smallest --max-line accepted */
 #define CHATD_MAX_LINE_CAP	8192	/* largest --max-line accepted */
 #define CHATD_REG_TIMEOUT	60	/* seconds from connect to choose a name */
 #define CHATD_RATE		2	/* lines a second a client may send */
+#define CHATD_RATE_CAP		1000000	/* largest --rate and --burst accepted, lines */
 #define CHATD_BURST		10	/* token bucket size, lines */
+#define CHATD_BURST_MIN		1	/* smallest --burst accepted: one line */
 #define CHATD_FLOOD_KICK	10	/* seconds of flooding before a disconnect */
 #define CHATD_KEEPALIVE		120	/* seconds to detect a vanished peer */
+#define CHATD_SECONDS_CAP	86400	/* largest --register-timeout, --flood-kick, --keepalive: a day */
 #define CHATD_MAX_BANS		256	/* bans remembered at once */
 #define BAN_REASON_MAX		200	/* bytes of a ban's reason kept */
 #define MOTD_MAX		4096	/* bytes of MOTD, as sent */
 #define OPER_DELAY_MS		1000	/* wait before "! wrong password" */
 #define CHATD_MAX_LISTEN	16	/* -l addresses at most */
 #define CHATD_MAX_ROOMS		256	/* rooms remembered at once, lobby included */
+#define CHATD_MAX_ROOMS_MIN	1	/* smallest --max-rooms accepted: the lobby */
 #define CHATD_MAX_ROOMS_CAP	4096	/* largest --max-rooms accepted */
 #define CHATD_HISTORY		50	/* chat lines kept per room */
 #define CHATD_HISTORY_CAP	1000	/* largest --history accepted */
@@ -39,6 +45,7 @@
 #define INSTANCE_MAX_LEN	64	/* instance name characters */
 #define NOTICE_MAX		(2 * NAME_MAX_LEN + ROOM_MAX_LEN + 32)	/* a notice naming users and a room */
 #define PATH_MSG_MAX		(PATH_MAX + 128)	/* a message naming a path */
+#define CONFIG_LINE_MAX		8190	/* configuration file line bytes, its newline excluded */
 
 #define RING_BYTES		(8u << 20)	/* message log ring, bytes */
 #define RECORD_TEXT_MAX		(3 * CHATD_MAX_LINE_CAP + 64)	/* formatted line in a record */

@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: ISC
 # The configuration file (-f), the MOTD (--motd) and SIGHUP: the syntax,
-# every option settable in a file, errors that name the file and line
-# (exit 78), the command line winning, and what a re-read applies live.
+# every option settable in a file, each bad line named by file, line and
+# setting (exit 78), the limits of the numbers, the command line winning,
+# and what a re-read applies live.
 
 load helpers
 
@@ -41,6 +42,14 @@ open_motd_client() {
 		GREETING+=("$LINE")
 	done
 	[ "$LINE" = "Enter your name:" ]
+}
+
+# A new connection's MOTD is exactly $1.
+motd_is() {
+	open_motd_client probe && [ "${GREETING[*]}" = "$1" ]
+	local ok=$?
+	disconnect probe
+	return "$ok"
 }
 
 @test "every option of --help can be set in a file" {
@@ -97,7 +106,7 @@ open_motd_client() {
 	printf '\n# rate\n   rate = fast  \n' >"$CONF"
 	run_conf
 	[ "$status" -eq 78 ]
-	[ "$output" = "chatd: $CONF:3: --rate: 'fast' is not a number" ]
+	[ "$output" = "chatd: $CONF:3: rate: 'fast' is not a number" ]
 
 	printf 'max-clients 10\n' >"$CONF"
 	run_conf
@@ -116,7 +125,96 @@ open_motd_client() {
 	printf 'motd = %s\n' "$BATS_TEST_TMPDIR/nomotd" >"$CONF"
 	run_conf
 	[ "$status" -eq 78 ]
-	[ "$output" = "chatd: $CONF:1: --motd: $BATS_TEST_TMPDIR/nomotd: No such file or directory" ]
+	[ "$output" = "chatd: $CONF:1: motd: $BATS_TEST_TMPDIR/nomotd: No such file or directory" ]
+}
+
+@test "every bad line of a file is reported as FILE:LINE: KEY: REASON, then exit 78" {
+	cat >"$CONF" <<-'EOF'
+	rate = fast
+	port = 9000
+	# a comment, then a good line between bad ones
+	burst = 0
+	history = 5
+	oper-first-user = maybe
+	EOF
+	run_conf -t
+	[ "$status" -eq 78 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[ "${lines[0]}" = "chatd: $CONF:1: rate: 'fast' is not a number" ]
+	[ "${lines[1]}" = "chatd: $CONF:4: burst: 0 is out of range (1 to 1000000)" ]
+	[ "${lines[2]}" = "chatd: $CONF:6: oper-first-user: 'maybe' is not yes or no" ]
+	# Not only with -t: a server is not started either.
+	run_conf
+	[ "$status" -eq 78 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[ "${lines[2]}" = "chatd: $CONF:6: oper-first-user: 'maybe' is not yes or no" ]
+
+	# Every kind of bad line, each once, in the file's order.
+	cat >"$CONF" <<-EOF
+	frobnicate = 1
+	max-clients 10
+	help = yes
+	history =
+	verbose = maybe
+	motd = $BATS_TEST_TMPDIR/nomotd
+	EOF
+	run_conf -t
+	[ "$status" -eq 78 ]
+	[ "$output" = "chatd: $CONF:1: unknown setting 'frobnicate'
+chatd: $CONF:2: expected 'name = value', not 'max-clients 10'
+chatd: $CONF:3: 'help' cannot be set in a configuration file
+chatd: $CONF:4: history: no value
+chatd: $CONF:5: verbose: 'maybe' is not yes or no
+chatd: $CONF:6: motd: $BATS_TEST_TMPDIR/nomotd: No such file or directory" ]
+}
+
+@test "each number's limits: both ends accepted, one past either refused naming them" {
+	# name, smallest, largest: what chatd(8) documents.
+	local limits=(port 0 65535 max-clients 0 65536
+	    max-per-address 0 65536 max-line 16 8192 register-timeout 0 86400
+	    history 0 1000 max-rooms 1 4096 rate 0 1000000 burst 1 1000000
+	    flood-kick 0 86400 keepalive 0 86400 quiet-above 0 65536)
+	local i name min max expected=() n=0
+	: >"$CONF"
+	for ((i = 0; i < ${#limits[@]}; i += 3)); do
+		printf '%s = %s\n' "${limits[i]}" "${limits[i + 1]}" >>"$CONF"
+	done
+	run_conf -t
+	[ "$status" -eq 0 ]
+	[ "$output" = "chatd: settings OK" ]
+	: >"$CONF"
+	for ((i = 0; i < ${#limits[@]}; i += 3)); do
+		printf '%s = %s\n' "${limits[i]}" "${limits[i + 2]}" >>"$CONF"
+	done
+	run_conf -t
+	[ "$status" -eq 0 ]
+	[ "$output" = "chatd: settings OK" ]
+	: >"$CONF"
+	for ((i = 0; i < ${#limits[@]}; i += 3)); do
+		name=${limits[i]} min=${limits[i + 1]} max=${limits[i + 2]}
+		printf '%s = %s\n' "$name" "$((max + 1))" >>"$CONF"
+		expected+=("chatd: $CONF:$((++n)): $name: $((max + 1)) is out of range ($min to $max)")
+		[ "$min" -gt 0 ] || continue
+		printf '%s = %s\n' "$name" "$((min - 1))" >>"$CONF"
+		expected+=("chatd: $CONF:$((++n)): $name: $((min - 1)) is out of range ($min to $max)")
+	done
+	run_conf -t
+	[ "$status" -eq 78 ]
+	[ "$output" = "$(printf '%s\n' "${expected[@]}")" ]
+	# The command line names the option as it is written there.
+	run "$CHATD" -t --max-line 15
+	[ "$status" -eq 64 ]
+	[ "$output" = "chatd: --max-line: 15 is out of range (16 to 8192)" ]
+}
+
+@test "the command line is checked first: a bad option is exit 64 alone, whatever the file holds" {
+	printf 'rate = fast\nburst = 0\n' >"$CONF"
+	run "$CHATD" -t -f "$CONF" --history x
+	[ "$status" -eq 64 ]
+	[ "$output" = "chatd: --history: 'x' is not a number" ]
+	run "$CHATD" -t -f "$CONF" --history 5
+	[ "$status" -eq 78 ]
+	[ "${#lines[@]}" -eq 2 ]
 }
 
 @test "the example contrib/chatd.conf is valid and starts a server" {
@@ -283,7 +381,7 @@ open_motd_client() {
 	start_chatd -f "$CONF"
 	printf 'max-line = 40\nrate = soon\n' >"$CONF"
 	reload
-	grep -q "SIGHUP: $CONF:2: --rate: 'soon' is not a number; keeping the old settings" "$LOG"
+	grep -q "SIGHUP: $CONF:2: rate: 'soon' is not a number; keeping the old settings" "$LOG"
 	kill -0 "$CHATD_PID"
 	login alice
 	for i in 1 2 3 4 5 6 7 8 9 10 11 12; do say alice "/barrier"; done
@@ -293,6 +391,55 @@ open_motd_client() {
 	done
 	say alice "$(printf '%041d' 0)"
 	expect alice "! line too long (max 40 bytes)"
+}
+
+@test "SIGHUP with three bad lines logs each and keeps the old settings; a good file then applies" {
+	printf 'rate = 0\n' >"$CONF"
+	start_chatd -f "$CONF"
+	login alice
+	printf 'rate = soon\nburst = 2\nmax-line = 5\n\nfrobnicate = 1\n' >"$CONF"
+	kill -HUP "$CHATD_PID"
+	wait_for "$TIMEOUT" grep -qF "SIGHUP: $CONF:5: unknown setting 'frobnicate'; keeping the old settings" "$LOG"
+	grep -qF "SIGHUP: $CONF:1: rate: 'soon' is not a number; keeping the old settings" "$LOG"
+	grep -qF "SIGHUP: $CONF:3: max-line: 5 is out of range (16 to 8192); keeping the old settings" "$LOG"
+	[ "$(grep -c 'keeping the old settings' "$LOG")" -eq 3 ]
+	run ! grep -q 'SIGHUP: settings re-read' "$LOG"
+	run ! grep -q 'SIGHUP: max-line changed' "$LOG"
+	# Nothing of the bad file was applied: still no rate limit.
+	for i in 1 2 3 4 5 6; do say alice "/barrier"; done
+	for i in 1 2 3 4 5 6; do
+		expect alice "! unknown command: /barrier (try /help)"
+	done
+	# A good file after it is read as any other.
+	printf 'rate = 1\nburst = 2\n' >"$CONF"
+	reload
+	grep -q 'SIGHUP: settings re-read' "$LOG"
+	for i in 1 2 3 4 5 6; do say alice "/barrier"; done
+	expect alice "! unknown command: /barrier (try /help)"
+	expect alice "! unknown command: /barrier (try /help)"
+	expect alice "! rate limit exceeded, slow down"
+}
+
+@test "-d: a relative path first met at SIGHUP is taken from the start directory, not /" {
+	printf 'from the start directory\n' >"$BATS_TEST_TMPDIR/news"
+	: >"$CONF"
+	RUNDIR=$BATS_TEST_TMPDIR/run
+	LOG=$BATS_TEST_TMPDIR/chatd.log
+	INSTANCE=test$$.${BATS_TEST_NUMBER}.$RANDOM
+	mkdir -m 700 "$RUNDIR"
+	cd "$BATS_TEST_TMPDIR"
+	# Every path absolute: none makes chatd look at its directory.
+	"$CHATD" -d -p 0 -l 127.0.0.1 -n "$INSTANCE" --run-dir "$RUNDIR" \
+	    --pidfile "$BATS_TEST_TMPDIR/pid" -f "$CONF" 2>"$LOG" 3>&-
+	cd - >/dev/null
+	# teardown stops it as any other server.
+	CHATD_PID=$(cat "$BATS_TEST_TMPDIR/pid")
+	logged_port
+	open_motd_client alice
+	[ "${#GREETING[@]}" -eq 0 ]
+	printf 'motd = news\n' >"$CONF"
+	kill -HUP "$CHATD_PID"
+	wait_for "$TIMEOUT" motd_is "* from the start directory"
 }
 
 @test "an operator password file others may read is named in a warning" {

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: ISC
 # The bytes of a configuration file: a NUL byte, wherever it is in a
 # line, and a line too long for the reader stop chatd with exit 78 naming
-# the file and the line, rather than cutting the line short in silence.
+# the file and the line, rather than cutting the line short in silence;
+# the lines after them are still read, and reported if bad.
 
 load helpers
 
@@ -43,4 +44,17 @@ setup() {
 	run "$CHATD" -t -f "$CONF"
 	[ "$status" -eq 78 ]
 	[ "$output" = "chatd: $CONF:1: line too long" ]
+}
+
+@test "a line too long is one bad line: the lines after it are read, numbered and reported" {
+	# Were the rest of the long line read as a line of its own, its
+	# "rate = x" would be reported too, and the numbers would be off.
+	{ printf 'port = 9000 #'; head -c 8178 /dev/zero | tr '\0' x
+	    printf 'rate = x\nburst = 0\nmax-clients = 5\0\nhistory = 5\nkeepalive = y'; } >"$CONF"
+	run "$CHATD" -t -f "$CONF"
+	[ "$status" -eq 78 ]
+	[ "$output" = "chatd: $CONF:1: line too long
+chatd: $CONF:2: burst: 0 is out of range (1 to 1000000)
+chatd: $CONF:3: a NUL byte
+chatd: $CONF:5: keepalive: 'y' is not a number" ]
 }
