@@ -134,7 +134,7 @@ DURATION='(((0|[1-9][0-9]*)d )?(0|[1-9][0-9]?)h )?((0|[1-9][0-9]?)m )?(0|[1-9][0
 	expect bob "<alice> barrier"
 }
 
-# chatd(8): /msg is /dm, except that without any argument it names
+# chatd(7): /msg is /dm, except that without any argument it names
 # itself in the usage line.
 @test "/msg without anything: ! usage: /msg NAME TEXT; without text, as /dm" {
 	login_all alice bob
