@@ -36,16 +36,18 @@
  *
  * Who removes it. The standalone listener does, at shutdown
  * (hub_destroy). Without a live listener (inetd mode, or a listener that
- * died) the last process to leave does: hub_leave_begin() takes the
- * directory lock before the process frees its slot and hub_leave_end()
- * removes everything if no slot is held by a live process. The lock
- * closes two races. An instance that has attached but not yet claimed a
+ * died) the last process to leave does: once it has freed its slot
+ * and seen its last wake-ups and history lines through,
+ * hub_leave_begin() takes the directory lock and hub_leave_end()
+ * removes everything if no slot is held by a live process. Two races
+ * are closed. An instance that has attached but not yet claimed a
  * slot would be invisible to that check and left alone on an unlinked
  * segment, so under HUB_INETD hub_open() returns still holding the lock
  * and the worker releases it (hub_dir_unlock) only once its slot is
- * claimed. And a slot freed before the lock is taken would let a new
- * instance find the segment unused, rebuild it, and then lose it to the
- * leaver's removal; so the slot is freed under the lock. A leaver that
+ * claimed. And between freeing its slot and taking the lock, a leaver
+ * may let a new instance find the segment unused and build another
+ * under the same name: so the leaver removes it only if the name still
+ * names the segment it mapped (hub_named). A leaver that
  * finds the directory removed (st_nlink 0) knows its segment is gone
  * already. Dead slots need no burial first: if no live process is left,
  * nobody is there to hear "connection lost". A last process killed with
@@ -445,6 +447,41 @@ hub_attach(struct hub *h, int fd, enum hub_role role)
 		    strerror(errno));
 }
 
+/* Notes which object the name gave us (see hub_named), and closes fd. */
+static void
+hub_remember(struct hub *h, int fd)
+{
+	struct stat	st;
+
+	if (h->hdr != NULL) {
+		if (fstat(fd, &st) == -1)
+			fatal("fstat %s", h->shmname);
+		h->shmdev = st.st_dev;
+		h->shmino = st.st_ino;
+	}
+	close(fd);
+}
+
+/*
+ * Whether the segment's name still names the object we mapped: a
+ * leaver frees its slot before it takes the directory lock, and a new
+ * instance may meanwhile have found the segment unused and built
+ * another under the same name, which is not the leaver's to remove.
+ */
+static int
+hub_named(const struct hub *h)
+{
+	struct stat	st;
+	int		fd, same;
+
+	if ((fd = shm_open(h->shmname, O_RDONLY, 0)) == -1)
+		return 0;
+	same = fstat(fd, &st) == 0 && st.st_dev == h->shmdev &&
+	    st.st_ino == h->shmino;
+	close(fd);
+	return same;
+}
+
 /*
  * Creates the instance's segment, or attaches to a live one. Holding the
  * directory lock, nobody else is between shm_open and a ready segment.
@@ -476,7 +513,7 @@ hub_open(struct hub *h, const struct config *cf, enum hub_role role)
 			    "be used: %s; remove it or use another instance",
 			    h->shmname, shm_problem(errno));
 		if (fd != -1)
-			close(fd);
+			hub_remember(h, fd);
 	}
 	if (h->hdr == NULL)
 		fatal_status(EX_UNAVAILABLE, "cannot create %s", h->shmname);
@@ -666,7 +703,7 @@ hub_leave_end(struct hub *h)
 		return;
 	if (fstat(h->dirfd, &st) == -1)
 		fatal("fstat %s", h->dirpath);
-	if (st.st_nlink > 0 && !hub_in_use(h)) {
+	if (st.st_nlink > 0 && hub_named(h) && !hub_in_use(h)) {
 		log_debug("last one out: removing shared memory %s",
 		    h->shmname);
 		hub_destroy(h);

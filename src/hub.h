@@ -133,6 +133,8 @@ struct hub {
 	int		 dirfd;	/* the instance's directory of pipes */
 	int		 dirlocked;	/* we hold its flock */
 	char		 shmname[INSTANCE_MAX_LEN + 16];
+	dev_t		 shmdev;	/* the object shmname gave us */
+	ino_t		 shmino;
 	char		 dirpath[PATH_MAX];
 };
 

@@ -514,6 +514,53 @@ stopped() {
 	done
 }
 
+# Whether process $1 waits for an exclusive flock(2) (a "->" line).
+flock_waiting() {
+	grep -Eq -- "-> FLOCK +ADVISORY +WRITE +$1 " /proc/locks
+}
+
+# A leaver frees its slot first and takes the instance directory's lock
+# only after, so a newcomer may find the segment unused in between and
+# build another under the same name. Here the test holds the directory
+# lock until the leaver waits for it, stops the leaver, lets a newcomer
+# build its segment, then lets the leaver go on: it must leave the
+# newcomer's segment alone. Before, it removed it with the directory,
+# and the next user landed on a third segment, out of the newcomer's
+# sight.
+@test "systemd-socket-activate --inetd: a leaver held up after freeing its slot leaves the newcomer's segment alone" {
+	local holder a
+	start_super activate
+	login_instances a
+	a=${PID[a]}
+	(
+		exec 9<"$RUNDIR/$INSTANCE"
+		flock -x 9
+		touch "$BATS_TEST_TMPDIR/locked"
+		exec sleep 60
+	) &
+	holder=$!
+	wait_for "$TIMEOUT" test -e "$BATS_TEST_TMPDIR/locked"
+	say a "/quit"
+	wait_for "$TIMEOUT" flock_waiting "$a"
+	kill -STOP "$a"
+	kill "$holder"
+	wait "$holder" || true
+	# The segment is unused: b rebuilds it, alone and operator.
+	login_instances b
+	kill -CONT "$a"
+	expect a "* Goodbye, a."
+	expect_eof a
+	disconnect a
+	wait_for "$TIMEOUT" dead "$a"
+	login_instances c
+	expect b "* c joined lobby"
+	say c "hello"
+	expect b "<c> hello"
+	disconnect b
+	disconnect c
+	assert_gone
+}
+
 # systemd itself checks the units: every key known, the socket finds its
 # template service, ExecStart names a program that exists.
 @test "contrib/accept/chatd.socket and contrib/chatd@.service pass systemd-analyze verify" {
