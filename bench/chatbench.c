@@ -16,12 +16,17 @@
  * stopped with SIGSTOP for the whole send phase and continued after it:
  * the latency of everybody else shows what one stopped process holds
  * up.  The server's memory (Pss of a process tree, the drop of
- * MemAvailable) and CPU time come from /proc.  bench/README says what
- * every number means.  One epoll loop, no threads.
+ * MemAvailable) and CPU time come from /proc.
+ *
+ * With -m, each sender sends exactly LINES lines instead of sending for
+ * SECONDS; with -C the run is a check, as the tests want it: any line
+ * lost, duplicated, reordered or echoed, or a connection lost, fails it,
+ * and at the end every user sends /quit and waits for the server to
+ * close its connection.  bench/README says what every number means.
+ * One epoll loop (bench/conn.c), no threads.
  */
 
 #include <sys/types.h>
-#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -36,7 +41,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "stopper.h"
 
 #define EX_RUN		1	/* the run could not be done */
@@ -65,10 +70,9 @@
 #define STOP_WAIT_MS	1000	/* for a stopped process to show as stopped */
 #define MAX_REASONS	8	/* distinct failure reasons kept */
 #define CARRY_SIZE	1088	/* longest server line kept across reads */
-#define READ_SIZE	65536	/* one read() */
 #define SEND_SIZE	65536	/* a sender's output buffer */
+#define LINE_ROOM	(MAX_BYTES + 64)	/* a line, stamp and LF, at most */
 #define SMALL_OUT	(MAX_NAME + 2)	/* anybody else's: a name and LF */
-#define MAX_EVENTS	512
 #define SETTLE_QUIET	2.0	/* s without a join notice ends settling */
 #define STALL_SECONDS	1.0	/* -w: a full window stalled this long opens */
 #define LATE_NS		1000000	/* -r: a line generated 1 ms late is late */
@@ -78,8 +82,6 @@
 #define HIST_MAX_SHIFT	29	/* up to 2^38 us, three days */
 #define HIST_BUCKETS	((HIST_MAX_SHIFT + 2) * HIST_SUB)
 #define NS		1000000000LL
-#define PROMPT		"Enter your name:"
-#define TIMER_TAG	UINT64_MAX
 
 enum cstate {
 	C_IDLE,			/* not connected yet */
@@ -87,6 +89,8 @@ enum cstate {
 	C_PROMPT,		/* waiting for "Enter your name:" */
 	C_HELLO,		/* name sent, waiting for "* Hello, NAME!" */
 	C_READY,		/* registered */
+	C_QUIT,			/* -C: "/quit" sent, waiting for the close */
+	C_CLOSED,		/* -C: closed by the server after "/quit" */
 	C_FAILED,		/* never registered */
 	C_LOST			/* registered, then disconnected */
 };
@@ -96,23 +100,17 @@ enum phase {
 	P_SETTLE,		/* join notices still arriving */
 	P_SEND,
 	P_DRAIN,		/* sending over, stragglers arriving */
+	P_QUIT,			/* -C: every user quits */
 	P_DONE
 };
 
+/* A user: its connection first, so that conn.c's callbacks find it. */
 struct client {
-	int		 fd;
+	struct conn	 conn;
 	uint8_t		 state;
 	uint8_t		 namelen;
-	uint8_t		 overlong;	/* discarding a line too long to keep */
-	uint8_t		 polling_out;	/* EPOLLOUT is armed */
 	uint8_t		 stopped;	/* -z: its server process is stopped */
-	uint16_t	 carrylen;
 	int32_t		 sender;	/* sender number, or -1 */
-	char		*carry;		/* an incomplete line from the last read */
-	char		*out;
-	uint32_t	 outoff;
-	uint32_t	 outlen;
-	uint32_t	 outcap;
 	char		 name[MAX_NAME + 1];
 	char		 small[SMALL_OUT];
 };
@@ -122,7 +120,7 @@ struct sender {
 	uint32_t	 observer;	/* -w: whose receipt takes a line out of flight */
 	uint32_t	 next;		/* sequence number of the next line */
 	uint32_t	 acked;		/* -w: lines the observer has got */
-	uint32_t	 total;		/* -r: lines due before the end */
+	uint32_t	 total;		/* -r, -m: lines due before the end */
 	int64_t		 progress;	/* -w: when acked last moved */
 	double		 offset;	/* -r: stagger, in periods */
 };
@@ -154,11 +152,13 @@ static unsigned		 npids;
 static double		 timeout = DEF_TIMEOUT;
 static double		 drain_quiet = DEF_DRAIN;
 static int		 quiet;
+static uint32_t		 nlines;	/* -m; 0: send for -d seconds */
+static int		 check;		/* -C */
 static unsigned		 stop_users[MAX_STOPS];	/* -z */
 static unsigned		 nstop_users;
 
-static struct addrinfo	*addr;
-static int		 ep = -1;
+static struct sockaddr_storage server;
+static socklen_t	 serverlen;
 static int		 timerfd = -1;
 static int64_t		 timer_armed;
 static struct client	*clients;
@@ -166,12 +166,12 @@ static struct sender	*senders;
 static struct pair	*pairs;		/* [receiver * nsenders + sender] */
 static uint32_t		*order;		/* clients in the order they registered */
 static uint64_t		*hist;
-static char		*readbuf;
 static char		*carries;	/* every client's carry, in one block */
 
 static enum phase	 phase = P_REGISTER;
 static int		 run_failed;
 static unsigned		 nstarted, ninflight, nregistered, nfailed, nlost;
+static unsigned		 nquit, nclosed;	/* -C */
 static int64_t		 t_start, t_first_connect, t_last_hello, t_settled;
 static int64_t		 t_send, t_end, t_drain, t_last_arrival, t_last_join;
 static int64_t		 t_deadline;
@@ -213,10 +213,11 @@ usage(void)
 	fprintf(stderr,
 	    "usage: chatbench -p port [-H host] -n users [-c inflight] "
 	    "[-s senders]\n"
-	    "                 [-r rate | -w window] [-d seconds] [-l bytes] "
-	    "[-S pid]...\n"
-	    "                 [-z user,...] [-T timeout] [-D drain] "
-	    "[-N name_prefix] [-q]\n");
+	    "                 [-r rate | -w window] [-d seconds | -m lines] "
+	    "[-l bytes]\n"
+	    "                 [-S pid]... [-z user,...] [-T timeout] "
+	    "[-D drain] [-N name_prefix]\n"
+	    "                 [-C] [-q]\n");
 	exit(EX_USAGE);
 }
 
@@ -263,16 +264,6 @@ note(const char *fmt, ...)
 	va_start(ap, fmt);
 	vwarn(fmt, ap);
 	va_end(ap);
-}
-
-static int64_t
-now_ns(void)
-{
-	struct timespec	ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-		die("clock_gettime: %s", strerror(errno));
-	return ((int64_t)ts.tv_sec * NS + ts.tv_nsec);
 }
 
 static double
@@ -372,11 +363,15 @@ check_prefix(void)
 static void
 getopts(int argc, char **argv)
 {
-	int		ch, have_rate = 0;
+	int		ch, have_rate = 0, have_seconds = 0;
 	unsigned	i;
 
-	while ((ch = getopt(argc, argv, "c:D:d:H:l:N:n:p:qr:S:s:T:w:z:")) != -1) {
+	while ((ch = getopt(argc, argv, "Cc:D:d:H:l:m:N:n:p:qr:S:s:T:w:z:")) !=
+	    -1) {
 		switch (ch) {
+		case 'C':
+			check = 1;
+			break;
 		case 'c':
 			inflight_max = opt_uint(optarg, 1, 1000000, "-c");
 			break;
@@ -385,12 +380,16 @@ getopts(int argc, char **argv)
 			break;
 		case 'd':
 			seconds = opt_double(optarg, 0.001, 86400, "-d");
+			have_seconds = 1;
 			break;
 		case 'H':
 			host = optarg;
 			break;
 		case 'l':
 			linebytes = opt_uint(optarg, 1, MAX_BYTES, "-l");
+			break;
+		case 'm':
+			nlines = opt_uint(optarg, 1, 100000000, "-m");
 			break;
 		case 'N':
 			prefix = optarg;
@@ -438,6 +437,8 @@ getopts(int argc, char **argv)
 		usage_error("-n is required");
 	if (have_rate && window != 0)
 		usage_error("-r and -w exclude each other");
+	if (have_seconds && nlines != 0)
+		usage_error("-d and -m exclude each other");
 	if (nsenders > nusers)
 		usage_error("-s %u is more than -n %u", nsenders, nusers);
 	for (i = 0; i < nstop_users; i++)
@@ -801,8 +802,8 @@ user_inode(const struct client *c)
 	/* Zeroed: the analyser cannot see getsockname fill them. */
 	memset(&ours, 0, sizeof ours);
 	memset(&theirs, 0, sizeof theirs);
-	if (getsockname(c->fd, (struct sockaddr *)&ours, &olen) == -1 ||
-	    getpeername(c->fd, (struct sockaddr *)&theirs, &tlen) == -1)
+	if (getsockname(c->conn.fd, (struct sockaddr *)&ours, &olen) == -1 ||
+	    getpeername(c->conn.fd, (struct sockaddr *)&theirs, &tlen) == -1)
 		return (0);
 	sport = ntohs(theirs.ss_family == AF_INET ?
 	    ((struct sockaddr_in *)&theirs)->sin_port :
@@ -1023,40 +1024,38 @@ reason_add(const char *text)
 	reasons[nreasons++].count = 1;
 }
 
-static void
-epoll_set(struct client *c, int op, uint32_t events)
+/* The user whose connection it is: the connection is its first member. */
+static struct client *
+client_of(struct conn *cn)
 {
-	struct epoll_event	ev;
-
-	memset(&ev, 0, sizeof ev);
-	ev.events = events;
-	ev.data.u64 = (uint64_t)(c - clients);
-	if (epoll_ctl(ep, op, c->fd, &ev) == -1)
-		die("epoll_ctl: %s", strerror(errno));
+	return ((struct client *)(void *)cn);
 }
 
-static void
-want_out(struct client *c, int on)
-{
-	if (c->polling_out == on)
-		return;
-	c->polling_out = (uint8_t)on;
-	epoll_set(c, EPOLL_CTL_MOD, on ? EPOLLIN | EPOLLOUT : EPOLLIN);
-}
-
-/* Ends a client: not registered (failed) or registered (lost). */
+/*
+ * Ends a client: not registered (failed), registered (lost), or, with
+ * -C, closed by the server after its "/quit" as it should be.  With -C
+ * a lost connection ends the run.
+ */
 static void
 client_end(struct client *c, const char *why)
 {
 	char	text[96];
 
-	if (c->fd != -1 && close(c->fd) == -1)
-		die("close: %s", strerror(errno));
-	c->fd = -1;
+	conn_close(&c->conn, 0);
+	if (c->state == C_QUIT) {
+		c->state = C_CLOSED;
+		nclosed++;
+		return;
+	}
 	if (c->state == C_READY) {
 		c->state = C_LOST;
 		nlost++;
 		snprintf(text, sizeof text, "disconnected: %s", why);
+		if (check) {
+			note("%s %s", c->name, text);
+			run_failed = 1;
+			phase = P_DONE;
+		}
 	} else {
 		if (c->state != C_IDLE)
 			ninflight--;
@@ -1068,102 +1067,43 @@ client_end(struct client *c, const char *why)
 }
 
 static void
-client_flush(struct client *c)
-{
-	ssize_t	n;
-
-	while (c->outoff < c->outlen) {
-		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
-		    MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				want_out(c, 1);
-				return;
-			}
-			client_end(c, strerror(errno));
-			return;
-		}
-		c->outoff += (uint32_t)n;
-	}
-	c->outoff = c->outlen = 0;
-	want_out(c, 0);
-}
-
-static void
 client_connect(struct client *c)
 {
-	int	one = 1;
-
-	c->fd = socket(addr->ai_family, addr->ai_socktype | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, addr->ai_protocol);
-	if (c->fd == -1)
-		die("socket: %s", strerror(errno));
-	/* Lines are small and latency is what we measure: no Nagle. */
-	if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) ==
-	    -1)
-		die("setsockopt TCP_NODELAY: %s", strerror(errno));
 	ninflight++;
 	nstarted++;
 	if (t_first_connect == 0)
 		t_first_connect = now_ns();
 	c->state = C_CONNECTING;
-	if (connect(c->fd, addr->ai_addr, addr->ai_addrlen) == -1 &&
-	    errno != EINPROGRESS) {
+	if (conn_open(&c->conn, (const struct sockaddr *)&server, serverlen,
+	    NULL, NULL, 0) == -1)
 		client_end(c, strerror(errno));
-		return;
-	}
-	epoll_set(c, EPOLL_CTL_ADD, EPOLLOUT);
 }
 
-/*
- * With no server on a port in the ephemeral range, a connect() can pick
- * that very port as its source and connect to itself, then wait forever
- * for a prompt.
- */
-static int
-self_connected(int fd)
-{
-	struct sockaddr_storage	a, b;
-	socklen_t		alen = sizeof a, blen = sizeof b;
-
-	if (getsockname(fd, (struct sockaddr *)&a, &alen) == -1)
-		die("getsockname: %s", strerror(errno));
-	if (getpeername(fd, (struct sockaddr *)&b, &blen) == -1)
-		return (0);	/* the connection failed meanwhile: read sees it */
-	return (alen == blen && memcmp(&a, &b, alen) == 0);
-}
-
+/* conn.c: the connect finished, or failed. */
 static void
-client_connected(struct client *c)
+client_up(struct conn *cn, const char *why)
 {
-	int		err;
-	socklen_t	len = sizeof err;
+	struct client	*c = client_of(cn);
 
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-		die("getsockopt SO_ERROR: %s", strerror(errno));
-	if (err != 0) {
-		client_end(c, strerror(err));
-		return;
-	}
-	if (self_connected(c->fd)) {
-		client_end(c, "connected to itself: nobody listens there");
-		return;
-	}
-	c->state = C_PROMPT;
-	epoll_set(c, EPOLL_CTL_MOD, EPOLLIN);
+	if (why != NULL)
+		client_end(c, why);
+	else
+		c->state = C_PROMPT;
+}
+
+/* conn.c: the server closed the connection, or it failed. */
+static void
+client_down(struct conn *cn, const char *why)
+{
+	client_end(client_of(cn), why);
 }
 
 static void
 send_name(struct client *c)
 {
-	memcpy(c->out, c->name, c->namelen);
-	c->out[c->namelen] = '\n';
-	c->outoff = 0;
-	c->outlen = c->namelen + 1U;
 	c->state = C_HELLO;
-	client_flush(c);
+	if (conn_send_line(&c->conn, c->name, c->namelen) == -1)
+		die("bug: no room for a name");
 }
 
 static void
@@ -1192,8 +1132,8 @@ line_registering(struct client *c, const char *s, size_t len, int64_t now)
 {
 	char	why[96];
 
-	if (c->state == C_PROMPT && len == sizeof PROMPT - 1 &&
-	    memcmp(s, PROMPT, len) == 0) {
+	if (c->state == C_PROMPT && len == sizeof CONN_PROMPT - 1 &&
+	    memcmp(s, CONN_PROMPT, len) == 0) {
 		send_name(c);
 		return;
 	}
@@ -1304,11 +1244,12 @@ line_chat(const struct client *c, const char *s, size_t len, int64_t now)
 	}
 }
 
+/* conn.c: a line from the server. */
 static void
-client_line(struct client *c, const char *s, size_t len, int64_t now)
+client_line(struct conn *cn, const char *s, size_t len, int64_t now)
 {
-	if (len > 0 && s[len - 1] == '\r')
-		len--;
+	struct client	*c = client_of(cn);
+
 	if (c->state == C_PROMPT || c->state == C_HELLO) {
 		line_registering(c, s, len, now);
 		return;
@@ -1329,79 +1270,9 @@ client_line(struct client *c, const char *s, size_t len, int64_t now)
 	line_chat(c, s, len, now);
 }
 
-/* Splits what one read() brought into lines; keeps the incomplete tail. */
-static void
-client_input(struct client *c, const char *buf, size_t len, int64_t now)
-{
-	const char	*p = buf, *end = buf + len, *nl;
-	size_t		 take;
-
-	if (c->carrylen > 0 || c->overlong) {
-		nl = memchr(p, '\n', len);
-		take = nl != NULL ? (size_t)(nl - p) : len;
-		if (!c->overlong && c->carrylen + take > CARRY_SIZE)
-			c->overlong = 1;
-		if (!c->overlong) {
-			memcpy(c->carry + c->carrylen, p, take);
-			c->carrylen += (uint16_t)take;
-		}
-		if (nl == NULL)
-			return;
-		if (!c->overlong)
-			client_line(c, c->carry, c->carrylen, now);
-		c->carrylen = 0;
-		c->overlong = 0;
-		p = nl + 1;
-	}
-	while (p < end && c->fd != -1) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
-			take = (size_t)(end - p);
-			if (take > CARRY_SIZE)
-				c->overlong = 1;
-			else {
-				memcpy(c->carry, p, take);
-				c->carrylen = (uint16_t)take;
-			}
-			return;
-		}
-		client_line(c, p, (size_t)(nl - p), now);
-		p = nl + 1;
-	}
-}
-
-static void
-client_read(struct client *c)
-{
-	ssize_t	n;
-
-	n = read(c->fd, readbuf, READ_SIZE);
-	if (n == -1) {
-		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-			return;
-		client_end(c, strerror(errno));
-		return;
-	}
-	if (n == 0) {
-		client_end(c, "closed by the server");
-		return;
-	}
-	client_input(c, readbuf, (size_t)n, now_ns());
-}
-
-static void
-client_event(struct client *c, uint32_t events)
-{
-	if (c->fd == -1)
-		return;
-	if (c->state == C_CONNECTING) {
-		client_connected(c);
-		return;
-	}
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-		client_read(c);
-	if (c->fd != -1 && (events & EPOLLOUT))
-		client_flush(c);
-}
+static const struct conn_ops	client_ops = {
+	client_up, client_line, NULL, client_down
+};
 
 /* --- Senders ------------------------------------------------------------ */
 
@@ -1416,12 +1287,14 @@ intended(const struct sender *s, uint32_t k)
 static void
 put_line(struct client *c, uint32_t sid, uint32_t seq, int64_t stamp)
 {
-	char	*p = c->out + c->outlen;
+	char	*p = conn_reserve(&c->conn, LINE_ROOM);
 	int	 n;
 
-	n = snprintf(p, c->outcap - c->outlen, "%" PRIu32 " %" PRIu32 " %"
-	    PRId64, sid, seq, stamp);
-	if (n < 0 || (size_t)n >= c->outcap - c->outlen)
+	if (p == NULL)
+		die("bug: no room for a line");
+	n = snprintf(p, LINE_ROOM, "%" PRIu32 " %" PRIu32 " %" PRId64, sid,
+	    seq, stamp);
+	if (n < 0 || (size_t)n >= LINE_ROOM)
 		die("bug: no room for a line");
 	if ((unsigned)n + 1 < linebytes) {
 		p[n] = ' ';
@@ -1429,14 +1302,14 @@ put_line(struct client *c, uint32_t sid, uint32_t seq, int64_t stamp)
 		n = (int)linebytes;
 	}
 	p[n] = '\n';
-	c->outlen += (uint32_t)n + 1;
+	conn_commit(&c->conn, (size_t)n + 1);
 	nsent++;
 }
 
 static int
 has_room(const struct client *c)
 {
-	return (c->outcap - c->outlen >= MAX_BYTES + 64);
+	return (conn_room(&c->conn) >= LINE_ROOM);
 }
 
 /* Lines due by now, as many as the buffer takes. */
@@ -1469,7 +1342,8 @@ fill_window(struct sender *s, uint32_t sid, int64_t now)
 		s->acked = s->next;
 		s->progress = now;
 	}
-	while (s->next - s->acked < window && has_room(c)) {
+	while (s->next < s->total && s->next - s->acked < window &&
+	    has_room(c)) {
 		if (s->next == s->acked)
 			s->progress = now;
 		put_line(c, sid, s->next++, now);
@@ -1484,20 +1358,13 @@ fill_senders(int64_t now)
 
 	for (i = 0; i < nsenders; i++) {
 		c = &clients[senders[i].client];
-		if (c->fd == -1)
+		if (c->conn.fd == -1)
 			continue;
-		if (c->outoff > 0) {
-			memmove(c->out, c->out + c->outoff,
-			    c->outlen - c->outoff);
-			c->outlen -= c->outoff;
-			c->outoff = 0;
-		}
 		if (window == 0)
 			fill_rate(&senders[i], i, now);
 		else if (phase == P_SEND)
 			fill_window(&senders[i], i, now);
-		if (c->outlen > 0 && !c->polling_out)
-			client_flush(c);
+		conn_flush(&c->conn);
 	}
 }
 
@@ -1523,21 +1390,25 @@ static void
 senders_setup(void)
 {
 	struct sender	*s;
+	char		*out;
 	uint32_t	 i;
 
 	for (i = 0; i < nsenders; i++) {
 		s = &senders[i];
 		s->client = order[i];
 		clients[s->client].sender = (int32_t)i;
-		clients[s->client].out = malloc(SEND_SIZE);
-		if (clients[s->client].out == NULL)
+		if ((out = malloc(SEND_SIZE)) == NULL)
 			die("out of memory");
-		clients[s->client].outcap = SEND_SIZE;
+		conn_setout(&clients[s->client].conn, out, SEND_SIZE);
 		s->observer = order[nregistered - 1];
 		if (s->observer == s->client && nregistered > 1)
 			s->observer = order[nregistered - 2];
 		s->offset = (double)i / nsenders;
-		s->total = window == 0 ? lines_due(s->offset) : UINT32_MAX;
+		if (nlines != 0)
+			s->total = nlines;
+		else
+			s->total = window == 0 ? lines_due(s->offset) :
+			    UINT32_MAX;
 		s->progress = t_send;
 	}
 }
@@ -1556,6 +1427,14 @@ lost(void)
 	return (expected() > delivered ? expected() - delivered : 0);
 }
 
+/* -C: whether every line came once and in order, and nobody was lost. */
+static int
+check_passed(void)
+{
+	return (!run_failed && nfailed == 0 && nlost == 0 && lost() == 0 &&
+	    ndup == 0 && nreorder == 0 && nforeign == 0);
+}
+
 static int
 senders_done(void)
 {
@@ -1564,12 +1443,30 @@ senders_done(void)
 
 	for (i = 0; i < nsenders; i++) {
 		c = &clients[senders[i].client];
-		if (c->fd == -1)
+		if (c->conn.fd == -1)
 			continue;
-		if (c->outlen > 0 ||
+		if (conn_pending(&c->conn) > 0 ||
 		    (window == 0 && senders[i].next < senders[i].total))
 			return (0);
 	}
+	return (1);
+}
+
+/*
+ * Whether the send phase is over: -d seconds have passed, or with -m
+ * every sender still connected has generated its lines.
+ */
+static int
+sending_over(int64_t now)
+{
+	uint32_t	i;
+
+	if (nlines == 0)
+		return (now >= t_end);
+	for (i = 0; i < nsenders; i++)
+		if (clients[senders[i].client].conn.fd != -1 &&
+		    senders[i].next < senders[i].total)
+			return (0);
 	return (1);
 }
 
@@ -1596,7 +1493,7 @@ start_sending(void)
 	if (nstop_users > 0)
 		stops_apply();
 	t_send = now_ns();
-	t_end = t_send + (int64_t)(seconds * NS);
+	t_end = nlines != 0 ? INT64_MAX : t_send + (int64_t)(seconds * NS);
 	t_last_arrival = t_send;
 	senders_setup();
 	phase = P_SEND;
@@ -1618,6 +1515,34 @@ tick_register(int64_t now)
 	phase = P_SETTLE;
 }
 
+/*
+ * -C: every user says "/quit", and the server must close every
+ * connection; a check that failed already ends here.  Without -C the
+ * connections are closed at exit.
+ */
+static void
+drain_over(void)
+{
+	static const char	quit[] = "/quit";
+	struct client		*c;
+	uint32_t		 i;
+
+	if (!check || !check_passed()) {
+		phase = P_DONE;
+		return;
+	}
+	phase = P_QUIT;
+	for (i = 0; i < nusers; i++) {
+		c = &clients[i];
+		if (c->state != C_READY)
+			continue;
+		c->state = C_QUIT;
+		nquit++;
+		if (conn_send_line(&c->conn, quit, sizeof quit - 1) == -1)
+			die("bug: no room for /quit");
+	}
+}
+
 static void
 tick(int64_t now)
 {
@@ -1636,7 +1561,7 @@ tick(int64_t now)
 		start_sending();
 	if (phase == P_SEND || phase == P_DRAIN)
 		fill_senders(now_ns());
-	if (phase == P_SEND && now >= t_end) {
+	if (phase == P_SEND && sending_over(now)) {
 		t_drain = now;
 		phase = P_DRAIN;
 		stops_end();
@@ -1644,6 +1569,8 @@ tick(int64_t now)
 	if (phase == P_DRAIN && senders_done() && (delivered >= expected() ||
 	    now - (t_last_arrival > t_drain ? t_last_arrival : t_drain) >=
 	    (int64_t)(drain_quiet * NS)))
+		drain_over();
+	if (phase == P_QUIT && nclosed == nquit)
 		phase = P_DONE;
 }
 
@@ -1666,7 +1593,7 @@ next_deadline(void)
 	for (i = 0; (phase == P_SEND || phase == P_DRAIN) && i < nsenders;
 	    i++) {
 		s = &senders[i];
-		if (clients[s->client].fd == -1 ||
+		if (clients[s->client].conn.fd == -1 ||
 		    !has_room(&clients[s->client]))
 			continue;
 		if (window == 0 && s->next < s->total &&
@@ -1711,27 +1638,13 @@ timer_read(void)
 static void
 loop(void)
 {
-	struct epoll_event	ev[MAX_EVENTS];
-	int			i, n;
-
 	for (;;) {
 		tick(now_ns());
 		if (phase == P_DONE)
 			break;
 		arm_timer(next_deadline());
-		n = epoll_wait(ep, ev, MAX_EVENTS, -1);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			die("epoll_wait: %s", strerror(errno));
-		}
-		for (i = 0; i < n; i++) {
-			if (ev[i].data.u64 == TIMER_TAG)
-				timer_read();
-			else
-				client_event(&clients[ev[i].data.u64],
-				    ev[i].events);
-		}
+		if (conn_wait(-1) > 0)
+			timer_read();
 	}
 }
 
@@ -1747,8 +1660,13 @@ static void
 report_table(int64_t treg, double regs_s, double deliv_s, int64_t t_last,
     long long drop)
 {
+	char		span[48];
 	unsigned	i;
 
+	if (nlines != 0)
+		snprintf(span, sizeof span, ", %" PRIu32 " lines each", nlines);
+	else
+		snprintf(span, sizeof span, " for %g s", seconds);
 	printf("%-18s %u of %u in %.3f s: %.1f/s (%u in flight at most)\n",
 	    "registered", nregistered, nusers, secs(treg), regs_s,
 	    inflight_max);
@@ -1757,14 +1675,14 @@ report_table(int64_t treg, double regs_s, double deliv_s, int64_t t_last,
 	    (uint64_t)nregistered * (nregistered > 0 ? nregistered - 1 : 0) / 2,
 	    t_settled ? secs(t_settled - t_last_hello) : 0.0);
 	if (window == 0)
-		printf("%-18s %u x %g lines/s for %g s: %" PRIu64
+		printf("%-18s %u x %g lines/s%s: %" PRIu64
 		    " lines, %" PRIu64 " over 1 ms late; lag mean %.3f ms, "
-		    "max %.3f ms\n", "sent", nsenders, rate, seconds, nsent,
+		    "max %.3f ms\n", "sent", nsenders, rate, span, nsent,
 		    nlate, nsent ? lag_sum / 1e6 / nsent : 0.0, lag_max / 1e6);
 	else
-		printf("%-18s %u with window %u for %g s: %" PRIu64
+		printf("%-18s %u with window %u%s: %" PRIu64
 		    " lines, %" PRIu64 " stalls\n", "sent", nsenders, window,
-		    seconds, nsent, nstalls);
+		    span, nsent, nstalls);
 	printf("%-18s %" PRIu64 " of %" PRIu64 " in %.3f s: %.1f/s\n",
 	    "deliveries", delivered, expected(),
 	    t_send ? secs(t_last - t_send) : 0.0, deliv_s);
@@ -1799,6 +1717,17 @@ report_table(int64_t treg, double regs_s, double deliv_s, int64_t t_last,
 		printf("%-18s %u more\n", "problem", nreasons_other);
 }
 
+/* -C: the check's figures; dup does not count the echoes here. */
+static void
+report_check(void)
+{
+	printf("CHECK expected=%" PRIu64 " delivered=%" PRIu64 " lost=%"
+	    PRIu64 " dup=%" PRIu64 " reordered=%" PRIu64 " echo=%" PRIu64
+	    " foreign=%" PRIu64 " seconds=%.2f verdict=%s\n", expected(),
+	    delivered, lost(), ndup - necho, nreorder, necho, nforeign,
+	    secs(now_ns() - t_start), check_passed() ? "PASS" : "FAIL");
+}
+
 static void
 report(void)
 {
@@ -1821,6 +1750,8 @@ report(void)
 		deliv_s = delivered / secs(t_last - t_send);
 	if (!quiet)
 		report_table(treg, regs_s, deliv_s, t_last, drop);
+	if (check)
+		report_check();
 	printf("RESULT users=%u registered=%u regs_per_s=%.1f deliveries=%"
 	    PRIu64 " deliv_per_s=%.1f lost=%" PRIu64 " dup=%" PRIu64
 	    " reorder=%" PRIu64 " p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f"
@@ -1840,67 +1771,34 @@ report(void)
 /* --- Setup -------------------------------------------------------------- */
 
 static void
-raise_nofile(void)
-{
-	struct rlimit	rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		die("getrlimit: %s", strerror(errno));
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-		die("setrlimit: %s", strerror(errno));
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < nusers + 16ULL)
-		die("-n %u needs %u descriptors; the hard limit is %llu",
-		    nusers, nusers + 16, (unsigned long long)rl.rlim_cur);
-}
-
-static void
-resolve(void)
-{
-	struct addrinfo	hints;
-	int		e;
-
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((e = getaddrinfo(host, port, &hints, &addr)) != 0)
-		die("%s port %s: %s", host, port, gai_strerror(e));
-}
-
-static void
 setup(void)
 {
-	struct epoll_event	ev;
-	unsigned		i;
+	rlim_t		nofile;
+	unsigned	i;
 
-	raise_nofile();
-	resolve();
+	nofile = conn_nofile();
+	if (nofile != RLIM_INFINITY && nofile < nusers + 16ULL)
+		die("-n %u needs %u descriptors; the hard limit is %llu",
+		    nusers, nusers + 16, (unsigned long long)nofile);
+	conn_resolve(host, port, AF_UNSPEC, &server, &serverlen);
 	/* The send schedule wants the timer on time, not 50 us late. */
 	if (prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL) == -1)
 		die("prctl PR_SET_TIMERSLACK: %s", strerror(errno));
-	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
-		die("epoll_create1: %s", strerror(errno));
+	conn_setup(&client_ops);
 	if ((timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
 	    TFD_CLOEXEC)) == -1)
 		die("timerfd_create: %s", strerror(errno));
-	memset(&ev, 0, sizeof ev);
-	ev.events = EPOLLIN;
-	ev.data.u64 = TIMER_TAG;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, timerfd, &ev) == -1)
-		die("epoll_ctl: %s", strerror(errno));
+	conn_watch(timerfd);
 	clients = alloc_touched(nusers, sizeof *clients);
 	order = alloc_touched(nusers, sizeof *order);
 	senders = alloc_touched(nsenders, sizeof *senders);
 	pairs = alloc_touched((size_t)nusers * nsenders, sizeof *pairs);
 	hist = alloc_touched((size_t)HIST_BUCKETS, sizeof *hist);
-	readbuf = alloc_touched(READ_SIZE, 1);
 	carries = alloc_touched(nusers, CARRY_SIZE);
 	for (i = 0; i < nusers; i++) {
-		clients[i].fd = -1;
+		conn_init(&clients[i].conn, carries + (size_t)i * CARRY_SIZE,
+		    CARRY_SIZE, clients[i].small, SMALL_OUT);
 		clients[i].sender = -1;
-		clients[i].carry = carries + (size_t)i * CARRY_SIZE;
-		clients[i].out = clients[i].small;
-		clients[i].outcap = SMALL_OUT;
 		clients[i].namelen = (uint8_t)snprintf(clients[i].name,
 		    sizeof clients[i].name, "%s%u", prefix, i);
 	}
@@ -1926,5 +1824,5 @@ main(int argc, char **argv)
 	loop();
 	stops_end();	/* the -T deadline may come in the send phase */
 	report();
-	return (run_failed ? EX_RUN : 0);
+	return (run_failed || (check && !check_passed()) ? EX_RUN : 0);
 }

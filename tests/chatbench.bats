@@ -142,6 +142,55 @@ bench() {
 	[[ $stderr == *"-z 1: no process under -S but the -S processes serves u1"* ]]
 }
 
+@test "-C -m: a check against every 7th delivery dropped fails, with exactly the lost lines" {
+	start_broken -d 7
+	# 2 senders x 50 lines, all at once, x 9 receivers = 900
+	# deliveries, 128 dropped.
+	bench -n 10 -s 2 -m 50 -w 50 -D 1 -C
+	[ "$status" -eq 1 ]
+	assert_fields registered=10 deliveries=772 lost=128 dup=0 reorder=0
+	[[ $output == *"CHECK expected=900 delivered=772 lost=128 dup=0 reordered=0 echo=0 foreign=0 seconds="*" verdict=FAIL"* ]]
+	[[ $output == *"sent               2 with window 50, 50 lines each: 100 lines, "* ]]
+}
+
+@test "-C: duplicated, reordered and echoed lines each fail the check" {
+	start_broken -u 10
+	bench -n 10 -s 2 -m 50 -w 50 -D 1 -C
+	[ "$status" -eq 1 ]
+	[[ $output == *"CHECK expected=900 delivered=900 lost=0 dup=90 reordered=0 echo=0 foreign=0 seconds="*" verdict=FAIL"* ]]
+	stop_chatd
+	start_broken -x 7
+	bench -n 10 -s 1 -m 50 -r 50 -D 1 -C
+	[ "$status" -eq 1 ]
+	[[ $output == *"CHECK expected=450 delivered=450 lost=0 dup=0 reordered=63 echo=0 foreign=0 seconds="*" verdict=FAIL"* ]]
+	stop_chatd
+	# Every 5th line back to its sender: the run may end before the
+	# last echoes come, but one is enough.
+	start_broken -e 5
+	bench -n 10 -s 1 -m 50 -w 50 -D 1 -C
+	[ "$status" -eq 1 ]
+	[[ $output =~ CHECK\ expected=450\ delivered=450\ lost=0\ dup=0\ reordered=0\ echo=[1-9][0-9]*\ foreign=0\ seconds=[0-9.]+\ verdict=FAIL ]]
+}
+
+@test "-C: a connection the server closes ends the check, failed" {
+	start_chatd --max-per-address 0
+	local pid rc=0 out=$BATS_TEST_TMPDIR/out err=$BATS_TEST_TMPDIR/err
+	# Without -C, 100000 lines at 10 a second would run into -T.
+	"$CHATBENCH" -p "$PORT" -n 5 -s 1 -m 100000 -r 10 -T 60 -C \
+	    >"$out" 2>"$err" &
+	pid=$!
+	wait_for "$TIMEOUT" grep -q "join notices settled" "$err"
+	kill -KILL "$(worker_pid u3)"
+	wait "$pid" || rc=$?
+	cat "$out" "$err"
+	[ "$rc" -eq 1 ]
+	grep -q "^chatbench: u3 disconnected: closed by the server$" "$err"
+	grep -q "^problem            1 x disconnected: closed by the server$" \
+	    "$out"
+	grep -q "^CHECK .* verdict=FAIL$" "$out"
+	run ! grep -q "timed out" "$err"
+}
+
 @test "registrations refused: reported, and the run fails" {
 	start_broken -m 5
 	bench -n 10 -s 1 -d 1
@@ -176,7 +225,7 @@ bench() {
 	    "-p 1 -n 5 -N a.b" "-p 1 -n 100 -N abcdefghijklmno" \
 	    "-p 1 -n 5 -r 0" "-p 1 -n 5 -d x" "-p 1 -n 5 -Z" "-p 1 -n 5 extra" \
 	    "-p 1 -n 5 -z 1" "-p 1 -n 5 -S 1 -z 5" "-p 1 -n 5 -S 1 -z 1,1" \
-	    "-p 1 -n 5 -S 1 -z 1,"
+	    "-p 1 -n 5 -S 1 -z 1," "-p 1 -n 5 -m 5 -d 1" "-p 1 -n 5 -m 0"
 	do
 		# shellcheck disable=SC2086
 		run "$CHATBENCH" $args

@@ -16,6 +16,8 @@ load helpers
 
 bats_require_minimum_version 1.5.0
 
+: "${CHATBENCH:=$BATS_TEST_DIRNAME/../bench/chatbench}"
+
 setup() {
 	RUNDIR=$BATS_TEST_TMPDIR/run
 	INSTANCE=test$$.${BATS_TEST_NUMBER}.$RANDOM
@@ -418,7 +420,8 @@ signal_while() {
 	CHATD_DEFAULTS=(-v --history 0)
 	start_chatd -f "$conf"
 	login_all alice bob
-	"$TESTBIN/chatload" -p "$PORT" -n 30 -s 5 -l 400 -t 60 -x load \
+	# bench/chatbench -C: every line once and in order, or it fails.
+	"$CHATBENCH" -p "$PORT" -n 30 -s 5 -m 400 -w 400 -l 1 -T 60 -N load -C \
 	    >"$BATS_TEST_TMPDIR/load.out" 2>&1 &
 	LOAD_PID=$!
 	signal_while HUP "$CHATD_PID" "$LOAD_PID" 500
@@ -443,13 +446,13 @@ signal_while() {
 
 declare -gA NEXT
 
-# Reads client $1's lines until it has had $2 chat lines from chatload
-# senders, or with "shutdown" up to "* server shutting down" and the
-# close. The lines of each sender must be its first ones, each once, in
-# order: NEXT holds, for each, the number its next line must have.
-# NLINES counts them.
+# Reads client $1's lines until it has had $2 chat lines from chatbench's
+# senders ("<NAME> SENDER SEQ STAMP"), or with "shutdown" up to
+# "* server shutting down" and the close. The lines of each sender must
+# be its first ones, each once, in order: NEXT holds, for each, the
+# number its next line must have. NLINES counts them.
 read_load_lines() {
-	local re='^<load[0-9]+> m ([0-9]+) ([0-9]+)$' want
+	local re='^<load[0-9]+> ([0-9]+) ([0-9]+) [0-9]+$' want
 	while [ "$2" = shutdown ] || [ "$NLINES" -lt "$2" ]; do
 		next_line "$1" || return 1
 		if [ "$LINE" = "* server shutting down" ]; then
@@ -474,10 +477,10 @@ read_load_lines() {
 	login_all alice bob
 	# More lines than it can send before the signal: 5 senders, 200
 	# lines a second each, to 31 others.
-	"$TESTBIN/chatload" -p "$PORT" -n 30 -s 5 -l 100000 -r 200 -t 600 \
-	    -x load >"$BATS_TEST_TMPDIR/load.out" 2>&1 &
+	"$CHATBENCH" -p "$PORT" -n 30 -s 5 -m 100000 -r 200 -l 1 -T 600 \
+	    -N load -C >"$BATS_TEST_TMPDIR/load.out" 2>&1 &
 	LOAD_PID=$!
-	# Traffic is flowing: alice has had 200 lines, and chatload (which
+	# Traffic is flowing: alice has had 200 lines, and chatbench (which
 	# registers everybody before it sends) is still sending.
 	NLINES=0
 	read_load_lines alice 200
@@ -493,7 +496,7 @@ read_load_lines() {
 	stop_pid 15 "$CHATD_PID"
 	CHATD_PID=
 	[ "$STATUS" -eq 0 ]
-	# chatload sees its clients closed and gives up.
+	# chatbench -C sees its clients closed and gives up.
 	wait_for "$TIMEOUT" dead "$LOAD_PID"
 	stop_pid 1 "$LOAD_PID"
 	LOAD_PID=

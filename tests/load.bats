@@ -1,15 +1,21 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: ISC
 # Delivery under concurrency: every line to everybody, once, in order.
+# bench/chatbench -C checks it: it fails on any line lost, duplicated,
+# reordered or echoed, and on any connection lost; at the end every user
+# sends /quit and waits for the server to close the connection.  -m N -w N:
+# N lines per sender, all at once, as fast as the server takes them.
 
 load helpers
+
+: "${CHATBENCH:=$BATS_TEST_DIRNAME/../bench/chatbench}"
 
 setup() {
 	start_chatd --max-per-address 0
 }
 
 @test "100 clients each get every line of 5 concurrent senders, in order, once" {
-	run "$TESTBIN/chatload" -p "$PORT" -n 100 -s 5 -l 50 -t 60
+	run "$CHATBENCH" -p "$PORT" -n 100 -s 5 -m 50 -w 50 -l 1 -T 60 -C
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ $output == *"expected=24750 delivered=24750 lost=0 dup=0 reordered=0 echo=0"* ]]
@@ -20,7 +26,7 @@ setup() {
 	local pid i
 	pid=$(worker_pid carol)
 	[ -n "$pid" ]
-	"$TESTBIN/chatload" -p "$PORT" -n 20 -s 4 -l 200 -t 60 -x load \
+	"$CHATBENCH" -p "$PORT" -n 20 -s 4 -m 200 -w 200 -l 1 -T 60 -N load -C \
 	    >"$BATS_TEST_TMPDIR/load.out" 2>&1 &
 	local load=$!
 	kill -KILL "$pid"

@@ -7,6 +7,8 @@
 
 load helpers
 
+: "${CHATBENCH:=$BATS_TEST_DIRNAME/../bench/chatbench}"
+
 setup() {
 	BG_PIDS=()
 }
@@ -61,8 +63,10 @@ still_chatting() {
 	# 20 clients, each sending 1000 lines of 1000 bytes: stalled has
 	# about 20 MB coming, far beyond its 1 MiB backlog and what the
 	# kernel buffers. Paced, so that no reader that reads falls behind.
-	run "$TESTBIN/chatload" -p "$PORT" -n 20 -s 20 -l 1000 -z 1000 \
-	    -r 100 -t 60
+	# bench/chatbench -C fails on any line lost, duplicated, reordered
+	# or echoed; every user ends with /quit.
+	run "$CHATBENCH" -p "$PORT" -n 20 -s 20 -m 1000 -l 1000 -r 100 \
+	    -T 60 -C
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ $output == *"expected=380000 delivered=380000 lost=0 dup=0 reordered=0 echo=0"* ]]

@@ -13,17 +13,16 @@
  * against what the receiver must get: nothing lost, nothing twice,
  * nothing out of order, nothing meant for another room or user.
  * tests/README says exactly what is counted, and why the exceptions are
- * the protocol's own.  One epoll loop, no threads.
+ * the protocol's own.  One epoll loop (bench/conn.c, which chatbench
+ * shares), no threads.
  */
 
 #include <sys/types.h>
-#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <dirent.h>
@@ -40,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../bench/conn.h"
 #include "../bench/stopper.h"
 
 #define EX_FAIL		1	/* a fault found, or the run could not be done */
@@ -139,15 +139,15 @@ struct seen {
 	uint32_t	 line;
 };
 
+/* A user: its connection first, so that conn.c's callbacks find it. */
 struct client {
-	int		 fd;
+	struct conn	 conn;
 	uint8_t		 state;
 	uint8_t		 role;
 	uint8_t		 pending;
 	uint8_t		 in_history;
 	uint8_t		 stalled;	/* not reading */
 	uint8_t		 long_stall;	/* waiting to join flood, or in it */
-	uint8_t		 polling;	/* the events asked of epoll */
 	uint8_t		 final;		/* the last /sync is sent */
 	uint16_t	 room;
 	uint16_t	 pend_room;
@@ -161,10 +161,6 @@ struct client {
 	char		 name[NAME_LEN + 1];
 	char		 pend_name[NAME_LEN + 1];
 	char		 pend_addr[INET_ADDRSTRLEN];
-	char		*in;
-	size_t		 inlen;
-	char		*out;
-	size_t		 outlen;
 	struct seen	*seen;		/* [sender client], chat, per stint */
 	struct seen	*dmseen;	/* [sender client], DMs, per session */
 };
@@ -197,7 +193,8 @@ static const char	*opt_instance;
 static int		 opt_minimal;		/* chat in lobby only */
 static unsigned		 opt_seed;
 
-static int		 ep = -1;
+static struct sockaddr_storage server;
+static socklen_t	 serverlen;
 static struct client	*clients;
 static struct line	*lines;
 static size_t		 nlines, caplines;
@@ -268,16 +265,6 @@ usage(void)
 	    "[-S pid]\n"
 	    "            [-R rundir] [-I instance] [-s seed] [-m]\n");
 	exit(EX_USAGE);
-}
-
-static int64_t
-now_ns(void)
-{
-	struct timespec	ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-		die("clock_gettime: %s", strerror(errno));
-	return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
 }
 
 /* xorshift64*: a seed gives the same choices, not the same timing. */
@@ -709,69 +696,20 @@ kill_one(void)
 
 /* --- Client I/O --------------------------------------------------------- */
 
-static void
-set_events(struct client *c)
+/* The user whose connection it is: the connection is its first member. */
+static struct client *
+client_of(struct conn *cn)
 {
-	struct epoll_event	ev;
-	uint32_t		want;
-
-	if (c->fd == -1)
-		return;
-	if (c->state == C_CONNECTING)
-		want = EPOLLOUT;
-	else
-		want = (c->stalled ? 0 : EPOLLIN) | (c->outlen > 0 ? EPOLLOUT : 0);
-	if (want == c->polling)
-		return;
-	memset(&ev, 0, sizeof ev);
-	ev.events = want;
-	ev.data.u64 = (uint64_t)(c - clients);
-	if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) == -1)
-		die("epoll_ctl: %s", strerror(errno));
-	c->polling = (uint8_t)want;
+	return (struct client *)(void *)cn;
 }
 
 static void	client_end(struct client *, int64_t, int);
 
 static void
-client_flush(struct client *c, int64_t now)
-{
-	ssize_t	n;
-	size_t	off = 0;
-
-	while (off < c->outlen) {
-		n = send(c->fd, c->out + off, c->outlen - off, MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			memmove(c->out, c->out + off, c->outlen - off);
-			c->outlen -= off;
-			client_end(c, now, E_LOST);
-			return;
-		}
-		off += (size_t)n;
-	}
-	memmove(c->out, c->out + off, c->outlen - off);
-	c->outlen -= off;
-	set_events(c);
-}
-
-/* Room for n more bytes of output. */
-static int
-has_room(const struct client *c, size_t n)
-{
-	return OUT_SIZE - c->outlen >= n;
-}
-
-static void
 queue(struct client *c, const char *s, size_t n)
 {
-	if (!has_room(c, n))
+	if (conn_put(&c->conn, s, n) == -1)
 		die("bug: output full");
-	memcpy(c->out + c->outlen, s, n);
-	c->outlen += n;
 }
 
 static void
@@ -791,69 +729,61 @@ session_addr(uint32_t sid)
 static void
 client_connect(struct client *c, int64_t now)
 {
-	struct sockaddr_in	 src, dst;
-	struct epoll_event	 ev;
+	struct sockaddr_in	 src;
 	socklen_t		 len = sizeof src;
 	struct session		*s;
-	int			 one = 1, rcv = RCVBUF;
+	int			 rc;
 
 	c->session = session_new((uint32_t)(c - clients));
 	s = &sessions[c->session];
 	s->addr = session_addr(c->session);
 	snprintf(c->name, sizeof c->name, "c%us%un0", (unsigned)(c - clients),
 	    c->session);
-	if ((c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1)
-		die("socket: %s", strerror(errno));
-	if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) ==
-	    -1 || setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv) ==
-	    -1)
-		die("setsockopt: %s", strerror(errno));
 	memset(&src, 0, sizeof src);
 	src.sin_family = AF_INET;
 	src.sin_addr.s_addr = htonl(s->addr);
-	if (bind(c->fd, (struct sockaddr *)&src, sizeof src) == -1 ||
-	    getsockname(c->fd, (struct sockaddr *)&src, &len) == -1)
-		die("bind: %s", strerror(errno));
-	s->port = ntohs(src.sin_port);
-	memset(&dst, 0, sizeof dst);
-	dst.sin_family = AF_INET;
-	dst.sin_port = htons((uint16_t)opt_port);
-	if (inet_pton(AF_INET, opt_host, &dst.sin_addr) != 1)
-		die("bad address: %s", opt_host);
 	c->state = C_CONNECTING;
 	c->pending = PD_NONE;
 	c->stalled = c->long_stall = c->in_history = 0;
-	c->inlen = c->outlen = 0;
 	c->stint = NONE;
 	c->next = now + REG_TIMEOUT;	/* registration deadline */
-	memset(&ev, 0, sizeof ev);
-	ev.events = EPOLLOUT;
-	ev.data.u64 = (uint64_t)(c - clients);
-	c->polling = EPOLLOUT;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) == -1)
-		die("epoll_ctl: %s", strerror(errno));
-	if (connect(c->fd, (struct sockaddr *)&dst, sizeof dst) == -1 &&
-	    errno != EINPROGRESS)
+	rc = conn_open(&c->conn, (const struct sockaddr *)&server, serverlen,
+	    (struct sockaddr *)&src, &len, RCVBUF);
+	s->port = ntohs(src.sin_port);
+	if (rc == -1)
 		client_end(c, now, E_LOST);
 }
 
+/* conn.c: the connect finished, or failed. */
 static void
-client_connected(struct client *c, int64_t now)
+client_up(struct conn *cn, const char *why)
 {
-	int		err;
-	socklen_t	len = sizeof err;
+	struct client	*c = client_of(cn);
 
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-		die("getsockopt: %s", strerror(errno));
-	if (err != 0) {
+	if (why != NULL) {
 		st.errors++;
-		sample(F_ERROR, "%s: connect: %s", c->name, strerror(err));
-		client_end(c, now, E_US);
+		sample(F_ERROR, "%s: connect: %s", c->name, why);
+		client_end(c, now_ns(), E_US);
 		return;
 	}
 	c->state = C_GREETING;
-	set_events(c);
+}
+
+/* conn.c: the server closed the connection, or it failed. */
+static void
+client_down(struct conn *cn, const char *why)
+{
+	(void)why;
+	client_end(client_of(cn), now_ns(), E_LOST);
+}
+
+/* conn.c: a line longer than IN_SIZE, thrown away. */
+static void
+client_overlong(struct conn *cn)
+{
+	st.errors++;
+	sample(F_ERROR, "%s: a line longer than %d bytes", client_of(cn)->name,
+	    IN_SIZE);
 }
 
 /* --- Stints and judging -------------------------------------------------- */
@@ -1081,9 +1011,7 @@ client_end(struct client *c, int64_t now, int why)
 {
 	struct session	*s = &sessions[c->session];
 
-	if (c->fd != -1 && close(c->fd) == -1)
-		die("close: %s", strerror(errno));
-	c->fd = -1;
+	conn_close(&c->conn, 0);
 	if (why == E_LOST) {
 		if (s->killed)
 			why = E_KILLED;
@@ -1119,15 +1047,11 @@ client_end(struct client *c, int64_t now, int why)
 	c->next = now + (int64_t)(0.2 * NS) + (int64_t)rnd_below(800) * MS;
 }
 
-/* We end the session: /quit, close, or a reset (SO_LINGER 0). */
+/* We end the session: close, or a reset (SO_LINGER 0). */
 static void
 client_hangup(struct client *c, int64_t now, int reset)
 {
-	struct linger	lg = { 1, 0 };
-
-	if (reset && setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg,
-	    sizeof lg) == -1)
-		die("setsockopt SO_LINGER: %s", strerror(errno));
+	conn_close(&c->conn, reset);
 	client_end(c, now, E_US);
 }
 
@@ -1435,6 +1359,7 @@ joined(struct client *c, const char *s, size_t n, int64_t now)
 		c->stalled = 1;
 		sessions[c->session].stalled = 1;
 		c->stall_until = now + (int64_t)(opt_stall * NS);
+		conn_reading(&c->conn, 0);
 	}
 	return 1;
 }
@@ -1572,11 +1497,10 @@ registering(struct client *c, const char *s, size_t n, int64_t now)
 {
 	char	want[96];
 
-	if (c->state == C_GREETING && equals(s, n, "Enter your name:")) {
-		queue_str(c, c->name);
-		queue(c, "\n", 1);
+	if (c->state == C_GREETING && equals(s, n, CONN_PROMPT)) {
 		c->state = C_HELLO;
-		client_flush(c, now);
+		if (conn_send_line(&c->conn, c->name, strlen(c->name)) == -1)
+			die("bug: output full");
 		return;
 	}
 	snprintf(want, sizeof want, "* Hello, %s! You are in lobby. Type "
@@ -1590,11 +1514,12 @@ registering(struct client *c, const char *s, size_t n, int64_t now)
 	unexpected(c, s, n);
 }
 
+/* conn.c: a line from the server. */
 static void
-client_line(struct client *c, const char *s, size_t n, int64_t now)
+client_line(struct conn *cn, const char *s, size_t n, int64_t now)
 {
-	if (n > 0 && s[n - 1] == '\r')
-		n--;
+	struct client	*c = client_of(cn);
+
 	if (memmem(s, n, "ZZLONG", 6) != NULL) {
 		st.misdelivered++;
 		sample(F_MIS, "part of an over-long line reached %s", c->name);
@@ -1632,66 +1557,9 @@ client_line(struct client *c, const char *s, size_t n, int64_t now)
 	reply(c, s, n, now);
 }
 
-/* Splits what a read brought into lines; keeps the incomplete tail. */
-static void
-client_input(struct client *c, const char *buf, size_t len, int64_t now)
-{
-	const char	*nl;
-	size_t		 take;
-
-	while (len > 0 && c->fd != -1) {
-		nl = memchr(buf, '\n', len);
-		take = nl != NULL ? (size_t)(nl - buf) + 1 : len;
-		if (c->inlen + take > IN_SIZE) {
-			st.errors++;
-			sample(F_ERROR, "%s: a line longer than %d bytes", c->name,
-			    IN_SIZE);
-			c->inlen = 0;
-		} else {
-			memcpy(c->in + c->inlen, buf, take);
-			c->inlen += take;
-		}
-		buf += take;
-		len -= take;
-		if (nl != NULL && c->inlen > 0) {
-			client_line(c, c->in, c->inlen - 1, now);
-			c->inlen = 0;
-		}
-	}
-}
-
-static void
-client_read(struct client *c, int64_t now)
-{
-	static char	buf[65536];
-	ssize_t		n;
-
-	n = read(c->fd, buf, sizeof buf);
-	if (n == -1 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (n <= 0) {
-		client_end(c, now, E_LOST);
-		return;
-	}
-	client_input(c, buf, (size_t)n, now);
-}
-
-static void
-client_event(struct client *c, uint32_t events, int64_t now)
-{
-	if (c->fd == -1)
-		return;
-	if (c->state == C_CONNECTING) {
-		client_connected(c, now);
-		return;
-	}
-	/* A dead connection ends a stall: there is nothing left to miss. */
-	if ((events & (EPOLLHUP | EPOLLERR)) ||
-	    ((events & EPOLLIN) && !c->stalled))
-		client_read(c, now);
-	if (c->fd != -1 && (events & EPOLLOUT))
-		client_flush(c, now);
-}
+static const struct conn_ops	client_ops = {
+	client_up, client_line, client_overlong, client_down
+};
 
 /* --- What a client does -------------------------------------------------- */
 
@@ -1828,7 +1696,7 @@ stall(struct client *c, int64_t now)
 	sessions[c->session].stalled = 1;
 	c->stall_until = now + (int64_t)(0.5 * NS) + rnd_below(4500) * MS;
 	st.stalls++;
-	set_events(c);
+	conn_reading(&c->conn, 0);
 }
 
 /* A random room other than the flood and the current one. */
@@ -1949,7 +1817,7 @@ flood(struct client *c, int64_t now)
 		join(c, ROOM_FLOOD, now);
 		return;
 	}
-	while (c->flood_due <= now && has_room(c, LONG_PAD + 64)) {
+	while (c->flood_due <= now && conn_room(&c->conn) >= LONG_PAD + 64) {
 		say(c, K_CHAT, P_LONG, 0, now);
 		c->flood_due += (int64_t)(NS / opt_flood);
 	}
@@ -1992,7 +1860,7 @@ tick_ready(struct client *c, int64_t now)
 		if (now < c->stall_until && !ending)
 			return;
 		c->stalled = c->long_stall = 0;
-		set_events(c);
+		conn_reading(&c->conn, 1);
 	}
 	/* However late, an answer must come: the end checks that it did. */
 	if (c->pending != PD_NONE)
@@ -2016,7 +1884,7 @@ tick_ready(struct client *c, int64_t now)
 		return;
 	if (now >= c->next) {
 		act(c, now);
-		if (c->fd != -1 && c->state == C_QUITTING)
+		if (c->conn.fd != -1 && c->state == C_QUITTING)
 			c->next = now + END_WAIT;
 		else
 			c->next = now + rnd_delay(opt_action);
@@ -2050,8 +1918,7 @@ tick_clients(int64_t now)
 			sample(F_ERROR, "%s: no goodbye after /quit", c->name);
 			client_end(c, now, E_US);
 		}
-		if (c->fd != -1 && c->outlen > 0 && c->state != C_CONNECTING)
-			client_flush(c, now);
+		conn_flush(&c->conn);
 	}
 }
 
@@ -2123,7 +1990,7 @@ close_all(int64_t now)
 
 	for (i = 0; i < opt_clients; i++) {
 		c = &clients[i];
-		if (c->fd == -1)
+		if (c->conn.fd == -1)
 			continue;
 		if (c->state == C_READY && c->pending != PD_NONE) {
 			st.errors++;
@@ -2135,9 +2002,7 @@ close_all(int64_t now)
 			sessions[c->session].ended = now;
 			vec_push(&closed_sessions, c->session);
 		}
-		if (close(c->fd) == -1)
-			die("close: %s", strerror(errno));
-		c->fd = -1;
+		conn_close(&c->conn, 0);
 		c->state = C_OFF;
 	}
 	judge_due(NEVER);
@@ -2163,18 +2028,11 @@ settle(void)
 static void
 loop(void)
 {
-	struct epoll_event	ev[512];
-	int			i, n;
-	int64_t			now, last = 0;
+	int64_t	now, last = 0;
 
 	while (phase != PH_DONE) {
-		n = epoll_wait(ep, ev, 512, TICK_MS);
-		if (n == -1 && errno != EINTR)
-			die("epoll_wait: %s", strerror(errno));
+		conn_wait(TICK_MS);
 		now = now_ns();
-		for (i = 0; i < n; i++)
-			client_event(&clients[ev[i].data.u64], ev[i].events,
-			    now);
 		if (now - last >= TICK_MS * MS) {
 			tick(now);
 			last = now;
@@ -2324,32 +2182,29 @@ getopts(int argc, char **argv)
 static void
 setup(void)
 {
-	struct rlimit	rl;
+	char		port[16];
+	rlim_t		nofile;
 	unsigned	i;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		die("getrlimit: %s", strerror(errno));
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-		die("setrlimit: %s", strerror(errno));
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < opt_clients + 64ULL)
+	nofile = conn_nofile();
+	if (nofile != RLIM_INFINITY && nofile < opt_clients + 64ULL)
 		die("%u clients need %u descriptors", opt_clients,
 		    opt_clients + 64);
+	snprintf(port, sizeof port, "%d", opt_port);
+	conn_resolve(opt_host, port, AF_INET, &server, &serverlen);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		die("signal: %s", strerror(errno));
 	if (stopper_init() == -1)
 		die("stopper_init: %s", strerror(errno));
-	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
-		die("epoll_create1: %s", strerror(errno));
+	conn_setup(&client_ops);
 	rng_state = 0x9e3779b97f4a7c15ULL ^ opt_seed;
 	clients = xrealloc(NULL, opt_clients, sizeof *clients);
 	memset(clients, 0, opt_clients * sizeof *clients);
 	for (i = 0; i < opt_clients; i++) {
-		clients[i].fd = -1;
+		conn_init(&clients[i].conn, xrealloc(NULL, IN_SIZE, 1), IN_SIZE,
+		    xrealloc(NULL, OUT_SIZE, 1), OUT_SIZE);
 		clients[i].session = NONE;
 		clients[i].stint = NONE;
-		clients[i].in = xrealloc(NULL, IN_SIZE, 1);
-		clients[i].out = xrealloc(NULL, OUT_SIZE, 1);
 		clients[i].seen = xrealloc(NULL, opt_clients,
 		    sizeof *clients[i].seen);
 		clients[i].dmseen = xrealloc(NULL, opt_clients,
