@@ -382,19 +382,17 @@ text_key(char *dst, size_t size, const char *s, size_t n)
 	return i == n;
 }
 
-/* Checks a user name; NULL or why it is not one. */
-const char *
-text_name_problem(const char *name, size_t n)
+/* A name or a room: 1 to max ASCII letters, digits, _ and -. */
+static const char *
+word_problem(const char *word, size_t n, size_t max, const char *toolong)
 {
-	const unsigned char	*s = (const unsigned char *)name;
+	const unsigned char	*s = (const unsigned char *)word;
 	size_t			 i;
 
 	if (n == 0)
 		return "empty";
-	if (n > NAME_MAX_LEN)
-		return "longer than " CHATD_STR(NAME_MAX_LEN) " characters";
-	if (!isalpha(s[0]) || s[0] > 0x7f)
-		return "must start with a letter";
+	if (n > max)
+		return toolong;
 	for (i = 0; i < n; i++)
 		if (s[i] > 0x7f || (!isalnum(s[i]) && s[i] != '_' &&
 		    s[i] != '-'))
@@ -402,22 +400,24 @@ text_name_problem(const char *name, size_t n)
 	return NULL;
 }
 
+/* Checks a user name; NULL or why it is not one. */
+const char *
+text_name_problem(const char *name, size_t n)
+{
+	unsigned char	c = n > 0 ? (unsigned char)name[0] : 'a';
+
+	if (n <= NAME_MAX_LEN && (!isalpha(c) || c > 0x7f))
+		return "must start with a letter";
+	return word_problem(name, n, NAME_MAX_LEN,
+	    "longer than " CHATD_STR(NAME_MAX_LEN) " characters");
+}
+
 /* Checks a room name; NULL or why it is not one. */
 const char *
 text_room_problem(const char *name, size_t n)
 {
-	const unsigned char	*s = (const unsigned char *)name;
-	size_t			 i;
-
-	if (n == 0)
-		return "empty";
-	if (n > ROOM_MAX_LEN)
-		return "longer than " CHATD_STR(ROOM_MAX_LEN) " characters";
-	for (i = 0; i < n; i++)
-		if (s[i] > 0x7f || (!isalnum(s[i]) && s[i] != '_' &&
-		    s[i] != '-'))
-			return "use only letters, digits, _ and -";
-	return NULL;
+	return word_problem(name, n, ROOM_MAX_LEN,
+	    "longer than " CHATD_STR(ROOM_MAX_LEN) " characters");
 }
 
 /* The noun for a count: one for 1, else many ("1 user", "2 users"). */
