@@ -27,6 +27,7 @@
 #include "log.h"
 #include "notify.h"
 #include "pidfile.h"
+#include "proctitle.h"
 #include "worker.h"
 
 static int	sigpipe_fds[2] = { -1, -1 };
@@ -466,6 +467,7 @@ listener_child(struct hub *h, struct config *cf, struct notifier *nt,
 {
 	int	i;
 
+	proctitle_set("worker");
 	fault_worker(conn);
 	/* Ours first: a listener short of descriptors passes it on. */
 	for (i = 0; i < nfds; i++)

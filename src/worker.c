@@ -27,6 +27,7 @@
 #include "config.h"
 #include "fault.h"
 #include "log.h"
+#include "proctitle.h"
 #include "room.h"
 #include "state.h"
 #include "worker.h"
@@ -552,6 +553,20 @@ worker_name_problem(const unsigned char *s, size_t n)
 	return NULL;
 }
 
+/*
+ * The process title: the peer's address, then the user's name too.
+ * Both are safe to show: the address is numeric (or "local"), and a
+ * name is set only once worker_name_problem() accepted it.
+ */
+void
+worker_title(const struct worker *w)
+{
+	if (w->registered)
+		proctitle_set("%s@%s", w->name, w->addr);
+	else
+		proctitle_set("worker %s", w->addr);
+}
+
 static void
 worker_prompt(struct worker *w)
 {
@@ -607,6 +622,7 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	room_history_copy(h, 0, &hist);
 	hub_unlock(h);
 	w->registered = 1;
+	worker_title(w);
 	if (!quiet)
 		notify_room(&w->nt, 0, w->slot);
 	log_debug("%s registered as %s", w->addr, w->name);
@@ -838,6 +854,7 @@ worker_init(struct worker *w, struct hub *h, struct config *cf)
 	log_setverbose(cf->live.verbose);
 	bucket_init(&w->bucket, cf->live.rate, cf->live.burst, now_ms());
 	peer_address(w->addr, sizeof(w->addr));
+	worker_title(w);
 	if (cf->live.keepalive > 0)
 		keepalive(cf->live.keepalive);
 	set_nonblock(IN_FD);

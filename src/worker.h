@@ -66,6 +66,7 @@ int	worker_drain(struct worker *, int);
 void	worker_hold(struct worker *, unsigned, const char *);
 void	worker_replay(struct worker *, struct history *, const char *);
 const char *worker_name_problem(const unsigned char *, size_t);
+void	worker_title(const struct worker *);
 void	worker_exit(struct worker *, const char *, const char *)
 	    __attribute__((noreturn));
 void	worker_bury(struct hub *, struct notifier *, pid_t, int);
