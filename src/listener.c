@@ -467,6 +467,7 @@ listener_child(struct hub *h, struct config *cf, struct notifier *nt,
 {
 	int	i;
 
+	log_procinit("worker");
 	proctitle_set("worker");
 	fault_worker(conn);
 	/* Ours first: a listener short of descriptors passes it on. */

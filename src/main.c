@@ -5,7 +5,7 @@
  * stdin/stdout (-i, under inetd) or binds (or takes the sockets of a
  * service manager) and becomes the listener that forks a worker per
  * connection. Both roads end in worker_main(). Each process names its
- * role in its title where it takes it up.
+ * role, in its title and its log lines, where it takes it up.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -101,6 +101,7 @@ standalone(struct config *cf)
 	struct hub	h;
 	int		fds[2 * CHATD_MAX_LISTEN], nfds;
 
+	log_procinit("listener");
 	proctitle_set("listener");
 	daemon_stdio();
 	log_init(1, cf->live.verbose);
@@ -145,6 +146,7 @@ main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (cf.inetd) {
+		log_procinit("worker");
 		proctitle_set("worker");
 		log_init(!stderr_is_socket(), cf.live.verbose);
 		warn_config(&cf);
