@@ -19,6 +19,7 @@
 #include "config.h"
 #include "fault.h"
 #include "log.h"
+#include "proctitle.h"
 #include "room.h"
 #include "session.h"
 #include "state.h"
@@ -320,4 +321,18 @@ worker_hold(struct worker *w, unsigned ms, const char *reply)
 {
 	w->held_until = now_ms() + ms;
 	w->held_reply = reply;
+}
+
+/*
+ * The process title: the peer's address, then the user's name too.
+ * Both are safe to show: the address is numeric (or "local"), and a
+ * name is set only once text_name_problem() accepted it.
+ */
+void
+worker_title(const struct worker *w)
+{
+	if (w->registered)
+		proctitle_set("%s@%s", w->name, w->addr);
+	else
+		proctitle_set("worker %s", w->addr);
 }

@@ -373,6 +373,7 @@ cmd_nick(struct worker *w, char *args)
 	    w->name);
 	worker_post_locked(w, REC_NOTICE, w->room, -1, notice, (size_t)len);
 	hub_unlock(h);
+	worker_title(w);
 	notify_room(&w->nt, w->room, w->slot);
 	log_debug("%s is now known as %s", old, w->name);
 	worker_reply(w, "* you are now known as %s", w->name);

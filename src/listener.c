@@ -28,6 +28,7 @@
 #include "session.h"
 #include "notify.h"
 #include "pidfile.h"
+#include "proctitle.h"
 #include "worker.h"
 
 static int	sigpipe_fds[2] = { -1, -1 };
@@ -467,6 +468,8 @@ listener_child(struct hub *h, struct config *cf, struct notifier *nt,
 {
 	int	i;
 
+	log_procinit("worker");
+	proctitle_set("worker");
 	fault_worker(conn);
 	/* Ours first: a listener short of descriptors passes it on. */
 	for (i = 0; i < nfds; i++)

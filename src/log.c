@@ -7,6 +7,12 @@
  * unless a status is given through fatal_status(), which is how
  * start-up errors reach their exit codes. A daemon's waiting parent
  * learns that status through the hook set by log_on_exit().
+ *
+ * Every line names the process's role, as Postfix's do
+ * ("postfix/smtpd[PID]"): each process calls log_procinit() where it
+ * becomes a listener or a worker, and its lines then begin with
+ * "chatd/listener[PID]: " or "chatd/worker[PID]: ", on stderr and in
+ * syslog alike. chatctl logs as itself, with no role.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -19,7 +25,11 @@
 
 #include "log.h"
 
+/* "chatd/worker": the program's name and the process's role. */
+#define LOG_IDENT_MAX	32
+
 static const char	*log_name = "chatd";	/* chatctl says its own */
+static char	log_ident[LOG_IDENT_MAX] = "chatd";	/* what lines begin with */
 static int	log_stderr = 1;
 static int	log_syslog_on;
 static int	log_verbose;
@@ -36,10 +46,40 @@ log_init(int foreground, int verbose)
 		log_syslog(0);
 }
 
+/* The ident syslog is given; it keeps the pointer, not a copy. */
+static void
+log_setident(const char *role)
+{
+	int	n;
+
+	if (role != NULL)
+		n = snprintf(log_ident, sizeof(log_ident), "%s/%s", log_name,
+		    role);
+	else
+		n = snprintf(log_ident, sizeof(log_ident), "%s", log_name);
+	if (n < 0 || (size_t)n >= sizeof(log_ident))
+		fatalx("bug: log ident too long");
+	if (log_syslog_on)
+		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
 void
 log_setname(const char *name)
 {
 	log_name = name;
+	log_setident(NULL);
+}
+
+/*
+ * Names the role of this process ("listener", "worker") in its lines
+ * from now on. A worker forked by the listener inherits its syslog
+ * connection: openlog() only gives it the new ident, and opens nothing
+ * (which, chrooted, it could not).
+ */
+void
+log_procinit(const char *role)
+{
+	log_setident(role);
 }
 
 /*
@@ -51,7 +91,7 @@ void
 log_syslog(int keep_stderr)
 {
 	if (!log_syslog_on)
-		openlog(log_name, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	log_syslog_on = 1;
 	log_stderr = keep_stderr;
 }
@@ -85,11 +125,11 @@ vlog(int pri, const char *fmt, va_list ap, const char *err)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_stderr) {
 		if (err != NULL)
-			fprintf(stderr, "%s[%ld]: %s: %s\n", log_name,
+			fprintf(stderr, "%s[%ld]: %s: %s\n", log_ident,
 			    (long)getpid(), msg, err);
 		else
-			fprintf(stderr, "%s[%ld]: %s\n", log_name, (long)getpid(),
-			    msg);
+			fprintf(stderr, "%s[%ld]: %s\n", log_ident,
+			    (long)getpid(), msg);
 	}
 	if (!log_syslog_on)
 		return;

@@ -2,10 +2,11 @@
 /*
  * log.c: diagnostics in the OpenBSD daemons' style. Messages go to stderr
  * in the foreground and to syslog as a daemon (to both while a daemon
- * starts); every line carries the process id, since a worker is a
- * process. Text that came from the network is logged only once
- * text_clean() made it valid UTF-8 without control characters, or once
- * its form was checked (a name, a numeric address).
+ * starts); every line carries the process's role and id
+ * ("chatd/worker[PID]: "), since a worker is a process. Text that came
+ * from the network is logged only once text_clean() made it valid UTF-8
+ * without control characters, or once its form was checked (a name, a
+ * numeric address).
  */
 #ifndef CHATD_LOG_H
 #define CHATD_LOG_H
@@ -14,6 +15,7 @@
 
 void	log_init(int foreground, int verbose);
 void	log_setname(const char *);
+void	log_procinit(const char *);
 void	log_syslog(int keep_stderr);
 void	log_on_exit(void (*)(int));
 void	log_setverbose(int);

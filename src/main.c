@@ -4,7 +4,8 @@
  * main() checks the options, then either serves the one connection on
  * stdin/stdout (-i, under inetd) or binds (or takes the sockets of a
  * service manager) and becomes the listener that forks a worker per
- * connection. Both roads end in worker_main().
+ * connection. Both roads end in worker_main(). Each process names its
+ * role, in its title and its log lines, where it takes it up.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,6 +28,7 @@
 #include "log.h"
 #include "pidfile.h"
 #include "priv.h"
+#include "proctitle.h"
 #include "state.h"
 #include "worker.h"
 
@@ -100,6 +102,8 @@ standalone(struct config *cf)
 	struct hub	h;
 	int		fds[2 * CHATD_MAX_LISTEN], nfds;
 
+	log_procinit("listener");
+	proctitle_set("listener");
 	daemon_stdio();
 	log_init(1, cf->live.verbose);
 	if (cf->daemon)
@@ -115,6 +119,7 @@ standalone(struct config *cf)
 		nfds = listener_bind(cf, fds);
 	if (cf->instance[0] == '\0')
 		snprintf(cf->instance, sizeof(cf->instance), "%u", cf->port);
+	proctitle_set("listener %s", cf->instance);
 	if (cf->daemon)
 		daemon_detach();
 	pidfile_open(cf);
@@ -133,6 +138,7 @@ main(int argc, char **argv)
 	struct config	cf;
 	struct hub	h;
 
+	proctitle_init("chatd", argc, argv);
 	fault_init();
 	config_init(&cf);
 	config_args(&cf, argc, argv);
@@ -142,6 +148,8 @@ main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (cf.inetd) {
+		log_procinit("worker");
+		proctitle_set("worker");
 		log_init(!stderr_is_socket(), cf.live.verbose);
 		warn_config(&cf);
 		inetd_check_stdin();

@@ -221,6 +221,7 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	room_history_copy_locked(h, 0, &hist);
 	hub_unlock(h);
 	w->registered = 1;
+	worker_title(w);
 	if (!quiet)
 		notify_room(&w->nt, 0, w->slot);
 	log_debug("%s registered as %s", w->addr, w->name);
@@ -438,6 +439,7 @@ worker_init(struct worker *w, struct hub *h, struct config *cf)
 	log_setverbose(cf->live.verbose);
 	bucket_init(&w->bucket, cf->live.rate, cf->live.burst, now_ms());
 	peer_address(w->addr, sizeof(w->addr));
+	worker_title(w);
 	if (cf->live.keepalive > 0)
 		keepalive(cf->live.keepalive);
 	set_nonblock(IN_FD);

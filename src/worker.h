@@ -75,6 +75,7 @@ void	worker_exit(struct worker *, const char *, const char *)
 	    __attribute__((noreturn));
 void	worker_check_kicked(struct worker *);
 void	worker_linger(struct worker *);
+void	worker_title(const struct worker *);
 
 /* cmd.c */
 

@@ -93,7 +93,7 @@ assert_refused() {
 		cat "$LOG" >&2
 		return 1
 	}
-	grep -Eq "^chatd\[[0-9]+\]: $1\$" "$LOG" || {
+	grep -Eq "^chatd/listener\[[0-9]+\]: $1\$" "$LOG" || {
 		echo "stderr does not say /$1/:" >&2
 		cat "$LOG" >&2
 		return 1
@@ -147,7 +147,7 @@ assert_nobody() {
 	# Ready: the segment is there, and the log says where to connect.
 	[ -e "/dev/shm/chatd.$INSTANCE" ]
 	PORT=$(sed -n 's/.*listening on .* port \([0-9]*\)$/\1/p' "$LOG")
-	grep -Eq "^chatd\[$starter\]: listening on 127.0.0.1 port $PORT\$" "$LOG"
+	grep -Eq "^chatd/listener\[$starter\]: listening on 127.0.0.1 port $PORT\$" "$LOG"
 	# Not our child, not in our session, no terminal, no session leader.
 	ppid=$(stat_field "$DAEMON_PID" 4)
 	sid=$(stat_field "$DAEMON_PID" 6)
@@ -282,10 +282,10 @@ with_syslog() {
 }
 
 # The syslog file has a message of priority $1 (facility daemon, 24,
-# plus the level: 6 info, 7 debug) from chatd[$2]: $3.
+# plus the level: 6 info, 7 debug) from chatd/$2[$3]: $4.
 logged() {
 	grep -oE "<[0-9]+>[^<]*" "$SYSLOG" |
-	    grep -Eq "^<$1>.* chatd\[$2\]: $3\$"
+	    grep -Eq "^<$1>.* chatd/$2\[$3\]: $4\$"
 }
 
 @test "-d: messages go to syslog, facility daemon, from listener and workers" {
@@ -303,19 +303,19 @@ logged() {
 	daemon_from "$PIDFILE"
 	assert_nobody "$DAEMON_PID"
 	# Start-up went to both the starter's stderr and syslog.
-	wait_for "$TIMEOUT" logged 30 '[0-9]+' "listening on 127.0.0.1 port $PORT"
-	wait_for "$TIMEOUT" logged 30 "$DAEMON_PID" \
+	wait_for "$TIMEOUT" logged 30 listener '[0-9]+' "listening on 127.0.0.1 port $PORT"
+	wait_for "$TIMEOUT" logged 30 listener "$DAEMON_PID" \
 	    "running as nobody \\(uid $(id -u nobody), gid $(id -g nobody)\\)"
 	chat_works
 	# With -v, a worker's (debug) lines too.
-	wait_for "$TIMEOUT" logged 31 '[0-9]+' "127.0.0.1 registered as bob"
+	wait_for "$TIMEOUT" logged 31 worker '[0-9]+' "127.0.0.1 registered as bob"
 	worker=$(grep -oE "<31>[^<]*" "$SYSLOG" |
-	    sed -n 's/.*chatd\[\([0-9]*\)\]: 127.0.0.1 registered as bob$/\1/p')
+	    sed -n 's/.*chatd\/worker\[\([0-9]*\)\]: 127.0.0.1 registered as bob$/\1/p')
 	[ "$(stat_field "$worker" 4)" = "$DAEMON_PID" ]
 	run ! grep -q "registered as" "$LOG"
 	kill -TERM "$DAEMON_PID"
 	wait_for "$TIMEOUT" dead "$DAEMON_PID"
-	wait_for "$TIMEOUT" logged 30 "$DAEMON_PID" "shutting down"
+	wait_for "$TIMEOUT" logged 30 listener "$DAEMON_PID" "shutting down"
 	DAEMON_PID=
 	assert_clean
 	[ -f "$PIDFILE" ]

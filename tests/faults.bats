@@ -59,7 +59,7 @@ connections_are() {
 crashed_at() {
 	local pid
 	wait_for "$TIMEOUT" grep -q "crash point $1, pass" "$LOG" || return 1
-	pid=$(sed -n "s/^chatd\[\([0-9]*\)\]: crash point $1, pass .*/\1/p" \
+	pid=$(sed -n "s/^chatd\/worker\[\([0-9]*\)\]: crash point $1, pass .*/\1/p" \
 	    "$LOG")
 	[ "$(wc -l <<<"$pid")" -eq 1 ] || {
 		echo "more than one crash at $1: $pid" >&2

@@ -132,7 +132,7 @@ teardown() {
 
 # The pid of the worker serving a registered user, from the -v log.
 worker_pid() {
-	sed -n "s/^chatd\[\([0-9]*\)\]: .* registered as $1\$/\1/p" "$LOG" |
+	sed -n "s/^chatd\/worker\[\([0-9]*\)\]: .* registered as $1\$/\1/p" "$LOG" |
 	    tail -n 1
 }
 

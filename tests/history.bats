@@ -332,8 +332,8 @@ DURATION='(((0|[1-9][0-9]*)d )?(0|[1-9][0-9]?)h )?((0|[1-9][0-9]?)m )?(0|[1-9][0
 	pid=$(worker_pid carol)
 	[ -n "$pid" ]
 	wait_for "$TIMEOUT" grep -Eq \
-	    "^chatd\\[$pid\\]: carol left \\(\\) after [0-9]+ wake-ups\$" "$LOG"
-	n=$(sed -En "s/^chatd\\[$pid\\]: carol left \\(\\) after ([0-9]+) wake-ups\$/\\1/p" \
+	    "^chatd/worker\\[$pid\\]: carol left \\(\\) after [0-9]+ wake-ups\$" "$LOG"
+	n=$(sed -En "s/^chatd\/worker\\[$pid\\]: carol left \\(\\) after ([0-9]+) wake-ups\$/\\1/p" \
 	    "$LOG")
 	if [ "$n" != 0 ]; then
 		echo "carol was woken $n times" >&2

@@ -60,7 +60,8 @@ try_chatd() {
 	    -n "$INSTANCE" --run-dir "$RUNDIR" "$@"
 }
 
-# chatd exited 69 with exactly the message $1 (after its "chatd[PID]: ").
+# chatd exited 69 with exactly the message $1 (after its
+# "chatd/listener[PID]: ").
 assert_refused_with() {
 	if [ "$status" -ne 69 ]; then
 		echo "exit status $status, not 69; stderr: $stderr" >&2
@@ -92,13 +93,15 @@ expect_refused() {
 	disconnect "$1"
 }
 
-# How many lines of the log are exactly $1 after the "chatd[PID]: ".
+# How many lines of the log are exactly $2 after the "chatd/$1[PID]: "
+# ($1: listener or worker).
 log_count() {
-	grep -c -F -x -e "$1" <(sed 's/^chatd\[[0-9]*\]: //' "$LOG") || true
+	grep -c -F -x -e "$2" <(sed -n "s/^chatd\/$1\[[0-9]*\]: //p" "$LOG") ||
+	    true
 }
 
 log_has() {
-	[ "$(log_count "$1")" -ge 1 ]
+	[ "$(log_count "$1" "$2")" -ge 1 ]
 }
 
 # The processes whose parent is $1.
@@ -164,13 +167,13 @@ server_prlimit() {
 	server_prlimit --nproc=1:
 	expect_refused carol
 	expect_refused dave
-	[ "$(log_count "cannot fork a worker: Resource temporarily unavailable; refusing new connections")" -eq 1 ]
+	[ "$(log_count listener "cannot fork a worker: Resource temporarily unavailable; refusing new connections")" -eq 1 ]
 	all_chat alice bob
 	server_prlimit --nproc="$nproc:"
 	login carol
 	expect alice "* carol joined lobby"
 	expect bob "* carol joined lobby"
-	log_has "accepting new connections again (2 refused)"
+	log_has listener "accepting new connections again (2 refused)"
 	all_chat alice bob carol
 	stop_chatd
 	[ "$STATUS" -eq 0 ]
@@ -195,14 +198,14 @@ server_prlimit() {
 	t1=$(cpu_ticks "$CHATD_PID")
 	echo "CPU ticks: $t0 then $t1" >&2
 	[ $((t1 - t0)) -le 20 ]
-	[ "$(log_count "out of file descriptors: Too many open files; refusing new connections")" -eq 1 ]
+	[ "$(log_count listener "out of file descriptors: Too many open files; refusing new connections")" -eq 1 ]
 	[ "$(wc -l <"$LOG")" -lt 50 ]
 	all_chat alice bob
 	prlimit --pid "$CHATD_PID" --nofile="$nofile:"
 	login carol
 	expect alice "* carol joined lobby"
 	expect bob "* carol joined lobby"
-	log_has "accepting new connections again (21 refused)"
+	log_has listener "accepting new connections again (21 refused)"
 	all_chat alice bob carol
 	stop_chatd
 	[ "$STATUS" -eq 0 ]
@@ -262,7 +265,7 @@ server_prlimit() {
 		head -c "$n" /dev/urandom >"/dev/shm/chatd.$INSTANCE"
 		chmod 600 "/dev/shm/chatd.$INSTANCE"
 		start_here
-		wait_for "$TIMEOUT" log_has \
+		wait_for "$TIMEOUT" log_has listener \
 		    "removing stale shared memory /chatd.$INSTANCE"
 		login_all alice bob
 		all_chat alice bob
@@ -281,9 +284,9 @@ server_prlimit() {
 	echo planted >"$RUNDIR/$INSTANCE/w2"
 	start_here
 	login_all alice bob carol
-	log_has "$RUNDIR/$INSTANCE/w0 was not a pipe (a symbolic link): replacing it"
-	log_has "$RUNDIR/$INSTANCE/w1 was not a pipe (a symbolic link): replacing it"
-	log_has "$RUNDIR/$INSTANCE/w2 was not a pipe (a file): replacing it"
+	log_has worker "$RUNDIR/$INSTANCE/w0 was not a pipe (a symbolic link): replacing it"
+	log_has worker "$RUNDIR/$INSTANCE/w1 was not a pipe (a symbolic link): replacing it"
+	log_has worker "$RUNDIR/$INSTANCE/w2 was not a pipe (a file): replacing it"
 	[ -p "$RUNDIR/$INSTANCE/w0" ]
 	[ ! -L "$RUNDIR/$INSTANCE/w0" ]
 	all_chat alice bob carol
@@ -357,7 +360,7 @@ removed_under_us() {
 	else
 		rm -rf "${RUNDIR:?}/$INSTANCE"
 	fi
-	wait_for "$TIMEOUT" log_has "$RUNDIR/$INSTANCE was removed under us: made it again"
+	wait_for "$TIMEOUT" log_has listener "$RUNDIR/$INSTANCE was removed under us: made it again"
 	all_chat alice bob carol
 	login dave
 	expect alice "* dave joined lobby"
@@ -385,19 +388,19 @@ removed_under_us() {
 	mkdir -m 700 "$TESTROOT/elsewhere"
 	mv "$RUNDIR/$INSTANCE" "$TESTROOT/moved"
 	ln -s "$TESTROOT/elsewhere" "$RUNDIR/$INSTANCE"
-	wait_for "$TIMEOUT" log_has "run directory lost: cannot open $RUNDIR/$INSTANCE: not a directory (or a symlink); new users cannot join until it is back"
+	wait_for "$TIMEOUT" log_has listener "run directory lost: cannot open $RUNDIR/$INSTANCE: not a directory (or a symlink); new users cannot join until it is back"
 	expect_refused dave
 	# The moved directory still holds the pipes: nobody lost a thing.
 	all_chat alice bob carol
 	[ -z "$(ls -A "$TESTROOT/elsewhere")" ]
 	rm "$RUNDIR/$INSTANCE"
-	wait_for "$TIMEOUT" log_has "$RUNDIR/$INSTANCE was removed under us: made it again"
+	wait_for "$TIMEOUT" log_has listener "$RUNDIR/$INSTANCE was removed under us: made it again"
 	login dave
 	expect alice "* dave joined lobby"
 	expect bob "* dave joined lobby"
 	expect carol "* dave joined lobby"
 	all_chat alice bob carol dave
-	[ "$(log_count "run directory lost: cannot open $RUNDIR/$INSTANCE: not a directory (or a symlink); new users cannot join until it is back")" -eq 1 ]
+	[ "$(log_count listener "run directory lost: cannot open $RUNDIR/$INSTANCE: not a directory (or a symlink); new users cannot join until it is back")" -eq 1 ]
 	stop_chatd
 	[ "$STATUS" -eq 0 ]
 	assert_clean
@@ -435,7 +438,7 @@ signal_while() {
 	cat "$BATS_TEST_TMPDIR/load.out"
 	grep -q "expected=58000 delivered=58000 lost=0 dup=0 reordered=0 echo=0" \
 	    "$BATS_TEST_TMPDIR/load.out"
-	log_has "SIGHUP: settings re-read"
+	log_has listener "SIGHUP: settings re-read"
 	run ! grep -q "killed by signal\|exited with status" "$LOG"
 	say alice "still here"
 	expect_eventually bob "<alice> still here"
@@ -505,6 +508,6 @@ read_load_lines() {
 	done
 	close_clients
 	assert_clean
-	log_has "shutting down"
+	log_has listener "shutting down"
 	run ! grep -q "killing .* workers that did not exit" "$LOG"
 }

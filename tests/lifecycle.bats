@@ -333,7 +333,7 @@ pipes_of() {
 	# dave has woken nobody yet: every pipe it holds was inherited.
 	open_client dave
 	local pid
-	pid=$(sed -n 's/^chatd\[\([0-9]*\)\]: connection from .*/\1/p' "$LOG" |
+	pid=$(sed -n 's/^chatd\/worker\[\([0-9]*\)\]: connection from .*/\1/p' "$LOG" |
 	    tail -n 1)
 	[ "$(pipes_of "$pid")" -eq 2 ]
 }

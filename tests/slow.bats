@@ -74,7 +74,7 @@ still_chatting() {
 	# 1000 lines take 10 seconds.
 	[[ $output =~ seconds=([0-9]+) ]]
 	[ "${BASH_REMATCH[1]}" -le $((10 + 10)) ]
-	grep -q "^chatd\[$pid\]: stalled left (too slow) " "$LOG"
+	grep -q "^chatd/worker\[$pid\]: stalled left (too slow) " "$LOG"
 	wait_for "$TIMEOUT" not_running "$pid"
 	say observer "/quit"
 	wait_for "$TIMEOUT" not_running "${BG_PIDS[0]}"

@@ -105,7 +105,7 @@ stop_activated() {
 # chatd (the process systemd-socket-activate became) logged that it
 # listens on passed socket $1.
 chatd_listening() {
-	wait_for "$TIMEOUT" grep -q "^chatd\[$SA_PID\]: listening on $1 port $PORT\$" \
+	wait_for "$TIMEOUT" grep -q "^chatd/listener\[$SA_PID\]: listening on $1 port $PORT\$" \
 	    "$LOG" || {
 		cat "$LOG" >&2
 		return 1
@@ -169,7 +169,7 @@ chatd_listening() {
 	    -l 192.0.2.1 -p 1
 	login alice
 	chatd_listening 127.0.0.1
-	grep -q "^chatd\[$SA_PID\]: -l and -p are ignored: the service manager passed the sockets\$" \
+	grep -q "^chatd/listener\[$SA_PID\]: -l and -p are ignored: the service manager passed the sockets\$" \
 	    "$LOG"
 	run ! grep -q "port 1\$" "$LOG"
 	stop_activated
@@ -199,7 +199,7 @@ chatd_listening() {
 
 @test "LISTEN_PID of another process: chatd binds its own sockets" {
 	LISTEN_PID=1 LISTEN_FDS=1 start_chatd
-	grep -q "^chatd\[$CHATD_PID\]: listening on 127.0.0.1 port $PORT\$" \
+	grep -q "^chatd/listener\[$CHATD_PID\]: listening on 127.0.0.1 port $PORT\$" \
 	    "$LOG"
 	login alice
 	stop_chatd
@@ -220,9 +220,9 @@ run_passed() {
 @test "passed descriptors that are no listening TCP socket: exit 69" {
 	run_passed 1 3</dev/null
 	[ "$status" -eq 69 ]
-	[[ $stderr =~ ^chatd\[[0-9]+\]:\ descriptor\ 3\ from\ the\ service\ manager\ is\ not\ a\ listening\ TCP\ socket$ ]]
+	[[ $stderr =~ ^chatd/listener\[[0-9]+\]:\ descriptor\ 3\ from\ the\ service\ manager\ is\ not\ a\ listening\ TCP\ socket$ ]]
 	run_passed x 3</dev/null
 	[ "$status" -eq 69 ]
-	[[ $stderr =~ ^chatd\[[0-9]+\]:\ LISTEN_FDS=x:\ not\ a\ number\ of\ sockets\ from\ 0\ to\ 32$ ]]
+	[[ $stderr =~ ^chatd/listener\[[0-9]+\]:\ LISTEN_FDS=x:\ not\ a\ number\ of\ sockets\ from\ 0\ to\ 32$ ]]
 	[ ! -e "/dev/shm/chatd.$INSTANCE" ]
 }
