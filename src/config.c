@@ -29,15 +29,12 @@
 #include "log.h"
 #include "text.h"
 
-#define STR(x)		#x
-#define XSTR(x)		STR(x)		/* a defs.h number, as text */
-
 #define MSG_MAX		(PATH_MAX + 64 + CONFIG_WHY_MAX)	/* file, line, key, reason */
 
 static const char usage_text[] =
 "usage: chatd [-dhitVv] [-f file] [-l address] [-n instance] [-p port]\n"
 "             [-u user] [options]\n"
-"  -p, --port=PORT            TCP port (default " XSTR(CHATD_PORT) "; 0 picks a free one)\n"
+"  -p, --port=PORT            TCP port (default " CHATD_STR(CHATD_PORT) "; 0 picks a free one)\n"
 "  -l, --listen=ADDR          address to bind, repeatable (default: all)\n"
 "  -i, --inetd                serve the connection on stdin/stdout\n"
 "  -d, --daemon               detach, write the pid file, log to syslog\n"
@@ -50,18 +47,18 @@ static const char usage_text[] =
 "      --run-dir=DIR          where the wake-up pipes live\n"
 "      --state-dir=DIR        keep room history and bans across restarts\n"
 "      --motd=FILE            lines sent after the greeting\n"
-"      --max-clients=N        connections at most (default " XSTR(CHATD_MAX_CLIENTS) "; 0 = no limit)\n"
-"      --max-per-address=N    connections from one address (default " XSTR(CHATD_MAX_PER_ADDR) ")\n"
-"      --max-line=BYTES       longest accepted line (default " XSTR(CHATD_MAX_LINE) ")\n"
-"      --history=N            chat lines kept per room (default " XSTR(CHATD_HISTORY) "; 0 = none)\n"
-"      --max-rooms=N          rooms remembered at once (default " XSTR(CHATD_MAX_ROOMS) ")\n"
-"      --rate=LINES           lines a second per client (default " XSTR(CHATD_RATE) "; 0 = no limit)\n"
-"      --burst=LINES          token bucket size (default " XSTR(CHATD_BURST) ")\n"
-"      --flood-kick=SECONDS   disconnect after flooding this long (default " XSTR(CHATD_FLOOD_KICK) "; 0 = never)\n"
-"      --keepalive=SECONDS    close dead connections within this time (default " XSTR(CHATD_KEEPALIVE) "; 0 = off)\n"
+"      --max-clients=N        connections at most (default " CHATD_STR(CHATD_MAX_CLIENTS) "; 0 = no limit)\n"
+"      --max-per-address=N    connections from one address (default " CHATD_STR(CHATD_MAX_PER_ADDR) ")\n"
+"      --max-line=BYTES       longest accepted line (default " CHATD_STR(CHATD_MAX_LINE) ")\n"
+"      --history=N            chat lines kept per room (default " CHATD_STR(CHATD_HISTORY) "; 0 = none)\n"
+"      --max-rooms=N          rooms remembered at once (default " CHATD_STR(CHATD_MAX_ROOMS) ")\n"
+"      --rate=LINES           lines a second per client (default " CHATD_STR(CHATD_RATE) "; 0 = no limit)\n"
+"      --burst=LINES          token bucket size (default " CHATD_STR(CHATD_BURST) ")\n"
+"      --flood-kick=SECONDS   disconnect after flooding this long (default " CHATD_STR(CHATD_FLOOD_KICK) "; 0 = never)\n"
+"      --keepalive=SECONDS    close dead connections within this time (default " CHATD_STR(CHATD_KEEPALIVE) "; 0 = off)\n"
 "      --oper-password-file=FILE  enables /oper; FILE holds a crypt(3) hash\n"
 "      --oper-first-user=yes|no   whether the first user is operator (default yes)\n"
-"      --register-timeout=S   seconds to choose a name (default " XSTR(CHATD_REG_TIMEOUT) "; 0 = none)\n"
+"      --register-timeout=S   seconds to choose a name (default " CHATD_STR(CHATD_REG_TIMEOUT) "; 0 = none)\n"
 "      --quiet-above=N        no join, leave and quit notices in rooms of\n"
 "                             more than N users (default 0: always)\n"
 "  -v, --verbose              log every connection and command\n"

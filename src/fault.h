@@ -34,9 +34,9 @@
  * nick.key		renamed, the room not told (cmd.c)
  * history.replay	after the first replayed line (worker_replay)
  * ban.add		a ban entry half written (ban_add_locked)
- * kick.half		the target told, not yet out of its room (cmd.c)
- * state.journal	history appended, journal not unlocked (state.c)
- * state.replace	NAME.tmp written, not renamed (state.c)
+ * kick.half		the target told, not yet out of its room (session.c)
+ * state.journal	history appended, journal not unlocked (journal.c)
+ * state.replace	NAME.tmp written, not renamed (statedir.c)
  */
 #define FAULT_POINTS \
 	X(HUB_LOCK,		"hub.lock") \
