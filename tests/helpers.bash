@@ -382,3 +382,56 @@ start_broken() {
 		return 1
 	}
 }
+
+# Fails, saying what to install, unless command $1 (of package $2) is there.
+need() {
+	command -v "$1" >/dev/null || {
+		echo "$1 is not installed: this test needs it (apt-get install $2)" >&2
+		return 1
+	}
+}
+
+# A port nobody uses now, below the kernel's ephemeral range so that no
+# outgoing connection takes it meanwhile. Someone may still bind it
+# first: the callers try again with another.
+pick_port() {
+	local lo
+	lo=$(cut -f 1 /proc/sys/net/ipv4/ip_local_port_range)
+	[ "$lo" -gt 11024 ] || lo=61024
+	while :; do
+		PORT=$((1024 + RANDOM % (lo - 1024 - 1)))
+		ss -Htan "( sport = :$PORT or dport = :$PORT )" | grep -q . ||
+		    break
+	done
+	# The contrib files leave the instance name to its default: the port.
+	INSTANCE=$PORT
+}
+
+# Whether the super-server ($SUPER_PID, logging to $LOG) listens on
+# $PORT, or has died.
+super_listening() {
+	grep -q "^Listening on 127.0.0.1:$PORT" "$LOG" ||
+	    not_running "$SUPER_PID"
+}
+
+# Runs the command given under systemd-socket-activate --accept --inetd
+# on a free port of 127.0.0.1 ($PORT), as systemd runs
+# contrib/chatd@.service for a socket with Accept=yes, its stderr and
+# the super-server's appended to $LOG; SUPER_PID is the super-server.
+# Another port is tried if somebody took this one first.
+activate_inetd() {
+	local try
+	for try in 1 2 3 4 5; do
+		pick_port
+		: >"$LOG"
+		systemd-socket-activate --accept --inetd -l "127.0.0.1:$PORT" \
+		    "$@" 2>>"$LOG" &
+		SUPER_PID=$!
+		wait_for "$TIMEOUT" super_listening && ! not_running \
+		    "$SUPER_PID" && return 0
+		wait "$SUPER_PID" || true
+		SUPER_PID=
+	done
+	cat "$LOG" >&2
+	return 1
+}

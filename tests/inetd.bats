@@ -45,29 +45,6 @@ teardown() {
 	assert_no_sanitizer_report
 }
 
-need() {
-	command -v "$1" >/dev/null || {
-		echo "$1 is not installed: this test needs it (apt-get install $2)" >&2
-		return 1
-	}
-}
-
-# A port nobody uses now, below the kernel's ephemeral range so that no
-# outgoing connection takes it meanwhile. Someone may still bind it
-# first: the callers try again with another.
-pick_port() {
-	local lo
-	lo=$(cut -f 1 /proc/sys/net/ipv4/ip_local_port_range)
-	[ "$lo" -gt 11024 ] || lo=61024
-	while :; do
-		PORT=$((1024 + RANDOM % (lo - 1024 - 1)))
-		ss -Htan "( sport = :$PORT or dport = :$PORT )" | grep -q . ||
-		    break
-	done
-	# The contrib files leave the instance name to its default: the port.
-	INSTANCE=$PORT
-}
-
 # The configuration xinetd gets: contrib/xinetd.d/chatd with this test's
 # port, chatd, run directory and user, bound to the loopback address,
 # with $1 added to server_args.
@@ -146,7 +123,7 @@ check_units() {
 # chatd@.service would have systemd start chatd, on a free port, with
 # $@ added to chatd's options. chatd logs to $LOG.
 start_activate() {
-	local try cmd
+	local cmd
 	need systemd-socket-activate systemd || return 1
 	check_units || return 1
 	cmd=$(unit_command)
@@ -154,25 +131,8 @@ start_activate() {
 		echo "unexpected ExecStart in contrib/chatd@.service: $cmd" >&2
 		return 1
 	}
-	for try in 1 2 3 4 5; do
-		pick_port
-		: >"$LOG"
-		# shellcheck disable=SC2086 # the unit's words, as systemd splits
-		systemd-socket-activate --accept --inetd -l "127.0.0.1:$PORT" \
-		    $cmd -v "$@" 2>>"$LOG" &
-		SUPER_PID=$!
-		wait_for "$TIMEOUT" listening_or_dead && ! not_running \
-		    "$SUPER_PID" && return 0
-		wait "$SUPER_PID" || true
-		SUPER_PID=
-	done
-	cat "$LOG" >&2
-	return 1
-}
-
-listening_or_dead() {
-	grep -q "^Listening on 127.0.0.1:$PORT" "$LOG" ||
-	    not_running "$SUPER_PID"
+	# shellcheck disable=SC2086 # the unit's words, as systemd splits
+	activate_inetd $cmd -v "$@"
 }
 
 start_super() {

@@ -151,7 +151,7 @@ connection_pid() {
 
 @test "-d: the starter and the daemon are both chatd: listener INSTANCE" {
 	local starter lk daemon
-	command -v flock >/dev/null || skip "no flock"
+	need flock util-linux || return 1
 	RUNDIR=$BATS_TEST_TMPDIR/run
 	LOG=$BATS_TEST_TMPDIR/chatd.log
 	INSTANCE=test$$.${BATS_TEST_NUMBER}.$RANDOM
@@ -180,48 +180,15 @@ connection_pid() {
 	CHATD_PID=
 }
 
-# A port nobody uses now, below the kernel's ephemeral range (as in
-# inetd.bats): the caller tries another if someone takes it first.
-pick_port() {
-	local lo
-	lo=$(cut -f 1 /proc/sys/net/ipv4/ip_local_port_range)
-	[ "$lo" -gt 11024 ] || lo=61024
-	while :; do
-		PORT=$((1024 + RANDOM % (lo - 1024 - 1)))
-		ss -Htan "( sport = :$PORT or dport = :$PORT )" | grep -q . ||
-		    break
-	done
-	INSTANCE=$PORT
-}
-
-super_listening() {
-	grep -q "^Listening on 127.0.0.1:$PORT" "$LOG" ||
-	    not_running "$SUPER_PID"
-}
-
 # systemd-socket-activate --accept --inetd, as systemd runs
 # contrib/chatd@.service for a socket with Accept=yes: one chatd -i per
 # connection, with the connection on its standard input and output.
 start_inetd() {
-	local try
-	command -v systemd-socket-activate >/dev/null ||
-	    skip "no systemd-socket-activate"
+	need systemd-socket-activate systemd || return 1
 	RUNDIR=$BATS_TEST_TMPDIR/run
 	LOG=$BATS_TEST_TMPDIR/chatd.log
 	mkdir -p -m 700 "$RUNDIR"
-	for try in 1 2 3 4 5; do
-		pick_port
-		: >"$LOG"
-		systemd-socket-activate --accept --inetd -l "127.0.0.1:$PORT" \
-		    "$CHATD" -i --run-dir="$RUNDIR" -v 2>>"$LOG" &
-		SUPER_PID=$!
-		wait_for "$TIMEOUT" super_listening && ! not_running \
-		    "$SUPER_PID" && return 0
-		wait "$SUPER_PID" || true
-		SUPER_PID=
-	done
-	cat "$LOG" >&2
-	return 1
+	activate_inetd "$CHATD" -i --run-dir="$RUNDIR" -v
 }
 
 @test "chatd -i: the worker's title and log lines are a worker's from the start" {
@@ -254,7 +221,9 @@ start_inetd() {
 	[ -z "$(grep -E '^chatd' "$LOG" | grep -vE "^chatd/worker\\[$pid\\]: ")" ]
 }
 
-@test "a title longer than the arguments' space is cut to it" {
+# A configuration file called just "c" in the test's directory, so that
+# chatd can be started with the shortest arguments: "c -f c".
+short_argv_conf() {
 	RUNDIR=$BATS_TEST_TMPDIR/run
 	LOG=$BATS_TEST_TMPDIR/chatd.log
 	INSTANCE=test$$.${BATS_TEST_NUMBER}.$RANDOM
@@ -262,6 +231,10 @@ start_inetd() {
 	printf '%s\n' "port = 0" "listen = 127.0.0.1" "instance = $INSTANCE" \
 	    "run-dir = $RUNDIR" "verbose = yes" "rate = 0" \
 	    >"$BATS_TEST_TMPDIR/c"
+}
+
+@test "a title longer than the arguments' space is cut to it" {
+	short_argv_conf
 	# "c", "-f", "c" and no environment: 7 bytes for the title, the
 	# last of them its NUL.
 	(cd "$BATS_TEST_TMPDIR" && exec -c -a c "$CHATD" -f c) 2>"$LOG" &
@@ -281,13 +254,7 @@ start_inetd() {
 }
 
 @test "a title longer than the arguments runs on over the old environment" {
-	RUNDIR=$BATS_TEST_TMPDIR/run
-	LOG=$BATS_TEST_TMPDIR/chatd.log
-	INSTANCE=test$$.${BATS_TEST_NUMBER}.$RANDOM
-	mkdir -m 700 "$RUNDIR"
-	printf '%s\n' "port = 0" "listen = 127.0.0.1" "instance = $INSTANCE" \
-	    "run-dir = $RUNDIR" "verbose = yes" "rate = 0" \
-	    >"$BATS_TEST_TMPDIR/c"
+	short_argv_conf
 	# "c", "-f" and "c" again, then the environment, this variable in it.
 	(cd "$BATS_TEST_TMPDIR" && export CHATD_ROLES_TEST="$(repeat 200 x)" &&
 	    exec -a c "$CHATD" -f c) 2>"$LOG" &
