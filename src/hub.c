@@ -19,8 +19,8 @@
  * written before its state (and hwm, where every scan stops, covers it
  * before that), a record before the head moves. A holder
  * that dies at any point therefore leaves either nothing visible or a
- * slot whose owner is dead, which hub_find_dead_locked() reports and the worker
- * code buries as "connection lost". hub_lock() checks the ring on
+ * slot whose owner is dead, which hub_find_dead_locked() reports and
+ * session_bury() ends as "connection lost". hub_lock() checks the ring on
  * EOWNERDEAD, counts the repair, marks the mutex consistent and logs
  * after unlocking.
  *
