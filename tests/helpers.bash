@@ -74,6 +74,11 @@ proc_state() {
 	PROC_STATE=${stat%% *}
 }
 
+# Whether process $1 is stopped.
+is_stopped() {
+	proc_state "$1" && [ "$PROC_STATE" = T ]
+}
+
 # Whether process $1 is gone or a zombie: a zombie holds nothing, and
 # a test's orphans may never be reaped where PID 1 does not reap.
 dead() {

@@ -502,7 +502,10 @@ flock_waiting() {
 	wait_for "$TIMEOUT" test -e "$BATS_TEST_TMPDIR/locked"
 	say a "/quit"
 	wait_for "$TIMEOUT" flock_waiting "$a"
+	# Stopped while the lock is still held: woken by its release before
+	# the stop took effect, it could take the lock and then stop.
 	kill -STOP "$a"
+	wait_for "$TIMEOUT" is_stopped "$a"
 	kill "$holder"
 	wait "$holder" || true
 	# The segment is unused: b rebuilds it, alone and operator.

@@ -86,11 +86,6 @@ assert_ok() {
 	}
 }
 
-# Whether process $1 is stopped.
-is_stopped() {
-	proc_state "$1" && [ "$PROC_STATE" = T ]
-}
-
 # Stops the workers of the users named, and waits until they are.
 stop_users() {
 	local i
