@@ -17,7 +17,12 @@
 #include <stddef.h>
 
 #define DIALECT_LINE_MAX	512	/* bytes of one line, CRLF included */
-#define DIALECT_EVENTS		16	/* events from one line at most */
+/*
+ * Events from one line at most: one per entry of a comma list (an
+ * NJOIN's members, a JOIN's channels), and ngircd fills an NJOIN to
+ * about 470 bytes, so a line of DIALECT_LINE_MAX holds fewer than this.
+ */
+#define DIALECT_EVENTS		256
 #define NICK_MAX_LEN		31	/* remote nicks kept, characters */
 #define SERVER_NAME_MAX		63	/* a server's name, characters */
 

@@ -13,3 +13,8 @@ load helpers
 	run "$TESTBIN/unit_ratelimit"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 }
+
+@test "the ngircd dialect parses and formats the server-to-server lines" {
+	run "$TESTBIN/unit_irc"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+}
