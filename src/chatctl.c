@@ -491,6 +491,9 @@ kick_user(struct ctl *c, char **argv, int ban)
 	/* Seen through before any way out, die() included. */
 	notify_settle(&c->nt);
 	state_finish(&c->h);
+	if (r == KICK_REMOTE)
+		die(EXIT_NOTARGET, "%s is on %s: ask its operators", k.name,
+		    k.server);
 	if (r != KICK_OK)
 		die(EXIT_NOTARGET, "no such user: %s", argv[0]);
 	if (k.full)

@@ -286,12 +286,14 @@ worker_exit(struct worker *w, const char *reason, const char *last)
 	    atomic_load(&h->slots[w->slot].state) != SLOT_ACTIVE))
 		n = 0;
 	heir = session_end_locked(h, w->slot, w->text, n,
-	    w->cf->live.oper_first_user);
+	    w->cf->live.oper_first_user, reason != NULL ? reason : "");
 	hub_unlock(h);
 	/* Handed over before we left: nobody else will pass them on. */
 	notify_relay(&w->nt, w->slot);
 	if (n > 0)
 		notify_room(&w->nt, w->room, w->slot);
+	else
+		notify_link(&w->nt);
 	if (heir != -1)
 		notify_slot(&w->nt, heir);
 	/*

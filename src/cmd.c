@@ -111,8 +111,10 @@ cmd_help(struct worker *w, char *args)
 struct entry {
 	uint64_t	regseq;
 	int		op;
-	char		name[NAME_MAX_LEN + 1];
+	char		name[NICK_MAX_LEN + 1];
 	char		room[ROOM_MAX_LEN + 1];
+	char		*rooms;		/* a remote user's, or NULL */
+	char		server[SERVER_NAME_MAX + 1];	/* remote: its server */
 };
 
 static int
@@ -123,9 +125,56 @@ entry_cmp(const void *a, const void *b)
 	return x->regseq < y->regseq ? -1 : x->regseq > y->regseq;
 }
 
+/* Remote user i's rooms, joined by ", " (a new string). */
+static char *
+remote_rooms(const struct hub *h, int i)
+{
+	uint32_t	room;
+	size_t		len = 0, size = 1;
+	char		*buf;
+
+	for (room = 0; room < h->hdr->nrooms; room++)
+		if (remote_in(h, i, room))
+			size += strlen(h->rooms[room].name) + 2;
+	if ((buf = malloc(size)) == NULL)
+		fatal("malloc");
+	buf[0] = '\0';
+	for (room = 0; room < h->hdr->nrooms; room++)
+		if (remote_in(h, i, room))
+			len += (size_t)snprintf(buf + len, size - len, "%s%s",
+			    len > 0 ? ", " : "", h->rooms[room].name);
+	return buf;
+}
+
+/* Adds the remote users in room (any room: RING_ALLROOMS) to list. */
+static size_t
+remote_list_locked(const struct hub *h, uint32_t room, struct entry *list)
+{
+	const struct remote	*r;
+	uint32_t		 i;
+	size_t			 n = 0;
+
+	HUB_ASSERT_LOCKED();
+	for (i = 0; i < h->hdr->nremotes; i++) {
+		r = remote_at(h, i);
+		if (!r->used || r->nrooms == 0 || (room != RING_ALLROOMS &&
+		    !remote_in(h, (int)i, room)))
+			continue;
+		list[n].regseq = r->seq;
+		memcpy(list[n].name, r->name, sizeof(list[n].name));
+		memcpy(list[n].server, h->hdr->servers[r->server %
+		    NET_SERVERS_MAX].name, sizeof(list[n].server));
+		if (room == RING_ALLROOMS)
+			list[n].rooms = remote_rooms(h, (int)i);
+		n++;
+	}
+	return n;
+}
+
 /*
  * Copies the registered users (of one room, or all with RING_ALLROOMS)
- * under the lock, in registration order; the caller frees the list.
+ * and the remote ones under the lock, in registration order; the caller
+ * frees the list with entries_free.
  */
 static struct entry *
 user_list(struct hub *h, uint32_t room, size_t *np)
@@ -137,7 +186,8 @@ user_list(struct hub *h, uint32_t room, size_t *np)
 
 	hub_lock(h);
 	hwm = atomic_load(&h->hdr->hwm);
-	if ((list = calloc(hwm ? hwm : 1, sizeof(*list))) == NULL) {
+	if ((list = calloc(hwm + h->hdr->nremotes + 1, sizeof(*list))) ==
+	    NULL) {
 		hub_unlock(h);
 		fatal("calloc");
 	}
@@ -149,14 +199,25 @@ user_list(struct hub *h, uint32_t room, size_t *np)
 			continue;
 		list[n].regseq = s->regseq;
 		list[n].op = s->op != 0;
-		memcpy(list[n].name, s->name, sizeof(list[n].name));
+		memcpy(list[n].name, s->name, sizeof(s->name));
 		memcpy(list[n].room, h->rooms[r].name, sizeof(list[n].room));
 		n++;
 	}
+	n += remote_list_locked(h, room, list + n);
 	hub_unlock(h);
 	qsort(list, n, sizeof(*list), entry_cmp);
 	*np = n;
 	return list;
+}
+
+static void
+entries_free(struct entry *list, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(list[i].rooms);
+	free(list);
 }
 
 /*
@@ -182,9 +243,13 @@ cmd_users(struct worker *w, char *args)
 	list = user_list(w->hub, RING_ALLROOMS, &n);
 	worker_reply(w, "* %zu %s online", n, plural(n, "user", "users"));
 	for (i = 0; i < n; i++)
-		worker_reply(w, "* %s (%s)%s", list[i].name, list[i].room,
-		    list[i].op ? " [op]" : "");
-	free(list);
+		if (list[i].rooms != NULL)
+			worker_reply(w, "* %s (%s) @%s", list[i].name,
+			    list[i].rooms, list[i].server);
+		else
+			worker_reply(w, "* %s (%s)%s", list[i].name,
+			    list[i].room, list[i].op ? " [op]" : "");
+	entries_free(list, n);
 }
 
 /* "4s", "2m 5s", "1h 0m 3s", "2d 1h 0m 3s". */
@@ -222,7 +287,7 @@ cmd_stats(struct worker *w, char *args)
 	    "messages"));
 	worker_reply(w, "* connected for %s", conn);
 	worker_reply(w, "* server up for %s", up);
-	online = hub_count(w->hub, RING_ALLROOMS);
+	online = hub_users(w->hub, RING_ALLROOMS);
 	relayed = atomic_load(&hdr->relayed);
 	worker_reply(w, "* %zu %s online", online, plural(online, "user",
 	    "users"));
@@ -242,9 +307,13 @@ cmd_who(struct worker *w, char *args)
 	worker_reply(w, "* %zu %s in %s", n, plural(n, "user", "users"),
 	    w->hub->rooms[w->room].name);
 	for (i = 0; i < n; i++)
-		worker_reply(w, "* %s%s", list[i].name,
-		    list[i].op ? " [op]" : "");
-	free(list);
+		if (list[i].server[0] != '\0')
+			worker_reply(w, "* %s @%s", list[i].name,
+			    list[i].server);
+		else
+			worker_reply(w, "* %s%s", list[i].name,
+			    list[i].op ? " [op]" : "");
+	entries_free(list, n);
 }
 
 struct room_entry {
@@ -270,6 +339,8 @@ cmd_rooms(struct worker *w, char *args)
 	for (i = 0; i < hwm; i++)
 		if (atomic_load(&h->slots[i].state) == SLOT_ACTIVE)
 			count[atomic_load(&h->slots[i].room) % nrooms]++;
+	for (i = 0; i < nrooms; i++)
+		count[i] += atomic_load(&h->rooms[i].remotes);
 	for (i = 0; i < nrooms; i++)
 		if (h->rooms[i].used && (i == 0 || count[i] > 0)) {
 			memcpy(list[n].name, h->rooms[i].name,
@@ -297,15 +368,36 @@ cmd_split_word(char *args)
 	return *rest != '\0' ? rest : NULL;
 }
 
+/*
+ * Under the lock: a direct message to a remote user goes to the link
+ * process. Returns 0, or -1 if nobody on the network has that name.
+ */
+static int
+dm_remote_locked(struct worker *w, const char *key, const char *text,
+    char *to, size_t tolen)
+{
+	struct hub	*h = w->hub;
+	int		 r;
+
+	HUB_ASSERT_LOCKED();
+	if ((r = remote_find_locked(h, key)) == -1)
+		return -1;
+	snprintf(to, tolen, "%s", remote_at(h, (uint32_t)r)->name);
+	(void)text_format(w->text, RECORD_TEXT_MAX, "%s %s", to, text);
+	session_event_locked(h, RING_ALLROOMS, 'M', w->name, w->text);
+	atomic_fetch_add(&h->hdr->relayed, 1);
+	return 0;
+}
+
 static void
 cmd_dm(struct worker *w, char *args)
 {
 	struct hub	*h = w->hub;
-	char		 key[NAME_MAX_LEN + 1], to[NAME_MAX_LEN + 1];
+	char		 key[NICK_MAX_LEN + 1], to[NICK_MAX_LEN + 1];
 	char		*text = cmd_split_word(args);
 	size_t		 n = strlen(args);
 	size_t		 len;
-	int		 t, fits;
+	int		 t, fits, remote = 0;
 
 	if (text == NULL) {
 		worker_reply(w, "! usage: /dm NAME TEXT");
@@ -316,16 +408,21 @@ cmd_dm(struct worker *w, char *args)
 	hub_lock(h);
 	t = fits ? hub_find_locked(h, key) : -1;
 	if (t != -1) {
-		memcpy(to, h->slots[t].name, sizeof(to));
+		memcpy(to, h->slots[t].name, sizeof(h->slots[t].name));
 		worker_post_locked(w, REC_DM, RING_ALLROOMS, t, w->text,
 		    (size_t)len);
-	}
+	} else if (fits && dm_remote_locked(w, key, text, to,
+	    sizeof(to)) == 0)
+		remote = 1;
 	hub_unlock(h);
-	if (t == -1) {
+	if (t == -1 && !remote) {
 		worker_reply(w, "! no such user: %s", args);
 		return;
 	}
-	notify_slot(&w->nt, t);
+	if (remote)
+		notify_link(&w->nt);
+	else
+		notify_slot(&w->nt, t);
 	w->nsent++;
 	worker_reply(w, "-> *%s* %s", to, text);
 }
@@ -358,7 +455,8 @@ cmd_nick(struct worker *w, char *args)
 	(void)text_key(key, sizeof(key), args, n);
 	hub_lock(h);
 	other = hub_find_locked(h, key);
-	if (other != -1 && other != w->slot) {
+	if ((other != -1 && other != w->slot) ||
+	    remote_find_locked(h, key) != -1) {
 		hub_unlock(h);
 		worker_reply(w, "! name taken: %s", args);
 		return;
@@ -372,6 +470,7 @@ cmd_nick(struct worker *w, char *args)
 	len = snprintf(notice, sizeof(notice), "* %s is now known as %s", old,
 	    w->name);
 	worker_post_locked(w, REC_NOTICE, w->room, -1, notice, (size_t)len);
+	session_event_locked(h, w->room, 'N', old, w->name);
 	hub_unlock(h);
 	worker_title(w);
 	notify_room(&w->nt, w->room, w->slot);
@@ -417,6 +516,7 @@ move_room(struct worker *w, const char *name)
 		    h->rooms[old].name);
 		worker_post_locked(w, REC_NOTICE, old, -1, notice, (size_t)len);
 	}
+	session_event_locked(h, old, 'P', w->name, NULL);
 	room_left_locked(h, old);
 	FAULT(JOIN_LEFT);
 	w->room = (uint32_t)r;
@@ -429,7 +529,8 @@ move_room(struct worker *w, const char *name)
 		worker_post_locked(w, REC_NOTICE, w->room, -1, notice,
 		    (size_t)len);
 	}
-	users = hub_count(h, w->room);
+	session_event_locked(h, w->room, 'J', w->name, NULL);
+	users = hub_users(h, w->room);
 	room_history_copy_locked(h, w->room, &hist);
 	w->pos = ring_head(&h->ring);
 	hub_unlock(h);
@@ -437,6 +538,7 @@ move_room(struct worker *w, const char *name)
 		notify_room(&w->nt, old, w->slot);
 	if (!quiet_new)
 		notify_room(&w->nt, w->room, w->slot);
+	notify_link(&w->nt);
 	log_debug("%s joined %s", w->name, room);
 	worker_reply(w, "* you are now in %s (%zu %s)", room, users,
 	    plural(users, "user", "users"));
@@ -475,6 +577,10 @@ kick(struct worker *w, char *args, int ban)
 		return;
 	case KICK_NO_USER:
 		worker_reply(w, "! no such user: %s", args);
+		return;
+	case KICK_REMOTE:
+		worker_reply(w, "! %s is on %s: ask its operators", k.name,
+		    k.server);
 		return;
 	case KICK_OK:
 		break;
@@ -535,18 +641,6 @@ cmd_bans(struct worker *w, char *args)
 	free(list);
 }
 
-/* Compares without stopping at the first difference. */
-static int
-same_secret(const char *a, const char *b)
-{
-	size_t		 na = strlen(a), nb = strlen(b), i;
-	unsigned char	 d = na != nb;
-
-	for (i = 0; i < na && i < nb; i++)
-		d |= (unsigned char)(a[i] ^ b[i]);
-	return d == 0;
-}
-
 /*
  * /oper PASSWORD, checked against the crypt(3) hash of
  * --oper-password-file. A wrong password is answered after a delay and
@@ -563,7 +657,7 @@ cmd_oper(struct worker *w, char *args)
 		return;
 	}
 	c = crypt(args, hash);
-	if (c == NULL || c[0] == '*' || !same_secret(c, hash)) {
+	if (c == NULL || c[0] == '*' || !text_same_secret(c, hash)) {
 		log_warnx("wrong /oper password from %s (%s)", w->name,
 		    w->addr);
 		worker_hold(w, OPER_DELAY_MS, "! wrong password");

@@ -61,6 +61,10 @@ static const char usage_text[] =
 "      --register-timeout=S   seconds to choose a name (default " CHATD_STR(CHATD_REG_TIMEOUT) "; 0 = none)\n"
 "      --quiet-above=N        no join, leave and quit notices in rooms of\n"
 "                             more than N users (default 0: always)\n"
+"      --link=HOST:PORT       join an IRC network as a leaf of this hub\n"
+"      --server-name=NAME     this server's name on the IRC network\n"
+"      --link-password-file=FILE  line 1 sent to the hub, line 2 expected\n"
+"      --link-only            run only the instance's link process\n"
 "  -v, --verbose              log every connection and command\n"
 "  -V, --version              print the version and exit\n"
 "  -h, --help                 print this summary and exit\n";
@@ -82,7 +86,11 @@ enum {
 	OPT_PIDFILE,
 	OPT_STATEDIR,
 	OPT_MOTD,
-	OPT_QUIETABOVE
+	OPT_QUIETABOVE,
+	OPT_LINK,
+	OPT_SERVERNAME,
+	OPT_LINKPASS,
+	OPT_LINKONLY
 };
 
 static const struct option longopts[] = {
@@ -111,6 +119,10 @@ static const struct option longopts[] = {
 	{ "keepalive",		required_argument, NULL, OPT_KEEPALIVE },
 	{ "oper-password-file",	required_argument, NULL, OPT_OPERFILE },
 	{ "oper-first-user",	required_argument, NULL, OPT_OPERFIRST },
+	{ "link",		required_argument, NULL, OPT_LINK },
+	{ "server-name",	required_argument, NULL, OPT_SERVERNAME },
+	{ "link-password-file",	required_argument, NULL, OPT_LINKPASS },
+	{ "link-only",		no_argument,	   NULL, OPT_LINKONLY },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -307,6 +319,8 @@ set_flag(struct config *cf, int ch, int on)
 		cf->check = on;
 	else if (ch == 'v')
 		cf->live.verbose = on != 0;
+	else if (ch == OPT_LINKONLY)
+		cf->link_only = on;
 	return 0;
 }
 
@@ -491,6 +505,106 @@ read_motd(struct cfparse *p)
 	return 0;
 }
 
+/* --link=HOST:PORT, or [ADDRESS]:PORT. */
+static int
+set_link(struct cfparse *p, const char *arg)
+{
+	struct config	*cf = p->cf;
+	const char	*colon = strrchr(arg, ':'), *host = arg;
+	size_t		 hostlen;
+	char		*end;
+	unsigned long	 port;
+
+	if (colon == NULL)
+		return refuse(p, "'%s' is not HOST:PORT", arg);
+	hostlen = (size_t)(colon - arg);
+	if (arg[0] == '[') {
+		if (hostlen < 2 || colon[-1] != ']')
+			return refuse(p, "'%s' is not [ADDRESS]:PORT", arg);
+		host++;
+		hostlen -= 2;
+	}
+	if (hostlen == 0 || hostlen >= sizeof(cf->link_host))
+		return refuse(p, "'%s': bad host", arg);
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port == 0 ||
+	    port > CHATD_PORT_MAX || !isdigit((unsigned char)colon[1]))
+		return refuse(p, "'%s': bad port", arg);
+	memcpy(cf->link_host, host, hostlen);
+	cf->link_host[hostlen] = '\0';
+	snprintf(cf->link_port, sizeof(cf->link_port), "%lu", port);
+	return 0;
+}
+
+/* A server name: 1 to 63 letters, digits, dots and '-', with a dot. */
+static int
+set_server_name(struct cfparse *p, const char *arg)
+{
+	size_t	n = strlen(arg), i;
+
+	if (n == 0 || n > SERVER_NAME_MAX)
+		return refuse(p, "'%s': 1 to %d characters", arg,
+		    SERVER_NAME_MAX);
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)arg[i]) && arg[i] != '.' &&
+		    arg[i] != '-')
+			return refuse(p, "'%s': only letters, digits, '.' and "
+			    "'-'", arg);
+	if (strchr(arg, '.') == NULL || arg[0] == '.' || arg[n - 1] == '.')
+		return refuse(p, "'%s': a server name has a dot inside, as "
+		    "in chat.example.org", arg);
+	memcpy(p->cf->server_name, arg, n + 1);
+	return 0;
+}
+
+/* One password line: no blank, no more than LINK_PASSWORD_MAX bytes. */
+static int
+password_line(FILE *fp, char *dst, size_t size)
+{
+	char	line[LINK_PASSWORD_MAX + 3];
+	size_t	n;
+
+	if (fgets(line, sizeof(line), fp) == NULL ||
+	    (strchr(line, '\n') == NULL && !feof(fp)))
+		return -1;
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	if (n == 0 || n >= size || strpbrk(line, " \t:") != NULL)
+		return -1;
+	memcpy(dst, line, n + 1);
+	return 0;
+}
+
+/*
+ * Reads the link's passwords: line 1 sent to the hub, line 2 expected
+ * from it. The file should be readable by nobody else.
+ */
+static int
+read_link_passwords(struct cfparse *p)
+{
+	struct config	*cf = p->cf;
+	const char	*path = cf->link_pass_file;
+	struct stat	 st;
+	FILE		*fp;
+	int		 bad;
+
+	if (p->no_files)
+		return refuse(p, "%s: not read here", path);
+	if ((fp = fopen(path, "r")) == NULL)
+		return refuse(p, "%s: %s", path, strerror(errno));
+	cf->link_loose = fstat(fileno(fp), &st) == 0 &&
+	    (st.st_mode & 077) != 0;
+	bad = password_line(fp, cf->link_send, sizeof(cf->link_send)) == -1 ||
+	    password_line(fp, cf->link_expect, sizeof(cf->link_expect)) == -1;
+	fclose(fp);
+	if (bad)
+		return refuse(p, "%s: needs two lines, the password sent and "
+		    "the one expected (1 to %d bytes, no blanks or ':')", path,
+		    LINK_PASSWORD_MAX);
+	return 0;
+}
+
 /* Sets the option getopt_long returned as ch: 0, or -1 and why. */
 static int
 set_option(struct cfparse *p, int ch, const char *arg)
@@ -530,6 +644,17 @@ set_option(struct cfparse *p, int ch, const char *arg)
 		return read_oper_hash(p);
 	case OPT_OPERFIRST:
 		return set_oper_first(p, arg);
+	case OPT_LINK:
+		return set_link(p, arg);
+	case OPT_SERVERNAME:
+		return set_server_name(p, arg);
+	case OPT_LINKPASS:
+		if (set_path(p, cf->link_pass_file, sizeof(cf->link_pass_file),
+		    arg) == -1)
+			return -1;
+		return read_link_passwords(p);
+	case OPT_LINKONLY:
+		return set_flag(cf, ch, 1);
 	default:
 		fatalx("bug: option %d has no setter", ch);
 	}
@@ -757,6 +882,17 @@ config_finish(struct cfparse *p)
 		complain(p, NULL, "--daemon and --inetd exclude each other");
 		return EX_USAGE;
 	}
+	if (cf->link_host[0] != '\0' && (cf->server_name[0] == '\0' ||
+	    cf->link_pass_file[0] == '\0')) {
+		complain(p, NULL, "--link needs --server-name and "
+		    "--link-password-file");
+		return EX_USAGE;
+	}
+	if (cf->link_only && (cf->link_host[0] == '\0' || cf->inetd)) {
+		complain(p, NULL, cf->inetd ? "--link-only and --inetd "
+		    "exclude each other" : "--link-only needs --link");
+		return EX_USAGE;
+	}
 	return 0;
 }
 
@@ -835,6 +971,10 @@ restart_only(const struct config *o, const struct config *n)
 		F("pidfile", pidfile, 1), F("run-dir", rundir, 2),
 		F("state-dir", statedir, 0), F("max-line", max_line, 0),
 		F("history", history, 0), F("max-rooms", max_rooms, 0),
+		F("link", link_host, 0), F("link", link_port, 0),
+		F("server-name", server_name, 0),
+		F("link-password-file", link_send, 0),
+		F("link-password-file", link_expect, 0),
 #undef F
 	};
 	const char	*ov, *nv;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "defs.h"
+#include "dialect.h"
 
 /*
  * The settings a running server can change (SIGHUP): the listener, or
@@ -68,6 +69,14 @@ struct config {
 	char		 oper_file[PATH_MAX];	/* the operator password file */
 	int		 oper_loose;	/* which others may read */
 	int		 rundir_given;	/* --run-dir, not the default */
+	char		 link_host[256];	/* --link; empty: no link */
+	char		 link_port[8];
+	char		 server_name[SERVER_NAME_MAX + 1];
+	char		 link_pass_file[PATH_MAX];
+	char		 link_send[LINK_PASSWORD_MAX + 1];	/* its line 1 */
+	char		 link_expect[LINK_PASSWORD_MAX + 1];	/* line 2 */
+	int		 link_loose;	/* others may read that file */
+	int		 link_only;	/* --link-only */
 	struct live	 live;
 	uint32_t	 livegen;	/* the generation live was published as */
 	struct cmdline	 cl;

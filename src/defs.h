@@ -68,6 +68,17 @@
 #define STATE_PENDING_MAX	(4u << 20)	/* history bytes a worker holds while the journal is compacted */
 #define STATE_RETRY_MS		50	/* how often it tries the journal again meanwhile */
 #define STATE_FINISH_MS		1000	/* a leaving worker waits for the journal at most */
+#define CHATD_MAX_REMOTES	4096	/* users of the rest of the IRC network kept */
+#define LINK_RETRY_MIN		10	/* seconds before the first retry of a lost link */
+#define LINK_RETRY_MAX		300	/* and at most, doubling */
+#define LINK_RESTART_MIN_MS	1000	/* the listener restarts a dead link process */
+#define LINK_RESTART_MAX_MS	60000	/* at most this late, doubling */
+#define LINK_PING_SECS		60	/* a quiet hub is pinged */
+#define LINK_TIMEOUT_SECS	180	/* and dropped when silent this long */
+#define LINK_CONNECT_SECS	10	/* a connection attempt gives up */
+#define LINK_HANDSHAKE_SECS	30	/* and the handshake */
+#define LINK_PASSWORD_MAX	127	/* bytes of a link password */
+#define LINK_ERROR_MAX		120	/* bytes of the last link error kept */
 #define STATE_JOURNAL_FACTOR	4	/* compact when this many times its compacted size */
 
 #endif

@@ -37,6 +37,10 @@
  * kick.half		the target told, not yet out of its room (session.c)
  * state.journal	history appended, journal not unlocked (journal.c)
  * state.replace	NAME.tmp written, not renamed (statedir.c)
+ * remote.add		a remote user written, not yet used (remote.c)
+ * remote.del		a remote user out of its rooms, still used (remote.c)
+ * link.join		a remote user in a room, the room not told (link.c)
+ * link.split		half the remote users of a netsplit gone (link.c)
  */
 #define FAULT_POINTS \
 	X(HUB_LOCK,		"hub.lock") \
@@ -60,7 +64,11 @@
 	X(KICK_HALF,		"kick.half") \
 	X(STATE_JOURNAL,	"state.journal") \
 	X(STATE_REPLACE,	"state.replace") \
-	X(WAKE_CLAIMED,		"wake.claimed")
+	X(WAKE_CLAIMED,		"wake.claimed") \
+	X(REMOTE_ADD,		"remote.add") \
+	X(REMOTE_DEL,		"remote.del") \
+	X(LINK_JOIN,		"link.join") \
+	X(LINK_SPLIT,		"link.split")
 
 enum fault_point {
 #define X(id, name)	FP_##id,

@@ -87,7 +87,7 @@
 #include "log.h"
 
 #define HUB_MAGIC	0x6368617464687562ULL	/* "chatdhub" */
-#define HUB_VERSION	8
+#define HUB_VERSION	9
 
 static int	hub_repaired;
 static int	hub_depth;	/* 1 while this process holds the lock */
@@ -132,6 +132,7 @@ struct layout {
 	size_t	slots;
 	size_t	rooms;
 	size_t	hist;
+	size_t	remotes;
 	size_t	ring;
 	size_t	total;
 };
@@ -144,8 +145,10 @@ layout(const struct hub_hdr *g, struct layout *l)
 	    64);
 	l->hist = align_up(l->rooms + (size_t)g->nrooms * sizeof(struct room),
 	    64);
-	l->ring = align_up(l->hist + (size_t)g->nrooms *
-	    (g->hist_len + 1) * g->hist_size, 4096);
+	l->remotes = align_up(l->hist + (size_t)g->nrooms *
+	    (g->hist_len + 1) * g->hist_size, 64);
+	l->ring = align_up(l->remotes + (size_t)g->nremotes * g->remote_size,
+	    4096);
 	l->total = l->ring + RING_BYTES;
 }
 
@@ -161,6 +164,7 @@ hub_bind(struct hub *h, void *base, size_t size)
 	h->slots = (struct slot *)((char *)base + l.slots);
 	h->rooms = (struct room *)((char *)base + l.rooms);
 	h->hist = (unsigned char *)base + l.hist;
+	h->remotes = (unsigned char *)base + l.remotes;
 	h->ring.hdr = &h->hdr->ring;
 	h->ring.base = (unsigned char *)base + l.ring;
 	h->ring.size = RING_BYTES;
@@ -313,6 +317,8 @@ hub_init(struct hub *h, int fd, const struct config *cf)
 	g.hist_len = cf->history;
 	g.hist_size = (uint32_t)align_up(sizeof(struct hist_entry) +
 	    HIST_TEXT_MAX(cf->max_line), 8);
+	g.nremotes = CHATD_MAX_REMOTES;
+	g.remote_size = remote_size(g.nrooms);
 	layout(&g, &l);
 	hub_reserve(h, fd, l.total);
 	base = mmap(NULL, l.total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -330,6 +336,7 @@ hub_init(struct hub *h, int fd, const struct config *cf)
 	h->rooms[0].used = 1;
 	strcpy(h->rooms[0].name, "lobby");
 	strcpy(h->rooms[0].key, "lobby");
+	atomic_store(&h->hdr->link.slot, -1);
 	ring_init(&h->ring);
 	if (pthread_mutexattr_init(&attr) != 0 ||
 	    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED) != 0 ||
@@ -379,7 +386,9 @@ hub_valid(const struct hub_hdr *hdr, size_t size)
 	    hdr->hist_len > CHATD_HISTORY_CAP ||
 	    hdr->hist_size < sizeof(struct hist_entry) ||
 	    hdr->hist_size > sizeof(struct hist_entry) +
-	    HIST_TEXT_MAX(CHATD_MAX_LINE_CAP) + 8)
+	    HIST_TEXT_MAX(CHATD_MAX_LINE_CAP) + 8 ||
+	    hdr->nremotes > CHATD_MAX_REMOTES ||
+	    hdr->remote_size != remote_size(hdr->nrooms))
 		return 0;
 	layout(hdr, &l);
 	return l.total == size && hdr->total == size;

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "defs.h"
+#include "dialect.h"
 #include "proc.h"
 #include "ring.h"
 
@@ -24,7 +25,8 @@ enum slot_state {
 	SLOT_FREE = 0,
 	SLOT_CLAIMED,	/* connected, choosing a name */
 	SLOT_ACTIVE,	/* registered */
-	SLOT_KICKED	/* gone for everybody, its worker not yet */
+	SLOT_KICKED,	/* gone for everybody, its worker not yet */
+	SLOT_LINK	/* the link process (link.c): in no list */
 };
 
 /*
@@ -69,6 +71,7 @@ struct room {
 	uint32_t	used;
 	uint64_t	lastleft;	/* hdr->roomseq when last left */
 	uint64_t	nhist;
+	_Atomic uint32_t remotes;	/* remote users in it */
 	char		name[ROOM_MAX_LEN + 1];
 	char		key[ROOM_MAX_LEN + 1];
 };
@@ -85,6 +88,48 @@ struct ban {
 	char		addr[ADDR_MAX_LEN + 1];
 	char		name[NAME_MAX_LEN + 1];
 	char		reason[BAN_REASON_MAX + 1];
+};
+
+/*
+ * A user of the rest of the IRC network, introduced by the link process
+ * (remote.c). Its rooms are a bitmap of hdr->nrooms bits after it;
+ * hdr->remote_size is the size of the whole entry.
+ */
+struct remote {
+	uint32_t	used;
+	uint32_t	server;		/* index in hdr->servers */
+	uint32_t	nrooms;		/* rooms it is in */
+	uint32_t	pad_;
+	uint64_t	seq;		/* in hdr->regseq's order */
+	int64_t		since;
+	char		name[NICK_MAX_LEN + 1];
+	char		key[NICK_MAX_LEN + 1];
+	uint64_t	rooms[];
+};
+
+/* A server of the network; servers[0] is the hub we link to. */
+struct net_server {
+	uint32_t	used;
+	uint32_t	via;		/* the server it is behind */
+	char		name[SERVER_NAME_MAX + 1];
+};
+
+enum link_state {
+	LINK_NONE,	/* no --link */
+	LINK_CONNECTING,
+	LINK_UP,
+	LINK_DOWN
+};
+
+/* What the link process says of itself, for chatctl status. */
+struct link_info {
+	_Atomic uint32_t	state;
+	_Atomic int32_t		slot;	/* its slot, or -1 */
+	int64_t			since;	/* in this state since, time() */
+	int64_t			retry;	/* down: next try, time() */
+	_Atomic uint32_t	remotes;	/* remote users in a room */
+	char			hub[SERVER_NAME_MAX + 1];
+	char			error[LINK_ERROR_MAX + 1];
 };
 
 struct hub_hdr {
@@ -118,6 +163,10 @@ struct hub_hdr {
 	uint64_t		histseq;	/* last history line's number */
 	_Atomic uint64_t	journalkept;	/* its size when last compacted */
 	uint32_t		bans_frozen;	/* the bans file could not be read */
+	uint32_t		nremotes;	/* remote table entries */
+	uint32_t		remote_size;	/* bytes of one */
+	struct link_info	link;
+	struct net_server	servers[NET_SERVERS_MAX];
 	pthread_mutex_t		lock;
 	struct ring_hdr		ring;
 	struct ban		bans[CHATD_MAX_BANS];
@@ -128,6 +177,7 @@ struct hub {
 	struct slot	*slots;
 	struct room	*rooms;
 	unsigned char	*hist;
+	unsigned char	*remotes;	/* hdr->nremotes entries */
 	struct ring	 ring;
 	size_t		 size;
 	int		 dirfd;	/* the instance's directory of pipes */
@@ -202,6 +252,20 @@ void	hub_post_locked(struct hub *, const struct record *, const char *,
 	    size_t);
 int	hub_resync_locked(const struct hub *, uint32_t, int, uint64_t *);
 
+/* The size of a remote table entry, with its bitmap of nrooms rooms. */
+static inline uint32_t
+remote_size(uint32_t nrooms)
+{
+	return (uint32_t)(sizeof(struct remote) + (nrooms + 63U) / 64U * 8U);
+}
+
+static inline struct remote *
+remote_at(const struct hub *h, uint32_t i)
+{
+	return (struct remote *)(void *)(h->remotes +
+	    (size_t)i * h->hdr->remote_size);
+}
+
 /* rundir.c: the run directory and the instance's directory lock. */
 struct stat;
 int	hub_rundir_open(int, const char *, const char *);
@@ -224,6 +288,25 @@ int	hub_quiet_locked(const struct hub *, uint32_t);
 int	hub_find_dead_locked(const struct hub *, pid_t);
 int	hub_held_locked(const struct hub *, pid_t, uint64_t);
 int	hub_op_heir_locked(const struct hub *);
+size_t	hub_users(const struct hub *, uint32_t);
+int	hub_link_slot(const struct hub *);
+
+/*
+ * remote.c: the users and servers of the rest of the network, as the
+ * link process sees them. Keys are folded by the link's dialect.
+ */
+#define REMOTE_NONE	UINT32_MAX	/* a server behind nothing */
+int	remote_find_locked(const struct hub *, const char *);
+int	remote_add_locked(struct hub *, const char *, const char *, uint32_t);
+void	remote_del_locked(struct hub *, int);
+int	remote_in(const struct hub *, int, uint32_t);
+int	remote_join_locked(struct hub *, int, uint32_t);
+int	remote_part_locked(struct hub *, int, uint32_t);
+int	remote_server_locked(struct hub *, const char *, uint32_t);
+int	remote_server_find_locked(const struct hub *, const char *);
+int	remote_behind_locked(const struct hub *, uint32_t, uint32_t);
+void	remote_server_del_locked(struct hub *, uint32_t);
+void	remote_reset_locked(struct hub *);
 
 
 #endif

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "session.h"
 #include "notify.h"
+#include "link.h"
 #include "pidfile.h"
 #include "proctitle.h"
 #include "worker.h"
@@ -51,6 +52,14 @@ struct orphan {
 	pid_t		pid;
 	uint64_t	pstart;
 };
+
+/* The link process (link.c), if --link: started, and again if it dies. */
+static struct {
+	pid_t		pid;
+	int64_t		started;	/* now_ms() */
+	int64_t		again;		/* the next start, if pid is 0 */
+	unsigned	delay;		/* ms between a death and the start */
+} linkp = { 0, 0, 0, LINK_RESTART_MIN_MS };
 
 struct children {
 	pid_t		*pids;
@@ -265,19 +274,41 @@ children_remove(struct children *c, pid_t pid)
 		}
 }
 
+/*
+ * The link process ended: it is started again after a delay that
+ * doubles with each death, back to the shortest once it ran that long.
+ */
+static void
+link_ended(void)
+{
+	int64_t	now = now_ms();
+
+	if (now - linkp.started >= LINK_RESTART_MAX_MS)
+		linkp.delay = LINK_RESTART_MIN_MS;
+	linkp.pid = 0;
+	linkp.again = now + linkp.delay;
+	log_warnx("starting the link process again in %u ms", linkp.delay);
+	linkp.delay = linkp.delay * 2 > LINK_RESTART_MAX_MS ?
+	    LINK_RESTART_MAX_MS : linkp.delay * 2;
+}
+
 /* A reaped worker: bury it if it left its slot taken. */
 static void
 listener_exited(struct hub *h, struct notifier *nt, struct children *c,
     pid_t pid, int status)
 {
+	const char	*who = pid == linkp.pid ? "link process" : "worker";
+
 	children_remove(c, pid);
 	if (WIFSIGNALED(status))
-		log_warnx("worker %ld killed by signal %d", (long)pid,
+		log_warnx("%s %ld killed by signal %d", who, (long)pid,
 		    WTERMSIG(status));
 	else if (WEXITSTATUS(status) != 0)
-		log_warnx("worker %ld exited with status %d", (long)pid,
+		log_warnx("%s %ld exited with status %d", who, (long)pid,
 		    WEXITSTATUS(status));
 	session_bury(h, nt, pid, op_handover);
+	if (pid == linkp.pid && !atomic_load(&h->hdr->shutdown))
+		link_ended();
 }
 
 static void
@@ -461,17 +492,12 @@ orphans_kill(struct children *c, int sig)
 			log_warn("kill %ld", (long)c->orphans[i].pid);
 }
 
-/* The child's side of a fork: become the worker for socket s. */
-static void __attribute__((noreturn))
-listener_child(struct hub *h, struct config *cf, struct notifier *nt,
-    int s, int *fds, int nfds, unsigned conn)
+/* A new child lets go of what is the listener's alone. */
+static void
+child_forget(struct notifier *nt, int *fds, int nfds)
 {
 	int	i;
 
-	log_procinit("worker");
-	proctitle_set("worker");
-	fault_worker(conn);
-	/* Ours first: a listener short of descriptors passes it on. */
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	close(sigpipe_fds[0]);
@@ -480,6 +506,18 @@ listener_child(struct hub *h, struct config *cf, struct notifier *nt,
 		close(spare_fd);
 	notify_forget(nt);
 	pidfile_forget();
+}
+
+/* The child's side of a fork: become the worker for socket s. */
+static void __attribute__((noreturn))
+listener_child(struct hub *h, struct config *cf, struct notifier *nt,
+    int s, int *fds, int nfds, unsigned conn)
+{
+	log_procinit("worker");
+	proctitle_set("worker");
+	fault_worker(conn);
+	/* Ours first: a listener short of descriptors passes it on. */
+	child_forget(nt, fds, nfds);
 	if (hub_dir_reopen(h) == -1) {
 		refuse(s);
 		_exit(1);
@@ -489,6 +527,34 @@ listener_child(struct hub *h, struct config *cf, struct notifier *nt,
 	if (s > 1)
 		close(s);
 	worker_main(h, cf);
+}
+
+/* Starts the link process, if it is due. */
+static void
+link_start(struct hub *h, struct config *cf, struct notifier *nt, int *fds,
+    int nfds, struct children *c)
+{
+	pid_t	pid;
+
+	if (cf->link_host[0] == '\0' || linkp.pid != 0 ||
+	    now_ms() < linkp.again || atomic_load(&h->hdr->shutdown))
+		return;
+	if ((pid = fork()) == -1) {
+		log_warn("cannot fork the link process");
+		linkp.again = now_ms() + linkp.delay;
+		return;
+	}
+	if (pid == 0) {
+		log_procinit("link");
+		proctitle_set("link");
+		child_forget(nt, fds, nfds);
+		if (hub_dir_reopen(h) == -1)
+			_exit(1);
+		link_main(h, cf);
+	}
+	children_add(c, pid);
+	linkp.pid = pid;
+	linkp.started = now_ms();
 }
 
 /*
@@ -654,11 +720,16 @@ listener_reload(struct hub *h, struct config *cf)
 static int
 listener_timeout(struct pollfd *pfd, int nfds)
 {
-	int64_t	left = paused_until - now_ms();
+	int64_t	left = paused_until - now_ms(), link;
 	int	i;
 
 	for (i = 0; i < nfds; i++)
 		pfd[i].events = left > 0 ? 0 : POLLIN;
+	if (linkp.again != 0 && linkp.pid == 0) {
+		link = linkp.again - now_ms();
+		if (left <= 0 || link < left)
+			left = link < 1 ? 1 : link;
+	}
 	return left > 0 && left < RUNDIR_CHECK_MS ? (int)left :
 	    RUNDIR_CHECK_MS;
 }
@@ -699,6 +770,7 @@ listener_main(struct hub *h, struct config *cf, int *fds, int nfds)
 	}
 	pfd[nfds].fd = sigpipe_fds[0];
 	pfd[nfds].events = POLLIN;
+	link_start(h, cf, &nt, fds, nfds, &c);
 	spare_open();
 	for (;;) {
 		timeout = listener_timeout(pfd, nfds);
@@ -713,6 +785,7 @@ listener_main(struct hub *h, struct config *cf, int *fds, int nfds)
 		listener_check_dir(h, &nt, &c);
 		orphans_check(h, &nt, &c);
 		listener_signalled(h, cf, &nt, &c);
+		link_start(h, cf, &nt, fds, nfds, &c);
 		for (i = 0; i < nfds; i++)
 			if (pfd[i].revents & POLLIN)
 				listener_accept(h, cf, &nt, fds[i], fds, nfds,

@@ -24,6 +24,7 @@
 #include "daemon.h"
 #include "fault.h"
 #include "hub.h"
+#include "link.h"
 #include "listener.h"
 #include "log.h"
 #include "pidfile.h"
@@ -132,6 +133,38 @@ standalone(struct config *cf)
 	listener_main(&h, cf, fds, nfds);
 }
 
+/*
+ * --link-only: the instance's link process alone, for inetd setups,
+ * which have no listener to start it. It attaches to the segment as an
+ * inetd worker does (making it if need be) and keeps it while it runs.
+ */
+static void __attribute__((noreturn))
+link_only(struct config *cf)
+{
+	struct hub	h;
+
+	log_procinit("link");
+	proctitle_set("link");
+	daemon_stdio();
+	log_init(1, cf->live.verbose);
+	if (cf->daemon)
+		log_syslog(1);
+	warn_config(cf);
+	priv_init(cf);
+	if (cf->instance[0] == '\0')
+		snprintf(cf->instance, sizeof(cf->instance), "%u", cf->port);
+	if (cf->daemon)
+		daemon_detach();
+	pidfile_open(cf);
+	priv_drop(cf);
+	state_open(cf->statedir);
+	hub_open(&h, cf, HUB_INETD);
+	cf->livegen = hub_publish(&h, &cf->live);
+	if (cf->daemon)
+		daemon_ready();
+	link_main(&h, cf);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -160,5 +193,7 @@ main(int argc, char **argv)
 		fault_worker(0);
 		worker_main(&h, &cf);
 	}
+	if (cf.link_only)
+		link_only(&cf);
 	standalone(&cf);
 }

@@ -674,6 +674,21 @@ notify_room(struct notifier *n, uint32_t room, int except)
 	wake_range(n, room, 0, atomic_load(&n->hub->hdr->hwm), except);
 	if (n->handed)
 		backstop_arm(n, room, except);
+	if (hub_link_slot(n->hub) != except)
+		notify_link(n);
+}
+
+/*
+ * Wakes the link process, if there is one: every room's lines and every
+ * local user's comings and goings are its business.
+ */
+void
+notify_link(struct notifier *n)
+{
+	int	link = hub_link_slot(n->hub);
+
+	if (link != -1)
+		(void)notify_slot(n, link);
 }
 
 /*

@@ -72,6 +72,7 @@ void	notify_room(struct notifier *, uint32_t, int);
 void	notify_room_later(struct notifier *, uint32_t, int);
 void	notify_flush(struct notifier *);
 void	notify_all(struct notifier *);
+void	notify_link(struct notifier *);
 void	notify_relay(struct notifier *, int);
 int	notify_timeout(const struct notifier *);
 void	notify_backstop(struct notifier *);

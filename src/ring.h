@@ -33,7 +33,8 @@ enum rec_kind {
 	REC_NOTICE,	/* * ... from the server, to a room or everybody */
 	REC_DIRECT,	/* a notice for one user only */
 	REC_DM,		/* a direct message, for one user only */
-	REC_KICK	/* its one user is told the line and disconnected */
+	REC_KICK,	/* its one user is told the line and disconnected */
+	REC_EVENT	/* for the link process alone: see session_event_locked */
 };
 
 struct ring_hdr {

@@ -51,7 +51,8 @@ room_victim(const struct hub *h)
 		if (atomic_load(&h->slots[i].state) == SLOT_ACTIVE)
 			busy[atomic_load(&h->slots[i].room) % n] = 1;
 	for (i = 1; i < n; i++)
-		if (!busy[i] && (best == -1 ||
+		if (!busy[i] && atomic_load(&h->rooms[i].remotes) == 0 &&
+		    (best == -1 ||
 		    h->rooms[i].lastleft < h->rooms[best].lastleft))
 			best = (int)i;
 	free(busy);

@@ -6,25 +6,57 @@
  * operator's role passes on, and the slot is freed.
  */
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "ban.h"
 #include "fault.h"
+#include "log.h"
 #include "room.h"
 #include "session.h"
 #include "text.h"
 
 /*
+ * Under the lock: tells the link process, if there is one, what a local
+ * user did, so that the network hears it in the log's order. code is
+ * R (registered in the lobby), J (joined room), P (left room),
+ * N (a renamed to b), Q (quit, b the reason), M (a said to b: "NICK
+ * TEXT"). Workers never see these records: they are the link's.
+ */
+void
+session_event_locked(struct hub *h, uint32_t room, char code, const char *a,
+    const char *b)
+{
+	char	text[NOTICE_MAX + RECORD_TEXT_MAX];
+	size_t	n;
+	int	link = hub_link_slot(h);
+
+	HUB_ASSERT_LOCKED();
+	if (link == -1)
+		return;
+	n = text_format(text, sizeof(text), "%c %s%s%s", code, a,
+	    b != NULL ? " " : "", b != NULL ? b : "");
+	if (n > RECORD_TEXT_MAX)
+		n = RECORD_TEXT_MAX;
+	hub_post_locked(h, &(struct record){ .kind = REC_EVENT,
+	    .room = room, .target = link,
+	    .tgen = atomic_load(&h->slots[link].gen), .exclude = -1,
+	    .sender = -1, .time = time(NULL) }, text, n);
+}
+
+/*
  * Under the lock: a registered user leaves its room for good. The room
- * hears the notice (len 0: nothing) and, if the user was the last
+ * hears the notice (len 0: nothing), the network the reason why (NULL:
+ * the network knows already) and, if the user was the last
  * operator, the earliest registered user left becomes one and is told.
  * The slot is left SLOT_KICKED, gone from every list and its name free,
  * for its owner to free. Returns the heir's slot, or -1.
  */
 int
 session_leave_locked(struct hub *h, int slot, const char *notice, size_t len,
-    int handover)
+    int handover, const char *why)
 {
 	struct slot	*s = &h->slots[slot];
 	const char	 told[] = "* You are now the operator.";
@@ -39,6 +71,8 @@ session_leave_locked(struct hub *h, int slot, const char *notice, size_t len,
 		    .room = room, .target = -1, .exclude = slot,
 		    .xgen = atomic_load(&s->gen), .sender = -1,
 		    .time = time(NULL) }, notice, len);
+	if (why != NULL)
+		session_event_locked(h, room, 'Q', s->name, why);
 	room_left_locked(h, room);
 	atomic_store(&s->state, SLOT_KICKED);
 	atomic_store(&s->op, 0);
@@ -56,9 +90,10 @@ session_leave_locked(struct hub *h, int slot, const char *notice, size_t len,
 /* Under the lock: the session ends and the slot is freed. */
 int
 session_end_locked(struct hub *h, int slot, const char *notice, size_t len,
-    int handover)
+    int handover, const char *why)
 {
-	int	heir = session_leave_locked(h, slot, notice, len, handover);
+	int	heir = session_leave_locked(h, slot, notice, len, handover,
+		    why);
 
 	HUB_ASSERT_LOCKED();
 	FAULT(SLOT_LEAVE);
@@ -83,9 +118,12 @@ session_bury(struct hub *h, struct notifier *nt, pid_t pid, int handover)
 	HUB_ASSERT_UNLOCKED();
 	hub_lock(h);
 	while ((slot = hub_find_dead_locked(h, pid)) != -1) {
+		if (atomic_load(&h->slots[slot].state) == SLOT_LINK)
+			session_unlink_locked(h, slot, "link process died");
 		n = text_format(notice, sizeof(notice),
 		    "* %s quit (connection lost)", h->slots[slot].name);
-		(void)session_end_locked(h, slot, notice, n, handover);
+		(void)session_end_locked(h, slot, notice, n, handover,
+		    "connection lost");
 		notify_close(h, slot, -1, -1);
 		buried++;
 		if (pid != 0)
@@ -100,6 +138,75 @@ session_bury(struct hub *h, struct notifier *nt, pid_t pid, int handover)
 	 */
 	if (buried > 0 && !atomic_load(&h->hdr->shutdown))
 		notify_all(nt);
+}
+
+/*
+ * Under the lock: the users behind server top (REMOTE_NONE: the whole
+ * network) are gone, and each room that had some hears one line,
+ * "* netsplit: N users left (NAME)". Returns how many users left.
+ */
+size_t
+session_split_locked(struct hub *h, uint32_t top, const char *name)
+{
+	struct remote	*r;
+	char		 notice[NOTICE_MAX + SERVER_NAME_MAX];
+	uint32_t	 i, room, nrooms = h->hdr->nrooms;
+	size_t		*count, n, total = 0;
+
+	HUB_ASSERT_LOCKED();
+	if ((count = calloc(nrooms, sizeof(*count))) == NULL)
+		fatal("calloc");
+	for (i = 0; i < h->hdr->nremotes; i++) {
+		r = remote_at(h, i);
+		if (!r->used || (top != REMOTE_NONE &&
+		    !remote_behind_locked(h, r->server, top)))
+			continue;
+		for (room = 0; room < nrooms; room++)
+			count[room] += (size_t)remote_in(h, (int)i, room);
+		remote_del_locked(h, (int)i);
+		total++;
+		if (total == 1)
+			FAULT(LINK_SPLIT);
+	}
+	for (room = 0; room < nrooms; room++) {
+		if (count[room] == 0)
+			continue;
+		n = text_format(notice, sizeof(notice),
+		    "* netsplit: %zu %s left (%s)", count[room],
+		    plural(count[room], "user", "users"), name);
+		hub_post_locked(h, &(struct record){ .kind = REC_NOTICE,
+		    .room = room, .target = -1, .exclude = -1, .sender = -1,
+		    .time = time(NULL) }, notice, n);
+	}
+	free(count);
+	for (i = 0; i < NET_SERVERS_MAX; i++)
+		if (h->hdr->servers[i].used && (top == REMOTE_NONE ||
+		    remote_behind_locked(h, i, top)))
+			remote_server_del_locked(h, i);
+	return total;
+}
+
+/*
+ * Under the lock: the link process's slot is going (it left, or it died):
+ * the rest of the network goes with it, and the link is down.
+ */
+void
+session_unlink_locked(struct hub *h, int slot, const char *why)
+{
+	struct link_info	*l = &h->hdr->link;
+	const char		*name = h->hdr->servers[0].used ?
+				    h->hdr->servers[0].name : l->hub;
+
+	HUB_ASSERT_LOCKED();
+	(void)session_split_locked(h, REMOTE_NONE, name);
+	remote_reset_locked(h);
+	if (atomic_load(&l->slot) == slot)
+		atomic_store(&l->slot, -1);
+	if (atomic_load(&l->state) != LINK_NONE) {
+		atomic_store(&l->state, LINK_DOWN);
+		l->since = time(NULL);
+		snprintf(l->error, sizeof(l->error), "%s", why);
+	}
 }
 
 /* Under the lock: a record for one slot alone. */
@@ -129,7 +236,8 @@ session_kick(struct hub *h, struct notifier *nt, struct kick *k,
 	const char	*verb, *r = k->reason != NULL ? k->reason : "";
 	const char	*lp = k->reason != NULL ? " (" : "";
 	const char	*rp = k->reason != NULL ? ")" : "";
-	char		 key[NAME_MAX_LEN + 1];
+	char		 key[NICK_MAX_LEN + 1];
+	char		 why[RECORD_TEXT_MAX];
 	size_t		 n = strlen(target), len;
 	uint32_t	 room;
 	int		 t, heir, fits;
@@ -138,6 +246,15 @@ session_kick(struct hub *h, struct notifier *nt, struct kick *k,
 	fits = text_key(key, sizeof(key), target, n);
 	hub_lock(h);
 	t = fits ? hub_find_locked(h, key) : -1;
+	if (t == -1 && (t = remote_find_locked(h, key)) != -1) {
+		snprintf(k->server, sizeof(k->server), "%s",
+		    h->hdr->servers[remote_at(h, (uint32_t)t)->server %
+		    NET_SERVERS_MAX].name);
+		snprintf(k->name, sizeof(k->name), "%s",
+		    remote_at(h, (uint32_t)t)->name);
+		hub_unlock(h);
+		return KICK_REMOTE;
+	}
 	if (t == -1 || t == k->slot) {
 		hub_unlock(h);
 		return t == -1 ? KICK_NO_USER : KICK_SELF;
@@ -160,13 +277,49 @@ session_kick(struct hub *h, struct notifier *nt, struct kick *k,
 	FAULT(KICK_HALF);
 	len = text_format(text, RECORD_TEXT_MAX, "* %s was %s by %s%s%s%s",
 	    k->name, verb, k->by, lp, r, rp);
-	heir = session_leave_locked(h, t, text, len, k->handover);
+	(void)text_format(why, sizeof(why), "%s by %s%s%s%s", verb, k->by, lp, r,
+	    rp);
+	heir = session_leave_locked(h, t, text, len, k->handover, why);
 	if (k->slot >= 0 && room != k->room)
 		post_to(h, REC_DIRECT, k->slot, text, len);
 	hub_unlock(h);
 	notify_room(nt, room, t);
 	notify_slot(nt, t);
+	notify_link(nt);
 	if (heir != -1)
 		notify_slot(nt, heir);
 	return KICK_OK;
+}
+
+/*
+ * The network removed a local user (an IRC operator's KILL, or a name
+ * collision): told is what the user reads before it is disconnected,
+ * seen what its room sees. The network knows already: nothing goes back
+ * to it. Returns 0, or -1 if no local user has the name.
+ */
+int
+session_kill(struct hub *h, struct notifier *nt, const char *name,
+    const char *told, const char *seen, int handover)
+{
+	char		 key[NAME_MAX_LEN + 1];
+	uint32_t	 room;
+	int		 t, heir;
+
+	HUB_ASSERT_UNLOCKED();
+	if (!text_key(key, sizeof(key), name, strlen(name)))
+		return -1;
+	hub_lock(h);
+	if ((t = hub_find_locked(h, key)) == -1) {
+		hub_unlock(h);
+		return -1;
+	}
+	room = atomic_load(&h->slots[t].room);
+	post_to(h, REC_KICK, t, told, strlen(told));
+	heir = session_leave_locked(h, t, seen, strlen(seen), handover, NULL);
+	hub_unlock(h);
+	notify_room(nt, room, t);
+	notify_slot(nt, t);
+	if (heir != -1)
+		notify_slot(nt, heir);
+	return 0;
 }

@@ -19,7 +19,8 @@ struct kick {
 	const char	*reason;	/* or NULL */
 	int		 ban;
 	int		 handover;	/* --oper-first-user */
-	char		 name[NAME_MAX_LEN + 1];	/* set: who was kicked */
+	char		 name[NICK_MAX_LEN + 1];	/* set: who was kicked */
+	char		 server[SERVER_NAME_MAX + 1];	/* set: a remote user's */
 	char		 addr[ADDR_MAX_LEN + 1];	/* set: and its address */
 	int		 full;		/* set: no room to ban, only kicked */
 };
@@ -27,12 +28,21 @@ struct kick {
 enum kick_result {
 	KICK_OK,
 	KICK_NO_USER,
-	KICK_SELF
+	KICK_SELF,
+	KICK_REMOTE	/* a user of another server: k->server */
 };
 
-int	session_leave_locked(struct hub *, int, const char *, size_t, int);
-int	session_end_locked(struct hub *, int, const char *, size_t, int);
+void	session_event_locked(struct hub *, uint32_t, char, const char *,
+	    const char *);
+int	session_leave_locked(struct hub *, int, const char *, size_t, int,
+	    const char *);
+int	session_end_locked(struct hub *, int, const char *, size_t, int,
+	    const char *);
+size_t	session_split_locked(struct hub *, uint32_t, const char *);
+void	session_unlink_locked(struct hub *, int, const char *);
 void	session_bury(struct hub *, struct notifier *, pid_t, int);
+int	session_kill(struct hub *, struct notifier *, const char *,
+	    const char *, const char *, int);
 enum kick_result session_kick(struct hub *, struct notifier *, struct kick *,
 	    const char *, char *);
 

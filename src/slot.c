@@ -135,6 +135,34 @@ hub_count(const struct hub *h, uint32_t room)
 }
 
 /*
+ * Users in a room, or in all of them, with those of the rest of the
+ * network: what the users are told. Atomics alone, no lock.
+ */
+size_t
+hub_users(const struct hub *h, uint32_t room)
+{
+	size_t	n = hub_count(h, room);
+
+	if (room == RING_ALLROOMS)
+		return n + atomic_load(&h->hdr->link.remotes);
+	if (room < h->hdr->nrooms)
+		n += atomic_load(&h->rooms[room].remotes);
+	return n;
+}
+
+/* The link process's slot, if it has one, or -1. */
+int
+hub_link_slot(const struct hub *h)
+{
+	int32_t	slot = atomic_load(&h->hdr->link.slot);
+
+	if (slot < 0 || (uint32_t)slot >= h->hdr->nslots ||
+	    atomic_load(&h->slots[slot].state) != SLOT_LINK)
+		return -1;
+	return slot;
+}
+
+/*
  * Under the lock: whether a room has too many users for join, leave and
  * quit notices (--quiet-above): N users joining one room would cost N
  * squared notices.
@@ -145,7 +173,7 @@ hub_quiet_locked(const struct hub *h, uint32_t room)
 	uint32_t	max = h->hdr->live.quiet_above;
 
 	HUB_ASSERT_LOCKED();
-	return max != 0 && hub_count(h, room) > max;
+	return max != 0 && hub_users(h, room) > max;
 }
 
 /*

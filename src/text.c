@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -425,4 +426,16 @@ const char *
 plural(uint64_t n, const char *one, const char *many)
 {
 	return n == 1 ? one : many;
+}
+
+/* Compares two secrets without stopping at the first difference. */
+int
+text_same_secret(const char *a, const char *b)
+{
+	size_t		 na = strlen(a), nb = strlen(b), i;
+	unsigned char	 d = na != nb;
+
+	for (i = 0; i < na && i < nb; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
 }

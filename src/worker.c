@@ -193,7 +193,7 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	}
 	(void)text_key(key, sizeof(key), (const char *)s, n);
 	hub_lock(h);
-	if (hub_find_locked(h, key) != -1) {
+	if (hub_find_locked(h, key) != -1 || remote_find_locked(h, key) != -1) {
 		hub_unlock(h);
 		worker_reply(w, "! name taken: %.*s", (int)n, (const char *)s);
 		worker_prompt(w);
@@ -212,6 +212,7 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	w->pos = ring_head(&h->ring);
 	atomic_store(&sl->state, SLOT_ACTIVE);
 	FAULT(SLOT_REGISTERED);
+	session_event_locked(h, 0, 'R', w->name, NULL);
 	quiet = hub_quiet_locked(h, 0);
 	if (!quiet) {
 		len = snprintf(notice, sizeof(notice), "* %s joined lobby",
@@ -224,6 +225,8 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	worker_title(w);
 	if (!quiet)
 		notify_room(&w->nt, 0, w->slot);
+	else
+		notify_link(&w->nt);
 	log_debug("%s registered as %s", w->addr, w->name);
 	worker_reply(w, "* Hello, %s! You are in lobby. Type /help for "
 	    "commands.", w->name);
@@ -391,7 +394,7 @@ worker_admit(struct worker *w)
 	    w->cf->live.max_per_addr, &why);
 	if (w->slot != -1)
 		w->gen = atomic_load(&h->slots[w->slot].gen);
-	online = hub_count(h, RING_ALLROOMS);
+	online = hub_users(h, RING_ALLROOMS);
 	hub_unlock(h);
 	if (w->slot == -1) {
 		msg = why == HUB_BANNED ? "! you are banned" :
