@@ -270,6 +270,12 @@ struct status {
 	uint64_t	wakeups;
 	uint64_t	late;
 	uint64_t	lines;
+	uint32_t	link;	/* enum link_state */
+	int64_t		link_since;
+	int64_t		link_retry;
+	uint32_t	remotes;
+	char		link_hub[SERVER_NAME_MAX + 1];
+	char		link_error[LINK_ERROR_MAX + 1];
 };
 
 static void
@@ -290,7 +296,8 @@ status_copy(struct ctl *c, struct status *st)
 	for (i = 0; i < hwm && i < h->hdr->nslots; i++) {
 		if (atomic_load(&h->slots[i].state) == SLOT_FREE)
 			continue;
-		st->connections++;
+		if (atomic_load(&h->slots[i].state) != SLOT_LINK)
+			st->connections++;
 		st->wakeups += atomic_load(&h->slots[i].wakeups);
 		st->lines += atomic_load(&h->slots[i].lines);
 	}
@@ -298,10 +305,36 @@ status_copy(struct ctl *c, struct status *st)
 		if (h->rooms[i].used)
 			st->rooms++;
 	st->bans = ban_count_locked(h);
+	st->link = atomic_load(&h->hdr->link.state);
+	st->link_since = h->hdr->link.since;
+	st->link_retry = h->hdr->link.retry;
+	st->remotes = atomic_load(&h->hdr->link.remotes);
+	memcpy(st->link_hub, h->hdr->link.hub, sizeof(st->link_hub));
+	memcpy(st->link_error, h->hdr->link.error, sizeof(st->link_error));
 	st->relayed = atomic_load(&h->hdr->relayed);
 	st->head = ring_head(&h->ring);
 	st->repairs = atomic_load(&h->hdr->repairs);
 	hub_unlock(h);
+}
+
+/* The link's rows of chatctl status (LINK.md). */
+static void
+status_link(const struct status *st, time_t now)
+{
+	static const char *const names[] = { "none", "connecting", "up",
+					     "down" };
+
+	row("link\t%s", names[st->link % 4]);
+	if (st->link == LINK_NONE)
+		return;
+	row("link_hub\t%s", st->link_hub);
+	row("link_since\t%lld", (long long)(now - (time_t)st->link_since));
+	if (st->link == LINK_DOWN) {
+		row("link_error\t%s", st->link_error);
+		row("link_retry\t%lld", st->link_retry > now ?
+		    (long long)(st->link_retry - now) : 0LL);
+	}
+	row("remote_users\t%u", st->remotes);
 }
 
 static int
@@ -331,11 +364,54 @@ ctl_status(struct ctl *c, char **argv)
 	row("wakeups\t%llu", (unsigned long long)st.wakeups);
 	row("late_wakeups\t%llu", (unsigned long long)st.late);
 	row("lines_out\t%llu", (unsigned long long)st.lines);
+	status_link(&st, now);
 	for (i = 0; i < n; i++)
 		row("lag.%s\t%llu", users[i].name,
 		    (unsigned long long)users[i].lag);
 	free(users);
 	return 0;
+}
+
+/*
+ * The users of the rest of the network, after the local ones: their
+ * rooms joined by ',' and their server. Written to memory under the
+ * lock, and only then to stdout, which may block.
+ */
+static void
+remote_rows(struct ctl *c, time_t now)
+{
+	struct hub		*h = &c->h;
+	const struct remote	*r;
+	uint32_t		 i, room;
+	const char		*sep;
+	char			*out = NULL;
+	size_t			 len = 0;
+	FILE			*fp;
+
+	if ((fp = open_memstream(&out, &len)) == NULL)
+		die(EX_OSERR, "open_memstream: %s", strerror(errno));
+	hub_lock(h);
+	for (i = 0; i < h->hdr->nremotes; i++) {
+		r = remote_at(h, i);
+		if (!r->used)
+			continue;
+		fprintf(fp, "%s\t", r->name);
+		sep = "";
+		for (room = 0; room < h->hdr->nrooms; room++)
+			if (remote_in(h, (int)i, room)) {
+				fprintf(fp, "%s%s", sep, h->rooms[room].name);
+				sep = ",";
+			}
+		fprintf(fp, "%s\t-\t%lld\tno\t-\t-\t-\t%s\n",
+		    sep[0] == '\0' ? "-" : "", (long long)(now -
+		    (time_t)r->since),
+		    h->hdr->servers[r->server % NET_SERVERS_MAX].name);
+	}
+	hub_unlock(h);
+	if (fclose(fp) != 0)
+		die(EX_OSERR, "out of memory");
+	fputs(out, stdout);
+	free(out);
 }
 
 static int
@@ -348,15 +424,16 @@ ctl_users(struct ctl *c, char **argv)
 	(void)argv;
 	users = user_rows(c, &n);
 	header(c, "NAME\tROOM\tADDRESS\tCONNECTED_SECS\tOP\tPID\t"
-	    "LAG_BYTES\tQUEUED_BYTES");
+	    "LAG_BYTES\tQUEUED_BYTES\tSERVER");
 	for (i = 0; i < n; i++)
-		row("%s\t%s\t%s\t%lld\t%s\t%ld\t%llu\t%llu", users[i].name,
-		    users[i].room, users[i].addr,
+		row("%s\t%s\t%s\t%lld\t%s\t%ld\t%llu\t%llu\t-",
+		    users[i].name, users[i].room, users[i].addr,
 		    (long long)(now - (time_t)users[i].conntime),
 		    users[i].op ? "yes" : "no", (long)users[i].pid,
 		    (unsigned long long)users[i].lag,
 		    (unsigned long long)users[i].queued);
 	free(users);
+	remote_rows(c, now);
 	return 0;
 }
 
