@@ -44,7 +44,8 @@ fault_number(const char *s, int stop)
 }
 
 /*
- * Reads CHATD_CRASH: POINT[:N][@K], or "list" to print the points and
+ * Reads CHATD_CRASH: POINT[:N][@K], POINT[:N]@link (the link process
+ * alone), or "list" to print the points and
  * exit. An unknown point is fatal, so a misspelt test fails loudly
  * instead of never crashing.
  */
@@ -77,19 +78,22 @@ fault_init(void)
 		    "(try CHATD_CRASH=list)", (int)len, spec);
 	if (colon != NULL)
 		fault_nth = fault_number(colon + 1, '@');
-	if (at != NULL)
+	if (at != NULL && strcmp(at + 1, "link") == 0)
+		fault_conn = FAULT_LINK;
+	else if (at != NULL)
 		fault_conn = fault_number(at + 1, '\0');
 }
 
 /*
  * This process is now the worker of connection conn (counted from 1 by
- * the listener; 0 under inetd, where each process is one connection).
+ * the listener; 0 under inetd, where each process is one connection),
+ * or the link process (FAULT_LINK), which only @link or no @ arms.
  */
 void
 fault_worker(unsigned conn)
 {
-	fault_armed = fault_point != FP_COUNT &&
-	    (fault_conn == 0 || conn == 0 || conn == fault_conn);
+	fault_armed = fault_point != FP_COUNT && (fault_conn == 0 ||
+	    conn == fault_conn || (conn == 0 && fault_conn != FAULT_LINK));
 }
 
 void

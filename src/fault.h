@@ -77,6 +77,8 @@ enum fault_point {
 	FP_COUNT
 };
 
+#define FAULT_LINK	0xFFFFFFFFU	/* fault_worker(): the link process */
+
 #ifdef CHATD_FAULTS
 void	fault_init(void);
 void	fault_worker(unsigned);

@@ -1135,6 +1135,7 @@ link_main(struct hub *h, struct config *cf)
 	struct link	l;
 
 	link_signals();
+	fault_worker(FAULT_LINK);
 	link_init(&l, h, cf);
 	proctitle_set("link %s", l.where);
 	if (cf->link_loose)
