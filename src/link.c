@@ -81,6 +81,7 @@ struct link {
 	unsigned char		*clean;
 	size_t			*joined;	/* netjoin counts per room */
 	int			 njoined;
+	char			 joinedvia[SERVER_NAME_MAX + 1];	/* from */
 	unsigned char		*wake;	/* rooms to wake once unlocked */
 	int			 nwake;
 	int			 dm;	/* a local user to wake, or -1 */
@@ -252,6 +253,8 @@ netjoin_flush_locked(struct link *l, const char *server)
 	HUB_ASSERT_LOCKED();
 	if (!l->njoined)
 		return;
+	if (l->joinedvia[0] != '\0')
+		server = l->joinedvia;
 	for (room = 0; room < l->hub->hdr->nrooms; room++) {
 		if (l->joined[room] == 0)
 			continue;
@@ -261,6 +264,7 @@ netjoin_flush_locked(struct link *l, const char *server)
 		l->joined[room] = 0;
 	}
 	l->njoined = 0;
+	l->joinedvia[0] = '\0';
 }
 
 static void
@@ -514,6 +518,9 @@ ev_server(struct link *l, const struct net_event *ev)
 	    remote_server_locked(l->hub, ev->name, (uint32_t)via) == -1)
 		log_warnx("link: server %s behind %s not kept", ev->name,
 		    ev->via);
+	/* Once we are up, a new server's users join with it. */
+	else if (l->st == L_UP && l->joinedvia[0] == '\0')
+		snprintf(l->joinedvia, sizeof(l->joinedvia), "%s", ev->name);
 	hub_unlock(l->hub);
 }
 
@@ -574,8 +581,10 @@ link_event(struct link *l, const struct net_event *ev)
 	case NET_PASS:
 		return ev_hello(l, ev);
 	case NET_SERVER:
-		if (ev->via == NULL)
+		if (ev->via == NULL && l->st == L_HELLO)
 			return ev_hello(l, ev);
+		if (ev->via == NULL)
+			return 0;
 		ev_server(l, ev);
 		return 0;
 	case NET_SQUIT:
@@ -620,9 +629,6 @@ link_event(struct link *l, const struct net_event *ev)
 	default:
 		break;
 	}
-	/* Joins of a server that links in later come in a burst too. */
-	if (l->st == L_UP && ev->type != NET_JOIN && ev->type != NET_USER)
-		netjoin_flush_locked(l, l->hubname);
 	hub_unlock(l->hub);
 	link_wake(l);
 	return 0;
@@ -678,6 +684,13 @@ link_read(struct link *l)
 	l->heard = now_ms();
 	l->pinged = 0;
 	link_lines(l);
+	/* A server that links in later bursts too: its netjoin, now. */
+	if (l->st == L_UP && l->njoined) {
+		hub_lock(l->hub);
+		netjoin_flush_locked(l, l->hubname);
+		hub_unlock(l->hub);
+		link_wake(l);
+	}
 }
 
 static void

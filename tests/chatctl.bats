@@ -264,10 +264,11 @@ expect_refused() {
 	    "wakeups$T[1-9][0-9]*" \
 	    "late_wakeups${T}0" \
 	    "lines_out$T[1-9][0-9]*" \
+	    "link${T}none" \
 	    "lag.alice${T}0" \
 	    "lag.bob${T}0"
 	ctl -H status
-	[ "${#lines[@]}" -eq 17 ]
+	[ "${#lines[@]}" -eq 18 ]
 	[ "${lines[0]}" = "instance$T$INSTANCE" ]
 	[ "$(status_value started)" -ge "$t0" ]
 	[ "$(status_value started)" -le "$t1" ]
@@ -323,13 +324,13 @@ expect_refused() {
 	b=$(worker_pid bob)
 	ctl users
 	assert_records \
-	    "NAME${T}ROOM${T}ADDRESS${T}CONNECTED_SECS${T}OP${T}PID${T}LAG_BYTES${T}QUEUED_BYTES" \
-	    "alice${T}lobby${T}127\.0\.0\.1$T[0-9]+${T}yes$T$a${T}0${T}0" \
-	    "bob${T}den${T}127\.0\.0\.1$T[0-9]+${T}no$T$b${T}0${T}0"
+	    "NAME${T}ROOM${T}ADDRESS${T}CONNECTED_SECS${T}OP${T}PID${T}LAG_BYTES${T}QUEUED_BYTES${T}SERVER" \
+	    "alice${T}lobby${T}127\.0\.0\.1$T[0-9]+${T}yes$T$a${T}0${T}0$T-" \
+	    "bob${T}den${T}127\.0\.0\.1$T[0-9]+${T}no$T$b${T}0${T}0$T-"
 	ctl -H users
 	assert_records \
-	    "alice${T}lobby${T}127\.0\.0\.1$T[0-9]+${T}yes$T$a${T}0${T}0" \
-	    "bob${T}den${T}127\.0\.0\.1$T[0-9]+${T}no$T$b${T}0${T}0"
+	    "alice${T}lobby${T}127\.0\.0\.1$T[0-9]+${T}yes$T$a${T}0${T}0$T-" \
+	    "bob${T}den${T}127\.0\.0\.1$T[0-9]+${T}no$T$b${T}0${T}0$T-"
 	# A full disk for standard output is an error, not a silent loss.
 	run --separate-stderr bash -c '"$0" -n "$1" --run-dir "$2" users \
 	    >/dev/full' "$CHATCTL" "$INSTANCE" "$RUNDIR"
@@ -341,7 +342,7 @@ expect_refused() {
 	say bob "/quit"
 	expect bob "* Goodbye, bob."
 	ctl -H users
-	assert_records "alice${T}lobby${T}127\.0\.0\.1$T[0-9]+${T}yes$T$a${T}0${T}0"
+	assert_records "alice${T}lobby${T}127\.0\.0\.1$T[0-9]+${T}yes$T$a${T}0${T}0$T-"
 }
 
 @test "rooms: every room remembered, its users and its lines of history" {
