@@ -23,6 +23,7 @@ static const char *const fault_names[FP_COUNT] = {
 static enum fault_point	fault_point = FP_COUNT;	/* FP_COUNT: none */
 static unsigned long	fault_nth = 1;		/* crash at this pass */
 static unsigned long	fault_conn;		/* only here; 0: any */
+static int		fault_link_restarted;	/* see fault_link_spawned */
 static unsigned long	fault_passes;
 static int		fault_armed;
 
@@ -94,6 +95,18 @@ fault_worker(unsigned conn)
 {
 	fault_armed = fault_point != FP_COUNT && (fault_conn == 0 ||
 	    conn == fault_conn || (conn == 0 && fault_conn != FAULT_LINK));
+	if (conn == FAULT_LINK && fault_link_restarted)
+		fault_armed = 0;
+}
+
+/*
+ * The listener forked its first link process: the ones it starts
+ * again are not armed, so that a test sees the link recover.
+ */
+void
+fault_link_spawned(void)
+{
+	fault_link_restarted = 1;
 }
 
 void

@@ -82,11 +82,13 @@ enum fault_point {
 #ifdef CHATD_FAULTS
 void	fault_init(void);
 void	fault_worker(unsigned);
+void	fault_link_spawned(void);
 void	fault_pass(enum fault_point);
 #define FAULT(p)	fault_pass(FP_##p)
 #else
 #define fault_init()	do { } while (0)
 #define fault_worker(n)	do { (void)(n); } while (0)
+#define fault_link_spawned()	do { } while (0)
 #define FAULT(p)	do { } while (0)
 #endif
 

@@ -553,6 +553,7 @@ link_start(struct hub *h, struct config *cf, struct notifier *nt, int *fds,
 		link_main(h, cf);
 	}
 	children_add(c, pid);
+	fault_link_spawned();
 	linkp.pid = pid;
 	linkp.started = now_ms();
 }
