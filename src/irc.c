@@ -162,6 +162,18 @@ irc_server_ok(const char *s)
 	return i >= 1 && i <= SERVER_NAME_MAX && strchr(s, '.') != NULL;
 }
 
+/* A channel's name: not empty, no comma, space or control byte. */
+static int
+irc_chan_ok(const char *s)
+{
+	size_t	i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == ',')
+			return 0;
+	return i > 0;
+}
+
 /* A server's token: decimal, positive. -1 if s is none. */
 static long
 irc_token(const char *s)
@@ -219,39 +231,58 @@ irc_servers_find(const struct net_parser *p, long token)
 	return NULL;
 }
 
+/* How many digits of s[i..n) there are, up to max. */
+static size_t
+irc_digits(const char *s, size_t i, size_t n, size_t max, int hex)
+{
+	size_t	k;
+
+	for (k = 0; k < max && i + k < n; k++)
+		if (!(hex ? irc_isxdigit((unsigned char)s[i + k]) :
+		    irc_isdigit((unsigned char)s[i + k])))
+			break;
+	return k;
+}
+
+/* Past a colour code's arguments at s[i]: "F", "FF", "F,B", "FF,BB". */
+static size_t
+irc_skip_colour(const char *s, size_t i, size_t n)
+{
+	size_t	k;
+
+	if ((k = irc_digits(s, i, n, 2, 0)) == 0)
+		return i;
+	i += k;
+	if (i < n && s[i] == ',' && (k = irc_digits(s, i + 1, n, 2, 0)) > 0)
+		i += 1 + k;
+	return i;
+}
+
+/* Past a hex colour code's arguments at s[i]: "RRGGBB[,RRGGBB]". */
+static size_t
+irc_skip_hex(const char *s, size_t i, size_t n)
+{
+	if (irc_digits(s, i, n, 6, 1) < 6)
+		return i;
+	i += 6;
+	if (i < n && s[i] == ',' && irc_digits(s, i + 1, n, 6, 1) == 6)
+		i += 7;
+	return i;
+}
+
 /* Removes mIRC's formatting codes from s[0..n) in place; the new length. */
 static size_t
 irc_strip(char *s, size_t n)
 {
-	size_t	i = 0, o = 0, k;
+	size_t	i = 0, o = 0;
 
 	while (i < n) {
 		switch ((unsigned char)s[i]) {
-		case 0x03:	/* colour: up to two digits, ",two digits" */
-			i++;
-			for (k = 0; k < 2 && i < n && irc_isdigit((unsigned
-			    char)s[i]); k++)
-				i++;
-			if (k > 0 && i + 1 < n && s[i] == ',' &&
-			    irc_isdigit((unsigned char)s[i + 1])) {
-				i += 2;
-				if (i < n && irc_isdigit((unsigned char)s[i]))
-					i++;
-			}
+		case 0x03:	/* colour */
+			i = irc_skip_colour(s, i + 1, n);
 			break;
-		case 0x04:	/* hex colour: RRGGBB, ",RRGGBB" */
-			i++;
-			for (k = 0; k < 6 && i + k < n &&
-			    irc_isxdigit((unsigned char)s[i + k]); k++)
-				;
-			if (k < 6)
-				break;
-			i += 6;
-			for (k = 0; k < 6 && i + 1 + k < n &&
-			    irc_isxdigit((unsigned char)s[i + 1 + k]); k++)
-				;
-			if (k == 6 && s[i] == ',')
-				i += 7;
+		case 0x04:	/* hex colour */
+			i = irc_skip_hex(s, i + 1, n);
 			break;
 		case 0x02: case 0x0f: case 0x11: case 0x16: case 0x1d:
 		case 0x1e: case 0x1f:
@@ -434,6 +465,10 @@ irc_njoin(struct net_parser *p, struct irc_msg *m, struct irc_evs *e)
 	const char		*why;
 
 	(void)p;
+	if (!irc_chan_ok(m->argv[0])) {
+		irc_bad(e, "bad channel");
+		return;
+	}
 	while ((nick = irc_next(&list)) != NULL) {
 		nick += strspn(nick, "@+%&~");
 		if ((why = irc_nick_bad(nick)) != NULL) {
@@ -456,7 +491,11 @@ irc_join(struct net_parser *p, struct irc_msg *m, struct irc_evs *e)
 	(void)p;
 	while ((chan = irc_next(&list)) != NULL) {
 		chan[strcspn(chan, "\a")] = '\0';
-		if (chan[0] != '\0' && (ev = irc_ev(e, NET_JOIN)) != NULL) {
+		if (chan[0] == '\0')
+			continue;
+		if (!irc_chan_ok(chan))
+			irc_bad(e, "bad channel");
+		else if ((ev = irc_ev(e, NET_JOIN)) != NULL) {
 			ev->nick = m->prefix;
 			ev->channel = chan;
 		}
@@ -472,7 +511,9 @@ irc_part(struct net_parser *p, struct irc_msg *m, struct irc_evs *e)
 
 	(void)p;
 	while ((chan = irc_next(&list)) != NULL) {
-		if ((ev = irc_ev(e, NET_PART)) != NULL) {
+		if (!irc_chan_ok(chan))
+			irc_bad(e, "bad channel");
+		else if ((ev = irc_ev(e, NET_PART)) != NULL) {
 			ev->nick = m->prefix;
 			ev->channel = chan;
 			irc_text(ev, why);
@@ -498,6 +539,8 @@ irc_kick(struct net_parser *p, struct irc_msg *m, struct irc_evs *e)
 	while (chan != NULL && (nick = irc_next(&nicks)) != NULL) {
 		if ((why = irc_nick_bad(nick)) != NULL) {
 			irc_bad(e, why);
+		} else if (!irc_chan_ok(chan)) {
+			irc_bad(e, "bad channel");
 		} else if ((ev = irc_ev(e, NET_KICK)) != NULL) {
 			ev->name = m->prefix;
 			ev->channel = chan;
@@ -779,8 +822,9 @@ irc_put(struct irc_line *l, const char *s, size_t n)
 	}
 	for (i = 0; i < n; i++) {
 		c = s[i];
-		l->buf[l->len++] = c == '\r' || c == '\n' || c == '\0' ||
-		    c == '\001' ? ' ' : c;
+		if (c == '\r' || c == '\n' || c == '\0' || c == '\001')
+			c = ' ';
+		l->buf[l->len++] = c;
 	}
 }
 

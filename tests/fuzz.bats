@@ -39,6 +39,10 @@ replay() {
 	replay state
 }
 
+@test "the ngircd dialect survives its fuzz corpus" {
+	replay irc
+}
+
 @test "a replay of a file that cannot be read fails" {
 	run "$FUZZBIN/replay-linebuf" "$BATS_TEST_TMPDIR/missing"
 	[ "$status" -eq 1 ]

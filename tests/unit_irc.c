@@ -305,6 +305,13 @@ unit_live(void)
 	    "IGNORE");
 	PARSE(&p, ":carol FROBNICATE x", "IGNORE");
 	PARSE(&p, ":carol join #lower", "JOIN nick=carol channel=#lower");
+	PARSE(&p, ":carol JOIN \x07o,#a b", "JOIN nick=carol channel=#a");
+	PARSE(&p, ":carol JOIN :#a b\x01,#c", "BAD name=JOIN text=bad channel | "
+	    "JOIN nick=carol channel=#c");
+	PARSE(&p, ":carol PART #a\x07o", "BAD name=PART text=bad channel");
+	PARSE(&p, ":op KICK #a\x07 alice", "BAD name=KICK text=bad channel");
+	PARSE(&p, ":hub.test NJOIN #a,#b :carol", "BAD name=NJOIN text=bad channel");
+	PARSE(&p, ":hub.test NJOIN \x01 :carol", "BAD name=NJOIN text=bad channel");
 }
 
 static void
@@ -428,7 +435,8 @@ unit_garbage(void)
 	    "USER nick=n name=hub.test");
 	/* Longer than a line may be: the caller's business, not a crash. */
 	memset(long_line, 'a', sizeof(long_line));
-	memcpy(long_line, ":carol PRIVMSG #a :", 19);
+	for (i = 0; i < 19; i++)
+		long_line[i] = ":carol PRIVMSG #a :"[i];
 	{
 		struct net_event	ev[DIALECT_EVENTS];
 		char			copy[sizeof(long_line) + 1];
