@@ -256,7 +256,8 @@ int	hub_resync_locked(const struct hub *, uint32_t, int, uint64_t *);
 static inline uint32_t
 remote_size(uint32_t nrooms)
 {
-	return (uint32_t)(sizeof(struct remote) + (nrooms + 63U) / 64U * 8U);
+	return (uint32_t)(sizeof(struct remote) +
+	    (size_t)((nrooms + 63U) / 64U) * 8U);
 }
 
 static inline struct remote *

@@ -42,7 +42,7 @@
 #include "state.h"
 #include "text.h"
 
-#define LINK_IN_MAX	(4 * DIALECT_LINE_MAX)	/* unread bytes from the hub */
+#define LINK_IN_MAX	((size_t)4 * DIALECT_LINE_MAX)	/* unread bytes from the hub */
 #define LINK_OUT_MAX	(1U << 20)	/* bytes queued for the hub */
 #define LINK_BATCH	64	/* log records read under one lock */
 
@@ -924,7 +924,7 @@ connect_wait(int s)
 {
 	struct pollfd	pfd = { .fd = s, .events = POLLOUT };
 	socklen_t	len = sizeof(int);
-	int64_t		end = now_ms() + LINK_CONNECT_SECS * 1000;
+	int64_t		end = now_ms() + (int64_t)LINK_CONNECT_SECS * 1000;
 	int		err = 0, r;
 
 	while ((r = poll(&pfd, 1, ms_until(end))) == -1 && errno == EINTR &&
@@ -983,7 +983,7 @@ link_connect(struct link *l)
 	memset(&l->np, 0, sizeof(l->np));
 	l->heard = now_ms();
 	l->pinged = 0;
-	l->deadline = l->heard + LINK_HANDSHAKE_SECS * 1000;
+	l->deadline = l->heard + (int64_t)LINK_HANDSHAKE_SECS * 1000;
 	l->d->hello(&l->out, &l->self);
 	log_info("link to %s: connected, introducing %s", l->where,
 	    l->self.name);
@@ -1001,12 +1001,12 @@ link_timers(struct link *l)
 		link_drop(l, "no handshake within %d s", LINK_HANDSHAKE_SECS);
 		return;
 	}
-	if (now - l->heard >= LINK_TIMEOUT_SECS * 1000) {
+	if (now - l->heard >= (int64_t)LINK_TIMEOUT_SECS * 1000) {
 		link_drop(l, "ping timeout");
 		return;
 	}
 	if (l->st == L_UP && !l->pinged &&
-	    now - l->heard >= LINK_PING_SECS * 1000) {
+	    now - l->heard >= (int64_t)LINK_PING_SECS * 1000) {
 		l->d->ping(&l->out, &l->self);
 		l->pinged = 1;
 	}
@@ -1019,8 +1019,8 @@ link_timeout(const struct link *l)
 
 	if (l->st == L_DOWN)
 		return ms_until(l->retry_at);
-	next = l->heard + (l->pinged ? LINK_TIMEOUT_SECS : LINK_PING_SECS) *
-	    1000;
+	next = l->heard + (int64_t)(l->pinged ? LINK_TIMEOUT_SECS :
+	    LINK_PING_SECS) * 1000;
 	if (l->st != L_UP && l->deadline < next)
 		next = l->deadline;
 	return ms_until(next);

@@ -261,7 +261,7 @@ session_kick(struct hub *h, struct notifier *nt, struct kick *k,
 	}
 	s = &h->slots[t];
 	room = atomic_load(&s->room);
-	memcpy(k->name, s->name, sizeof(k->name));
+	memcpy(k->name, s->name, sizeof(s->name));
 	memcpy(k->addr, s->addr, sizeof(k->addr));
 	k->full = k->ban && ban_add_locked(h, k->addr, k->name, r) == -1;
 	/* With the ban table full it was a kick, and is called one. */

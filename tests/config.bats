@@ -61,7 +61,11 @@ motd_is() {
 	chmod 600 "$BATS_TEST_TMPDIR/oper"
 	printf 'hello\n' >"$BATS_TEST_TMPDIR/motd"
 	mkdir -m 700 "$BATS_TEST_TMPDIR/state"
+	printf 'sent\nexpected\n' >"$BATS_TEST_TMPDIR/linkpw"
+	chmod 600 "$BATS_TEST_TMPDIR/linkpw"
 	for name in $names; do
+		# --link and --link-only need the settings that go with them.
+		more=
 		case $name in
 		config|check-config|help|version)
 			# Not settings: they act. A file refuses them.
@@ -81,9 +85,15 @@ motd_is() {
 		motd) value=$BATS_TEST_TMPDIR/motd ;;
 		oper-password-file) value=$BATS_TEST_TMPDIR/oper ;;
 		oper-first-user) value=no ;;
+		server-name) value=a.chatd.test ;;
+		link-password-file) value=$BATS_TEST_TMPDIR/linkpw ;;
+		link|link-only)
+			[ "$name" = link ] && value=127.0.0.1:6667 || value=yes
+			more=$(printf 'link = 127.0.0.1:6667\nserver-name = a.chatd.test\nlink-password-file = %s' \
+			    "$BATS_TEST_TMPDIR/linkpw") ;;
 		*) value=100 ;;
 		esac
-		printf '%s = %s\n' "$name" "$value" >"$CONF"
+		printf '%s = %s\n%s\n' "$name" "$value" "$more" >"$CONF"
 		run_conf -t
 		if [ "$status" -ne 0 ] || [ "$output" != "chatd: settings OK" ]; then
 			echo "$name = $value: $output" >&2
