@@ -317,7 +317,8 @@ hub_init(struct hub *h, int fd, const struct config *cf)
 	g.hist_len = cf->history;
 	g.hist_size = (uint32_t)align_up(sizeof(struct hist_entry) +
 	    HIST_TEXT_MAX(cf->max_line), 8);
-	g.nremotes = CHATD_MAX_REMOTES;
+	/* Only an instance that links has the rest of the network in it. */
+	g.nremotes = cf->link_host[0] != '\0' ? CHATD_MAX_REMOTES : 0;
 	g.remote_size = remote_size(g.nrooms);
 	layout(&g, &l);
 	hub_reserve(h, fd, l.total);

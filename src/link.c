@@ -1060,6 +1060,10 @@ link_attach(struct link *l)
 	enum hub_refusal	 why;
 	int			 other;
 
+	if (h->hdr->nremotes == 0)
+		fatal_status(EX_UNAVAILABLE, "instance %s was started without "
+		    "--link: restart it with the link settings",
+		    l->cf->instance);
 	hub_lock(h);
 	if ((other = hub_link_slot(h)) != -1 &&
 	    proc_alive(h->slots[other].pid, h->slots[other].pstart)) {

@@ -82,7 +82,7 @@ teardown() {
 	    --history 0
 	echo "$stderr"
 	[ "$status" -eq 69 ]
-	[[ ${stderr_lines[-1]} == *"]: no room in /dev/shm for shared memory /chatd.$INSTANCE: it needs 8474624 bytes (8.1 MiB); free space there, lower --max-clients, --max-rooms, --history or --max-line, or grow it (mount -o remount,size=SIZE /dev/shm)" ]]
+	[[ ${stderr_lines[-1]} == *"]: no room in /dev/shm for shared memory /chatd.$INSTANCE: it needs 8478720 bytes (8.1 MiB); free space there, lower --max-clients, --max-rooms, --history or --max-line, or grow it (mount -o remount,size=SIZE /dev/shm)" ]]
 	[ -z "$(in_ns ls -A /dev/shm)" ]
 }
 
