@@ -455,7 +455,6 @@ ev_kill(struct link *l, const struct net_event *ev)
 	if ((i = remote_named_locked(l, ev->nick)) != -1)
 		remote_gone_locked(l, i, seen + 3 + strlen(ev->nick));
 	hub_unlock(l->hub);
-	link_wake(l);
 }
 
 /* An IRC KICK: of a local user, chatd's own kick; of a remote, a part. */
@@ -474,7 +473,6 @@ ev_kick(struct link *l, const struct net_event *ev)
 	hub_lock(l->hub);
 	ev_part_locked(l, ev->nick, ev->channel);
 	hub_unlock(l->hub);
-	link_wake(l);
 }
 
 static void	link_drop(struct link *, const char *, ...)
@@ -553,7 +551,6 @@ ev_burst_end(struct link *l)
 	l->delay = LINK_RETRY_MIN;
 	status_locked(l, LINK_UP, "");
 	hub_unlock(l->hub);
-	link_wake(l);
 	log_info("link to %s up (hub %s)", l->where, l->hubname);
 }
 
@@ -630,7 +627,6 @@ link_event(struct link *l, const struct net_event *ev)
 		break;
 	}
 	hub_unlock(l->hub);
-	link_wake(l);
 	return 0;
 }
 
@@ -689,8 +685,9 @@ link_read(struct link *l)
 		hub_lock(l->hub);
 		netjoin_flush_locked(l, l->hubname);
 		hub_unlock(l->hub);
-		link_wake(l);
 	}
+	/* Whoever the lines of this read are for, woken once. */
+	link_wake(l);
 }
 
 static void
