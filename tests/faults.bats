@@ -3,8 +3,8 @@
 # Crash points: tests/chatd-fault is chatd with the crash points of
 # src/fault.h compiled in. CHATD_CRASH=POINT:N@K makes the worker of the
 # Kth connection kill itself with SIGKILL the Nth time it passes POINT.
-# For every point there is a test below (the first test fails for a
-# point without one), and each proves that the point was reached (the
+# For every point there is a test below, or in linkfaults.bats for the
+# link process's (the first test fails for a point without one), and each proves that the point was reached (the
 # worker logs it before it dies) and that the death left the hub sound:
 # the others hear what they must, each line once; the dead user's slot
 # is freed and its name can be taken again; a lock left by the dead is
@@ -235,18 +235,19 @@ op_victim_and_three() {
 	expect bob "* carol joined lobby"
 }
 
-@test "every crash point has a test here, and no test names another" {
-	local p points tests
+@test "every crash point has a test here or in linkfaults.bats, and no test names another" {
+	local p points tests files
+	files=("$BATS_TEST_FILENAME" "$BATS_TEST_DIRNAME/linkfaults.bats")
 	points=$(CHATD_CRASH=list "$CHATD_FAULT") || return 1
 	[ "$(wc -l <<<"$points")" -ge 20 ]
 	for p in $points; do
-		grep -qF "@test \"crash point $p: " "$BATS_TEST_FILENAME" || {
+		grep -qF "@test \"crash point $p: " "${files[@]}" || {
 			echo "no test for crash point $p" >&2
 			return 1
 		}
 	done
 	tests=$(sed -n 's/^@test "crash point \([^:]*\): .*/\1/p' \
-	    "$BATS_TEST_FILENAME")
+	    "${files[@]}")
 	for p in $tests; do
 		grep -qxF "$p" <<<"$points" || {
 			echo "a test for $p, which is no crash point" >&2
