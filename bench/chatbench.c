@@ -66,6 +66,7 @@
 #define MAX_NAME	16	/* the protocol's longest name */
 #define MAX_BYTES	1000	/* -l at most: under chatd's max-line 1024 */
 #define MAX_PIDS	16	/* -S given at most this often */
+#define MAX_SERVERS	8	/* ports in -p at most */
 #define MAX_STOPS	STOPPER_MAX	/* users in -z at most */
 #define STOP_WAIT_MS	1000	/* for a stopped process to show as stopped */
 #define MAX_REASONS	8	/* distinct failure reasons kept */
@@ -110,6 +111,7 @@ struct client {
 	uint8_t		 state;
 	uint8_t		 namelen;
 	uint8_t		 stopped;	/* -z: its server process is stopped */
+	uint8_t		 srv;		/* its server: an index into -p */
 	int32_t		 sender;	/* sender number, or -1 */
 	char		 name[MAX_NAME + 1];
 	char		 small[SMALL_OUT];
@@ -131,6 +133,13 @@ struct pair {
 	uint64_t	 mask;		/* bit i: line next - 1 - i was seen */
 };
 
+/* Latencies (see hist_index). */
+struct histo {
+	uint64_t	*bucket;
+	uint64_t	 count;
+	uint64_t	 max_us;
+};
+
 struct reason {
 	char		 text[96];
 	unsigned	 count;
@@ -138,7 +147,9 @@ struct reason {
 
 /* Options. */
 static const char	*host = "127.0.0.1";
-static const char	*port;
+static char		*ports[MAX_SERVERS];	/* -p */
+static unsigned		 nservers;
+static int		 oneway;	/* -F: every sender on the first server */
 static const char	*prefix = DEF_PREFIX;
 static unsigned		 nusers;
 static unsigned		 inflight_max = DEF_INFLIGHT;
@@ -157,15 +168,16 @@ static int		 check;		/* -C */
 static unsigned		 stop_users[MAX_STOPS];	/* -z */
 static unsigned		 nstop_users;
 
-static struct sockaddr_storage server;
-static socklen_t	 serverlen;
+static struct sockaddr_storage servers[MAX_SERVERS];
+static socklen_t	 serverlens[MAX_SERVERS];
 static int		 timerfd = -1;
 static int64_t		 timer_armed;
 static struct client	*clients;
 static struct sender	*senders;
 static struct pair	*pairs;		/* [receiver * nsenders + sender] */
 static uint32_t		*order;		/* clients in the order they registered */
-static uint64_t		*hist;
+static struct histo	 lat;		/* every delivery */
+static struct histo	 lat_across;	/* several servers: those across */
 static char		*carries;	/* every client's carry, in one block */
 
 static enum phase	 phase = P_REGISTER;
@@ -177,7 +189,6 @@ static int64_t		 t_send, t_end, t_drain, t_last_arrival, t_last_join;
 static int64_t		 t_deadline;
 static uint64_t		 njoins, nsent, nlate, nstalls, nnotices;
 static uint64_t		 delivered, ndup, nreorder, necho, nforeign;
-static uint64_t		 lat_count, lat_max_us;
 static int64_t		 lag_sum, lag_max;	/* -r: generated after due */
 static struct reason	 reasons[MAX_REASONS];
 static unsigned		 nreasons, nreasons_other;
@@ -211,13 +222,13 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: chatbench -p port [-H host] -n users [-c inflight] "
-	    "[-s senders]\n"
-	    "                 [-r rate | -w window] [-d seconds | -m lines] "
-	    "[-l bytes]\n"
-	    "                 [-S pid]... [-z user,...] [-T timeout] "
-	    "[-D drain] [-N name_prefix]\n"
-	    "                 [-C] [-q]\n");
+	    "usage: chatbench -p port[,port]... [-F] [-H host] -n users "
+	    "[-c inflight]\n"
+	    "                 [-s senders] [-r rate | -w window] "
+	    "[-d seconds | -m lines]\n"
+	    "                 [-l bytes]"
+	    " [-S pid]... [-z user,...] [-T timeout] [-D drain]\n"
+	    "                 [-N name_prefix] [-C] [-q]\n");
 	exit(EX_USAGE);
 }
 
@@ -341,6 +352,32 @@ opt_stops(char *list)
 	}
 }
 
+/*
+ * -p PORT[,PORT]...: several servers of one network (chatd instances
+ * linked through an IRC hub), each user on one of them.
+ */
+static void
+opt_ports(char *list)
+{
+	char	*p;
+
+	nservers = 0;
+	for (p = strtok(list, ","); p != NULL; p = strtok(NULL, ",")) {
+		if (nservers == MAX_SERVERS)
+			usage_error("-p: at most %d ports", MAX_SERVERS);
+		ports[nservers++] = p;
+	}
+	if (nservers == 0)
+		usage_error("-p: no port");
+}
+
+/* Users are dealt to the servers in turn: user k to server k mod N. */
+static unsigned
+users_of(unsigned srv)
+{
+	return ((nusers + nservers - 1 - srv) / nservers);
+}
+
 static void
 check_prefix(void)
 {
@@ -366,7 +403,7 @@ getopts(int argc, char **argv)
 	int		ch, have_rate = 0, have_seconds = 0;
 	unsigned	i;
 
-	while ((ch = getopt(argc, argv, "Cc:D:d:H:l:m:N:n:p:qr:S:s:T:w:z:")) !=
+	while ((ch = getopt(argc, argv, "Cc:D:d:FH:l:m:N:n:p:qr:S:s:T:w:z:")) !=
 	    -1) {
 		switch (ch) {
 		case 'C':
@@ -381,6 +418,9 @@ getopts(int argc, char **argv)
 		case 'd':
 			seconds = opt_double(optarg, 0.001, 86400, "-d");
 			have_seconds = 1;
+			break;
+		case 'F':
+			oneway = 1;
 			break;
 		case 'H':
 			host = optarg;
@@ -398,7 +438,7 @@ getopts(int argc, char **argv)
 			nusers = opt_uint(optarg, 1, 1000000, "-n");
 			break;
 		case 'p':
-			port = optarg;
+			opt_ports(optarg);
 			break;
 		case 'q':
 			quiet = 1;
@@ -431,7 +471,7 @@ getopts(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage_error("unexpected argument: %s", argv[optind]);
-	if (port == NULL)
+	if (nservers == 0)
 		usage_error("-p is required");
 	if (nusers == 0)
 		usage_error("-n is required");
@@ -441,6 +481,9 @@ getopts(int argc, char **argv)
 		usage_error("-d and -m exclude each other");
 	if (nsenders > nusers)
 		usage_error("-s %u is more than -n %u", nsenders, nusers);
+	if (oneway && nsenders > users_of(0))
+		usage_error("-F -s %u: the first server has %u users of -n %u",
+		    nsenders, users_of(0), nusers);
 	for (i = 0; i < nstop_users; i++)
 		if (stop_users[i] >= nusers)
 			usage_error("-z %u: the users are 0 to %u", stop_users[i],
@@ -969,37 +1012,37 @@ hist_value(unsigned i)
 }
 
 static void
-hist_add(int64_t ns)
+hist_add(struct histo *h, int64_t ns)
 {
 	uint64_t	us = ns < 0 ? 0 : (uint64_t)ns / 1000;
 
-	hist[hist_index(us)]++;
-	lat_count++;
-	if (us > lat_max_us)
-		lat_max_us = us;
+	h->bucket[hist_index(us)]++;
+	h->count++;
+	if (us > h->max_us)
+		h->max_us = us;
 }
 
 /* The q quantile in ms: the smallest value with q of them at or below. */
 static double
-hist_quantile(double q)
+hist_quantile(const struct histo *h, double q)
 {
 	uint64_t	target, sum = 0;
 	unsigned	i;
 	double		v;
 
-	if (lat_count == 0)
+	if (h->count == 0)
 		return (0);
-	target = (uint64_t)ceil(q * (double)lat_count);
+	target = (uint64_t)ceil(q * (double)h->count);
 	if (target == 0)
 		target = 1;
 	for (i = 0; i < HIST_BUCKETS; i++) {
-		sum += hist[i];
+		sum += h->bucket[i];
 		if (sum >= target)
 			break;
 	}
 	v = hist_value(i);
-	if (v > (double)lat_max_us)
-		v = (double)lat_max_us;
+	if (v > (double)h->max_us)
+		v = (double)h->max_us;
 	return (v / 1000);
 }
 
@@ -1074,8 +1117,8 @@ client_connect(struct client *c)
 	if (t_first_connect == 0)
 		t_first_connect = now_ns();
 	c->state = C_CONNECTING;
-	if (conn_open(&c->conn, (const struct sockaddr *)&server, serverlen,
-	    NULL, NULL, 0) == -1)
+	if (conn_open(&c->conn, (const struct sockaddr *)&servers[c->srv],
+	    serverlens[c->srv], NULL, NULL, 0) == -1)
 		client_end(c, strerror(errno));
 }
 
@@ -1170,7 +1213,8 @@ parse_u64(const char *p, const char *end, uint64_t *v)
  * it: left out of the figures.
  */
 static void
-pair_arrival(struct pair *p, uint32_t seq, int64_t latency, int stopped)
+pair_arrival(struct pair *p, uint32_t seq, int64_t latency, int stopped,
+    int across)
 {
 	uint32_t	d, shift;
 
@@ -1190,10 +1234,13 @@ pair_arrival(struct pair *p, uint32_t seq, int64_t latency, int stopped)
 		nreorder++;
 	}
 	delivered++;
-	if (stopped)
+	if (stopped) {
 		stopped_deliveries++;
-	else
-		hist_add(latency);
+		return;
+	}
+	hist_add(&lat, latency);
+	if (across)
+		hist_add(&lat_across, latency);
 }
 
 /*
@@ -1237,7 +1284,7 @@ line_chat(const struct client *c, const char *s, size_t len, int64_t now)
 	}
 	t_last_arrival = now;
 	pair_arrival(&pairs[(size_t)self * nsenders + sid], (uint32_t)seq,
-	    now - (int64_t)stamp, c->stopped);
+	    now - (int64_t)stamp, c->stopped, from->srv != c->srv);
 	if (window != 0 && snd->observer == self && seq >= snd->acked) {
 		snd->acked = (uint32_t)seq + 1;
 		snd->progress = now;
@@ -1382,9 +1429,48 @@ lines_due(double offset)
 }
 
 /*
- * The first registered send.  -r: sender i runs i/S of a period behind
- * sender 0, so that the server sees a steady stream, not bursts.  -w:
- * the observer of a sender is the last registered user other than it.
+ * Sender i: the first registered send.  With several servers they are
+ * taken from each in turn (sender i is the (i / N)-th to register of
+ * server i mod N), or with -F all from the first.
+ */
+static uint32_t
+sender_client(uint32_t i)
+{
+	unsigned	srv = oneway ? 0 : i % nservers;
+	uint32_t	rank = oneway ? i : i / nservers, k;
+
+	for (k = 0; k < nregistered; k++)
+		if (clients[order[k]].srv == srv && rank-- == 0)
+			return (order[k]);
+	die("bug: no sender %" PRIu32 " on server %u", i, srv);
+}
+
+/*
+ * The observer of a sender: the last registered user of the last server
+ * other than the sender, so that with several servers the lines of the
+ * others' senders are acknowledged across the link; any other user when
+ * that server has none.
+ */
+static uint32_t
+observer_of(uint32_t sender)
+{
+	uint32_t	k, other = sender;
+
+	for (k = nregistered; k-- > 0;) {
+		if (order[k] == sender)
+			continue;
+		if (clients[order[k]].srv == nservers - 1)
+			return (order[k]);
+		if (other == sender)
+			other = order[k];
+	}
+	return (other);
+}
+
+/*
+ * The first registered send (see sender_client).  -r: sender i runs i/S
+ * of a period behind sender 0, so that the server sees a steady stream,
+ * not bursts.  -w: see observer_of.
  */
 static void
 senders_setup(void)
@@ -1395,14 +1481,12 @@ senders_setup(void)
 
 	for (i = 0; i < nsenders; i++) {
 		s = &senders[i];
-		s->client = order[i];
+		s->client = sender_client(i);
 		clients[s->client].sender = (int32_t)i;
 		if ((out = malloc(SEND_SIZE)) == NULL)
 			die("out of memory");
 		conn_setout(&clients[s->client].conn, out, SEND_SIZE);
-		s->observer = order[nregistered - 1];
-		if (s->observer == s->client && nregistered > 1)
-			s->observer = order[nregistered - 2];
+		s->observer = observer_of(s->client);
 		s->offset = (double)i / nsenders;
 		if (nlines != 0)
 			s->total = nlines;
@@ -1556,7 +1640,9 @@ tick(int64_t now)
 	}
 	if (phase == P_REGISTER)
 		tick_register(now);
-	if (phase == P_SETTLE && (njoins >= joins_due ||
+	/* With several servers a user may see another's join, and that one
+	 * its own, when both register at once: only silence settles them. */
+	if (phase == P_SETTLE && ((nservers == 1 && njoins >= joins_due) ||
 	    now - t_last_join >= (int64_t)(SETTLE_QUIET * NS)))
 		start_sending();
 	if (phase == P_SEND || phase == P_DRAIN)
@@ -1697,8 +1783,17 @@ report_table(int64_t treg, double regs_s, double deliv_s, int64_t t_last,
 	    " (echoed %" PRIu64 "), reordered %" PRIu64 "\n", "errors",
 	    lost(), ndup, necho, nreorder);
 	printf("%-18s p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n",
-	    "latency ms", hist_quantile(0.5), hist_quantile(0.9),
-	    hist_quantile(0.99), hist_quantile(0.999), lat_max_us / 1000.0);
+	    "latency ms", hist_quantile(&lat, 0.5), hist_quantile(&lat, 0.9),
+	    hist_quantile(&lat, 0.99), hist_quantile(&lat, 0.999),
+	    lat.max_us / 1000.0);
+	if (nservers > 1)
+		printf("%-18s p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  "
+		    "max %.3f (%" PRIu64 " deliveries)\n", "  across servers",
+		    hist_quantile(&lat_across, 0.5),
+		    hist_quantile(&lat_across, 0.9),
+		    hist_quantile(&lat_across, 0.99),
+		    hist_quantile(&lat_across, 0.999),
+		    lat_across.max_us / 1000.0, lat_across.count);
 	if (npids > 0) {
 		printf("%-18s %lld KiB in %u processes after registration, "
 		    "%lld KiB in %u at the end: %.1f KiB/user\n", "server Pss",
@@ -1757,13 +1852,21 @@ report(void)
 	    " reorder=%" PRIu64 " p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f"
 	    " p999_ms=%.3f max_ms=%.3f pss_kib=%lld pss_per_user_kib=%.1f"
 	    " memavail_drop_kib=%lld memavail_per_user_kib=%.1f cpu_s=%.2f"
-	    " send_cpu_s=%.2f stopped=%u\n",
+	    " send_cpu_s=%.2f stopped=%u",
 	    nusers, nregistered, regs_s, delivered, deliv_s, lost(), ndup,
-	    nreorder, hist_quantile(0.5), hist_quantile(0.9),
-	    hist_quantile(0.99), hist_quantile(0.999), lat_max_us / 1000.0,
+	    nreorder, hist_quantile(&lat, 0.5), hist_quantile(&lat, 0.9),
+	    hist_quantile(&lat, 0.99), hist_quantile(&lat, 0.999),
+	    lat.max_us / 1000.0,
 	    pss_end, per_user(pss_end), drop, per_user(drop),
 	    cpu_after - cpu_before, t_send != 0 ? cpu_after - cpu_send : 0,
 	    t_stopped != 0 ? nstop_users : 0);
+	if (nservers > 1)
+		printf(" across=%" PRIu64 " across_p50_ms=%.3f"
+		    " across_p99_ms=%.3f across_max_ms=%.3f", lat_across.count,
+		    hist_quantile(&lat_across, 0.5),
+		    hist_quantile(&lat_across, 0.99),
+		    lat_across.max_us / 1000.0);
+	putchar('\n');
 	if (fflush(stdout) == EOF || ferror(stdout))
 		die("stdout: %s", strerror(errno));
 }
@@ -1780,7 +1883,9 @@ setup(void)
 	if (nofile != RLIM_INFINITY && nofile < nusers + 16ULL)
 		die("-n %u needs %u descriptors; the hard limit is %llu",
 		    nusers, nusers + 16, (unsigned long long)nofile);
-	conn_resolve(host, port, AF_UNSPEC, &server, &serverlen);
+	for (i = 0; i < nservers; i++)
+		conn_resolve(host, ports[i], AF_UNSPEC, &servers[i],
+		    &serverlens[i]);
 	/* The send schedule wants the timer on time, not 50 us late. */
 	if (prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL) == -1)
 		die("prctl PR_SET_TIMERSLACK: %s", strerror(errno));
@@ -1793,12 +1898,16 @@ setup(void)
 	order = alloc_touched(nusers, sizeof *order);
 	senders = alloc_touched(nsenders, sizeof *senders);
 	pairs = alloc_touched((size_t)nusers * nsenders, sizeof *pairs);
-	hist = alloc_touched((size_t)HIST_BUCKETS, sizeof *hist);
+	lat.bucket = alloc_touched((size_t)HIST_BUCKETS, sizeof *lat.bucket);
+	if (nservers > 1)
+		lat_across.bucket = alloc_touched((size_t)HIST_BUCKETS,
+		    sizeof *lat_across.bucket);
 	carries = alloc_touched(nusers, CARRY_SIZE);
 	for (i = 0; i < nusers; i++) {
 		conn_init(&clients[i].conn, carries + (size_t)i * CARRY_SIZE,
 		    CARRY_SIZE, clients[i].small, SMALL_OUT);
 		clients[i].sender = -1;
+		clients[i].srv = (uint8_t)(i % nservers);
 		clients[i].namelen = (uint8_t)snprintf(clients[i].name,
 		    sizeof clients[i].name, "%s%u", prefix, i);
 	}
@@ -1811,6 +1920,10 @@ setup(void)
 int
 main(int argc, char **argv)
 {
+	char		list[MAX_SERVERS * 8];
+	unsigned	i;
+	size_t		off;
+
 	getopts(argc, argv);
 	setup();
 	if (npids > 0)
@@ -1819,8 +1932,11 @@ main(int argc, char **argv)
 	ownrss_before = own_rss_kib();
 	t_start = now_ns();
 	t_deadline = t_start + (int64_t)(timeout * NS);
-	note("%u users to %s port %s, %u in flight", nusers, host, port,
-	    inflight_max);
+	for (i = 0, off = 0; i < nservers && off < sizeof list; i++)
+		off += (size_t)snprintf(list + off, sizeof list - off, "%s%s",
+		    i == 0 ? "" : ",", ports[i]);
+	note("%u users to %s port%s %s, %u in flight", nusers, host,
+	    nservers > 1 ? "s" : "", list, inflight_max);
 	loop();
 	stops_end();	/* the -T deadline may come in the send phase */
 	report();

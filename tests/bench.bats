@@ -93,7 +93,8 @@ column() {
 	    -o "$BATS_TEST_TMPDIR/results"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "$(head -n 1 "$day")" = "$old$(printf '\tsend_cpu_s\twakes_per_line')" ]
+	[ "$(head -n 1 "$day")" = "$old$(printf '\t%s' send_cpu_s wakes_per_line \
+	    across_p99_ms link_cpu_s hub_cpu_s link_b_cpu_s bench_cpu_s)" ]
 	RESULTS=$day
 	[ "$(column lost 2)" = 0 ]
 	# Other columns: refused, the file left alone.
