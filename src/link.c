@@ -42,7 +42,7 @@
 #include "state.h"
 #include "text.h"
 
-#define LINK_IN_MAX	((size_t)4 * DIALECT_LINE_MAX)	/* unread bytes from the hub */
+#define LINK_IN_MAX	((size_t)64 << 10)	/* bytes read from the hub at once */
 #define LINK_OUT_MAX	(1U << 20)	/* bytes queued for the hub */
 #define LINK_BATCH	64	/* log records read under one lock */
 
