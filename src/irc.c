@@ -575,6 +575,21 @@ irc_quit(struct net_parser *p, struct irc_msg *m, struct irc_evs *e)
 	irc_text(ev, irc_reason(m, 0));
 }
 
+/*
+ * An operator's KILL reaches other servers as "KILLed by NICK: TEXT";
+ * the reason is TEXT, as the operator typed it.
+ */
+static const char *
+irc_kill_reason(const char *why, const char *by)
+{
+	size_t	n = strlen(by);
+
+	if (strncmp(why, "KILLed by ", 10) == 0 &&
+	    strncmp(why + 10, by, n) == 0 && strncmp(why + 10 + n, ": ", 2) == 0)
+		return why + 12 + n;
+	return why;
+}
+
 /* A KILL from a server with ngircd's reason is a nick collision. */
 static void
 irc_kill(struct net_parser *p, struct irc_msg *m, struct irc_evs *e)
@@ -594,7 +609,7 @@ irc_kill(struct net_parser *p, struct irc_msg *m, struct irc_evs *e)
 		ev->name = m->prefix;
 		ev->nick = m->argv[0];
 		ev->collision = collision;
-		irc_text(ev, irc_reason(m, 1));
+		irc_text(ev, irc_kill_reason(irc_reason(m, 1), m->prefix));
 	}
 }
 

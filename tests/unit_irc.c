@@ -283,7 +283,9 @@ unit_live(void)
 	PARSE(&p, ":oper KILL alice :reason",
 	    "KILL nick=alice name=oper text=reason");
 	PARSE(&p, ":oper KILL alice :KILLed by oper: go",
-	    "KILL nick=alice name=oper text=KILLed by oper: go");
+	    "KILL nick=alice name=oper text=go");
+	PARSE(&p, ":oper KILL alice :KILLed by other: go",
+	    "KILL nick=alice name=oper text=KILLed by other: go");
 	PARSE(&p, ":hub.test KILL alice :Nick collision",
 	    "KILL nick=alice name=hub.test text=Nick collision collision");
 	/* Only a server's KILL is a collision. */
