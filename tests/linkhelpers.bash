@@ -353,6 +353,12 @@ stream_eof() {
 
 # --- The scripted IRC client ---
 
+# $1 as an extended regular expression that matches exactly $1 (IRC
+# nicks may hold [, ], ^, {, }, | and \\).
+re_quote() {
+	printf '%s' "$1" | sed 's/[][\\.^$*+?(){}|/]/\\&/g'
+}
+
 # Reads the next line that client $1 gets from the hub into LINE,
 # answering PINGs on the way.
 irc_line() {
@@ -391,6 +397,25 @@ irc_expect_re() {
 	fi
 }
 
+# Lines $2... are the next lines of IRC client $1, in any order (the
+# hub's, for several users of a server that left or came).
+irc_expect_set() {
+	local who=$1 want got i
+	shift
+	got=()
+	for ((i = 0; i < $#; i++)); do
+		irc_line "$who" || return 1
+		got+=("$LINE")
+	done
+	want=$(printf '%s\n' "$@" | sort)
+	got=$(printf '%s\n' "${got[@]}" | sort)
+	if [ "$want" != "$got" ]; then
+		printf 'irc %s: expected, in any order:\n%s\nirc %s: got:\n%s\n' \
+		    "$who" "$want" "$who" "$got" >&2
+		return 1
+	fi
+}
+
 # Skips IRC client $1's lines until one matches $2 (an extended regular
 # expression), within $TIMEOUT seconds in all.
 irc_wait_re() {
@@ -407,19 +432,21 @@ irc_wait_re() {
 irc_connect() {
 	stream_open "irc.$1" "TCP:127.0.0.1:$HUB_PORT" || return 1
 	irc_say "$1" "NICK $1"
-	irc_say "$1" "USER $1 0 * :$1 of the test"
-	irc_wait_re "$1" "^:$HUB_NAME 376 $1 "
+	irc_say "$1" "USER ${1//[^a-z]/} 0 * :$1 of the test"
+	irc_wait_re "$1" "^:$(re_quote "$HUB_NAME") 376 $(re_quote "$1") "
 }
 
 # IRC client $1 joins channel $2 (with its '#'): its JOIN comes back,
 # and NAMES, whose names (prefixes such as @ removed) it keeps in
 # IRC_NAMES, sorted and space-separated.
 irc_join() {
-	local n names=
+	local n names= re
+	re="^:$(re_quote "$HUB_NAME") 353 $(re_quote "$1") . $(re_quote "$2") :(.*)\$"
 	irc_say "$1" "JOIN $2"
-	irc_expect "$1" ":$1!~$1@127.0.0.1 JOIN :$2" || return 1
+	irc_expect_re "$1" "^:$(re_quote "$1")![^ ]+@127\.0\.0\.1 JOIN :$(re_quote "$2")\$" ||
+	    return 1
 	while irc_line "$1"; do
-		if [[ $LINE =~ ^:$HUB_NAME\ 353\ $1\ .\ $2\ :(.*)$ ]]; then
+		if [[ $LINE =~ $re ]]; then
 			names="$names ${BASH_REMATCH[1]}"
 		elif [[ $LINE == ":$HUB_NAME 366 $1 $2 :End of NAMES list" ]]; then
 			IRC_NAMES=$(for n in $names; do
@@ -558,6 +585,79 @@ fakehub_wait_re() {
 	return 1
 }
 
+# --- chatd users and the usual network ---
+
+# How many users registered on each leaf: the first is its operator.
+declare -gA LOCALS
+
+# What every link test needs.
+link_setup() {
+	need socat socat || return 1
+	LOCALS=()
+}
+
+# Connects client $1 to the current leaf and registers the name $1 (or
+# $2). The first user of a leaf is its operator.
+net_login() {
+	local name=${2:-$1}
+	open_client "$1" || return 1
+	say "$1" "$name"
+	expect "$1" "* Hello, $name! You are in lobby. Type /help for commands." ||
+	    return 1
+	if [ "${LOCALS[$CURRENT_LEAF]:-0}" -eq 0 ]; then
+		expect "$1" "* You are the operator." || return 1
+	fi
+	LOCALS[$CURRENT_LEAF]=$((${LOCALS[$CURRENT_LEAF]:-0} + 1))
+}
+
+# Most tests: alice on leaf a and bob on leaf b (each its leaf's
+# operator), carol on IRC, all in lobby, which is #lobby on IRC.
+alice_bob_carol() {
+	start_network || return 1
+	leaf a
+	net_login alice || return 1
+	leaf b
+	net_login bob || return 1
+	expect alice "* bob joined lobby" || return 1
+	irc_connect carol || return 1
+	irc_join carol '#lobby' || return 1
+	[ "$IRC_NAMES" = "alice bob carol" ] || {
+		echo "#lobby on IRC: $IRC_NAMES" >&2
+		return 1
+	}
+	expect alice "* carol joined lobby" || return 1
+	expect bob "* carol joined lobby"
+}
+
+# Then amy on leaf a as well, in lobby: everybody sees her come.
+and_amy() {
+	leaf a
+	net_login amy || return 1
+	expect alice "* amy joined lobby" || return 1
+	expect bob "* amy joined lobby" || return 1
+	irc_expect carol ":amy!amy@a.chatd.test JOIN :#lobby"
+}
+
+# The last chatctl (lctl) exited with $1 and said $2 on stderr,
+# nothing else.
+assert_failure_says() {
+	if [ "$status" -ne "$1" ] || [ "$stderr" != "$2" ] ||
+	    [ -n "$output" ]; then
+		printf 'status %s (want %s)\nstdout: %s\nstderr: %s\nwant: %s\n' \
+		    "$status" "$1" "$output" "$stderr" "$2" >&2
+		return 1
+	fi
+}
+
+# Barriers for every chatd client named and IRC client carol.
+all_barriers() {
+	local who
+	for who in "$@"; do
+		barrier "$who" || return 1
+	done
+	irc_barrier carol
+}
+
 # --- Teardown ---
 
 # Stops everything a link test started, by pid: IRC clients and ii,
@@ -573,12 +673,15 @@ link_teardown() {
 	fi
 	for id in "${!LEAF_PID[@]}"; do
 		[ -n "${LEAF_PID[$id]}" ] || continue
+		[ "${LEAF_PID[$id]}" != "${CHATD_PID:-}" ] || CHATD_PID=
 		stop_pid 15 "${LEAF_PID[$id]}"
 		LEAF_PID[$id]=
 	done
-	CHATD_PID=
+	# A chatd of the test's own, not a leaf.
+	stop_chatd
 	close_clients
 	stop_hub
+	assert_no_sanitizer_report || rc=1
 	for id in "${!LEAF_LOG[@]}"; do
 		LOG=${LEAF_LOG[$id]}
 		assert_no_sanitizer_report || rc=1
