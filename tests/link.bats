@@ -95,19 +95,11 @@ teardown() {
 	all_barriers alice amy bob
 }
 
-@test "/me cannot forge the listing lines of remote users" {
+@test "/me can never look like a netsplit or netjoin line" {
 	alice_bob_carol
-	say alice "/me @hub.test"
-	expect alice "! /me cannot look like a server notice"
-	say alice "/me (lobby) @b.chatd.test"
-	expect alice "! /me cannot look like a server notice"
-	say alice "/me (lobby, dev) @hub.test"
-	expect alice "! /me cannot look like a server notice"
-	say alice "/me quit (killed by carol)"
-	expect alice "! /me cannot look like a server notice"
-	say alice "/me is happy"
-	expect bob "* alice is happy"
-	irc_expect carol $':alice!alice@a.chatd.test PRIVMSG #lobby :\001ACTION is happy\001'
+	say alice "/me netsplit: 2 users left (hub.test)"
+	expect bob "* alice netsplit: 2 users left (hub.test)"
+	irc_expect carol $':alice!alice@a.chatd.test PRIVMSG #lobby :\001ACTION netsplit: 2 users left (hub.test)\001'
 	all_barriers alice bob
 }
 
@@ -348,11 +340,17 @@ teardown() {
 	# The old names are free on both sides.
 	leaf b
 	net_login x alice
+	expect x "* history: last 1 message in lobby"
+	expect_hist x "<alicia> still me"
+	expect x "* end of history"
 	expect bob "* alice joined lobby"
 	expect alice "* alice joined lobby"
 	irc_expect carol ":alice!alice@b.chatd.test JOIN :#lobby"
 	leaf a
 	net_login y carol
+	expect y "* history: last 1 message in lobby"
+	expect_hist y "<alicia> still me"
+	expect y "* end of history"
 	expect alice "* carol joined lobby"
 	expect bob "* carol joined lobby"
 	expect x "* carol joined lobby"
@@ -396,6 +394,7 @@ teardown() {
 	say alice "from a"
 	expect bob "<alice> from a"
 	irc_say carol "PRIVMSG #lobby :from irc"
+	expect alice "<carol> from irc"
 	expect bob "<carol> from irc"
 	say alice "/me waves"
 	expect bob "* alice waves"
@@ -408,6 +407,8 @@ teardown() {
 	expect_hist dan "<carol> from irc"
 	expect_hist dan "* alice waves"
 	expect dan "* end of history"
+	expect alice "* dan joined lobby"
+	expect bob "* dan joined lobby"
 	# And in another room, entered with /join.
 	say bob "/join dev"
 	expect bob "* you are now in dev (1 user)"
@@ -458,6 +459,7 @@ teardown() {
 	net_login amy
 	net_login alice
 	expect amy "* alice joined lobby"
+	wait_seen b amy alice
 	leaf b
 	net_login bob
 	expect amy "* bob joined lobby"
@@ -481,41 +483,59 @@ teardown() {
 	net_login x alice
 	expect amy "* alice joined lobby"
 	expect bob "* alice joined lobby"
+	irc_expect carol ":alice!alice@b.chatd.test JOIN :#lobby"
 	all_barriers amy bob x
 }
 
 @test "an IRC channel operator's KICK: of a chatd user, chatd's kick; of a remote user, a leave" {
 	alice_bob_carol
+	and_amy
 	# carol makes #dev, so she is its channel operator.
 	irc_join carol '#dev'
 	[ "$IRC_NAMES" = carol ]
 	say alice "/join dev"
 	expect alice "* you are now in dev (2 users)"
+	expect amy "* alice left lobby"
 	expect bob "* alice left lobby"
 	irc_expect_re carol '^:alice!alice@a\.chatd\.test PART #lobby( :.*)?$'
 	irc_expect carol ":alice!alice@a.chatd.test JOIN :#dev"
 	say bob "/join dev"
 	expect bob "* you are now in dev (3 users)"
 	expect alice "* bob joined dev"
+	expect amy "* bob left lobby"
 	irc_expect_re carol '^:bob!bob@b\.chatd\.test PART #lobby( :.*)?$'
 	irc_expect carol ":bob!bob@b.chatd.test JOIN :#dev"
+	say amy "/join dev"
+	expect amy "* you are now in dev (4 users)"
+	expect alice "* amy joined dev"
+	expect bob "* amy joined dev"
+	irc_expect_re carol '^:amy!amy@a\.chatd\.test PART #lobby( :.*)?$'
+	irc_expect carol ":amy!amy@a.chatd.test JOIN :#dev"
 	irc_connect dave
 	irc_join dave '#dev'
-	[ "$IRC_NAMES" = "alice bob carol dave" ]
+	[ "$IRC_NAMES" = "alice amy bob carol dave" ]
 	expect alice "* dave joined dev"
+	expect amy "* dave joined dev"
 	expect bob "* dave joined dev"
 	irc_expect carol ":dave!~dave@127.0.0.1 JOIN :#dev"
 	irc_say carol "KICK #dev dave :out"
 	expect alice "* dave left dev"
+	expect amy "* dave left dev"
 	expect bob "* dave left dev"
 	irc_expect carol ":carol!~carol@127.0.0.1 KICK #dev dave :out"
 	irc_say carol "KICK #dev alice :behave"
 	expect alice "! you were kicked by carol (behave)"
 	expect_eof alice
 	disconnect alice
-	expect bob "* alice was kicked by carol (behave)"
+	# Where alice is local, the kick of a chatd user; on leaf b she is
+	# a remote user kicked from a channel, who left it.
+	expect amy "* alice was kicked by carol (behave)"
+	expect amy "* You are now the operator."
+	expect bob "* alice left dev"
 	irc_expect carol ":carol!~carol@127.0.0.1 KICK #dev alice :behave"
+	barrier amy
 	barrier bob
+	irc_barrier carol
 }
 
 @test "chatctl status shows the link; chatctl users shows remote users with their server" {
@@ -558,6 +578,7 @@ teardown() {
 	start_network
 	leaf a
 	net_login alice
+	wait_seen b alice
 	leaf b
 	net_login bob
 	expect alice "* bob joined lobby"
@@ -568,6 +589,7 @@ teardown() {
 	expect bob "* erin joined lobby"
 	say alice "hello erin"
 	ii_wait erin '#lobby' "<alice> hello erin"
+	expect bob "<alice> hello erin"
 	say bob "/me waves at erin"
 	say bob "hi from b"
 	ii_wait erin '#lobby' "<bob> hi from b"

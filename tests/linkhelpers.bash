@@ -239,6 +239,22 @@ link_state_is() {
 	[ "$(leaf_status "$1" link)" = "$2" ]
 }
 
+# Whether leaf $1 knows remote user $2 (chatctl users lists it with
+# a server): what a user who logs in there next will not see arrive.
+seen_on() {
+	"$CHATCTL" -n "${LEAF_INSTANCE[$1]}" --run-dir "$RUNDIR" -H users |
+	    awk -F '\t' -v n="$2" '$1 == n && $9 != "-" { f = 1 } END { exit !f }'
+}
+
+# Waits until leaf $1 knows every remote user named after it.
+wait_seen() {
+	local id=$1 name
+	shift
+	for name in "$@"; do
+		wait_for "$TIMEOUT" seen_on "$id" "$name" || return 1
+	done
+}
+
 # The pid of leaf $1's link process: the listener's child whose title
 # is "chatd: link HOST:PORT".
 link_pid() {
@@ -616,6 +632,7 @@ alice_bob_carol() {
 	start_network || return 1
 	leaf a
 	net_login alice || return 1
+	wait_seen b alice || return 1
 	leaf b
 	net_login bob || return 1
 	expect alice "* bob joined lobby" || return 1
