@@ -30,6 +30,8 @@ LINK_TIMEOUT=${LINK_TIMEOUT:-40}
 declare -gA LEAF_PID LEAF_PORT LEAF_LOG LEAF_INSTANCE LEAF_LINK
 declare -gA SR SW SPID
 declare -ga II_PIDS=()
+# Processes a test stopped with SIGSTOP: teardown continues them.
+declare -ga STOPPED_PIDS=()
 HUB_PID=
 HUB_STOPPED=
 
@@ -684,6 +686,10 @@ link_teardown() {
 	local id rc=0
 	close_streams
 	stop_ii
+	for id in "${STOPPED_PIDS[@]}"; do
+		kill -CONT "$id" 2>/dev/null || true
+	done
+	STOPPED_PIDS=()
 	if [ -n "$HUB_PID" ] && [ -n "$HUB_STOPPED" ]; then
 		kill -CONT "$HUB_PID" 2>/dev/null || true
 		HUB_STOPPED=
