@@ -5,7 +5,8 @@
 # names and direct messages. Chat, /me, /dm, listings and counts, names
 # unique over the network, /join and /leave, /nick, /quit, history,
 # kick and ban refused for remote users, an IRC operator's KILL, the
-# IRC text, chatctl, and ii, a real IRC client.
+# IRC text, chatctl, ii (a real IRC client), and an inetd instance
+# linked by chatd --link-only.
 #
 # As in the other files, that nothing more arrived is shown with a
 # barrier: a chatd client's reply to an unknown command, an IRC
@@ -611,4 +612,53 @@ teardown() {
 	expect bob "* erin left lobby"
 	barrier alice
 	barrier bob
+}
+
+@test "under inetd, chatd --link-only links the instance: its users chat with the network" {
+	local pw=$BATS_TEST_TMPDIR/a.link-password
+	need systemd-socket-activate systemd
+	start_hub
+	RUNDIR=$BATS_TEST_TMPDIR/run
+	mkdir -p -m 700 "$RUNDIR"
+	LOG=$BATS_TEST_TMPDIR/inetd.log
+	activate_inetd "$CHATD" -i --run-dir="$RUNDIR" -v
+	EXTRA_PIDS+=("$SUPER_PID")
+	# The link process of the instance (its name: the port), on its own.
+	printf '%s\n%s\n' a-to-hub hub-to-a >"$pw"
+	chmod 600 "$pw"
+	LEAF_LINK[a]=127.0.0.1:$HUB_PORT
+	LEAF_LOG[a]=$BATS_TEST_TMPDIR/link-only.log
+	LEAF_INSTANCE[a]=$INSTANCE
+	"$CHATD" --link-only -p "$PORT" --run-dir="$RUNDIR" -v \
+	    --link="${LEAF_LINK[a]}" --server-name=a.chatd.test \
+	    --link-password-file="$pw" 2>"${LEAF_LOG[a]}" &
+	LEAF_PID[a]=$!
+	wait_link_up a
+	CURRENT_LEAF=a
+	net_login alice
+	irc_connect carol
+	irc_join carol '#lobby'
+	[ "$IRC_NAMES" = "alice carol" ]
+	expect alice "* carol joined lobby"
+	say alice "hello from inetd"
+	irc_expect carol ":alice!alice@a.chatd.test PRIVMSG #lobby :hello from inetd"
+	irc_say carol "PRIVMSG #lobby :hello alice"
+	expect alice "<carol> hello alice"
+	say alice "/users"
+	expect alice "* 2 users online"
+	expect alice "* alice (lobby) [op]"
+	expect alice "* carol (lobby) @hub.test"
+	barrier alice
+	# Its title, as the listener's child would have.
+	[[ $(tr '\0' ' ' <"/proc/${LEAF_PID[a]}/cmdline") == "chatd: link ${LEAF_LINK[a]}"* ]]
+	# SIGTERM: the network sees the server go, the user stays.
+	stop_pid 10 "${LEAF_PID[a]}"
+	[ "$STATUS" -eq 0 ]
+	LEAF_PID[a]=
+	irc_expect carol ":alice!alice@a.chatd.test QUIT :hub.test a.chatd.test"
+	expect alice "* netsplit: 1 user left (hub.test)"
+	say alice "/who"
+	expect alice "* 1 user in lobby"
+	expect alice "* alice [op]"
+	barrier alice
 }

@@ -32,6 +32,8 @@ declare -gA SR SW SPID
 declare -ga II_PIDS=()
 # Processes a test stopped with SIGSTOP: teardown continues them.
 declare -ga STOPPED_PIDS=()
+# Other processes a test started (a super-server): teardown stops them.
+declare -ga EXTRA_PIDS=()
 HUB_PID=
 HUB_STOPPED=
 
@@ -700,6 +702,10 @@ link_teardown() {
 		stop_pid 15 "${LEAF_PID[$id]}"
 		LEAF_PID[$id]=
 	done
+	for id in "${EXTRA_PIDS[@]}"; do
+		stop_pid 10 "$id"
+	done
+	EXTRA_PIDS=()
 	# A chatd of the test's own, not a leaf.
 	stop_chatd
 	close_clients
