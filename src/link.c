@@ -645,6 +645,11 @@ link_lines(struct link *l)
 		len = (size_t)(nl - line);
 		if (len > 0 && line[len - 1] == '\r')
 			len--;
+		if (len + 2 > DIALECT_LINE_MAX) {
+			link_drop(l, "a line over %d bytes from the hub",
+			    DIALECT_LINE_MAX);
+			return;
+		}
 		n = l->d->parse(&l->np, line, len, ev);
 		line = nl + 1;
 		for (i = 0; i < n; i++)
@@ -881,6 +886,7 @@ link_drop(struct link *l, const char *fmt, ...)
 	char	why[LINK_ERROR_MAX + 1];
 	va_list	ap;
 	size_t	n;
+	int	was_up = l->st == L_UP;
 
 	va_start(ap, fmt);
 	(void)text_vformat(why, sizeof(why), fmt, ap);
@@ -899,8 +905,9 @@ link_drop(struct link *l, const char *fmt, ...)
 	l->st = L_DOWN;
 	l->retry_at = now_ms() + (int64_t)l->delay * 1000;
 	hub_lock(l->hub);
-	n = session_split_locked(l->hub, REMOTE_NONE, l->hubname[0] != '\0' ?
-	    l->hubname : l->where);
+	/* A burst never finished was never told: nobody leaves either. */
+	n = !was_up ? 0 : session_split_locked(l->hub, REMOTE_NONE,
+	    l->hubname[0] != '\0' ? l->hubname : l->where);
 	remote_reset_locked(l->hub);
 	memset(l->joined, 0, l->hub->hdr->nrooms * sizeof(*l->joined));
 	l->njoined = 0;

@@ -143,8 +143,8 @@ stops_clean() {
 	expect alice "* carol joined lobby"
 	irc_join dave '#lobby'
 	expect alice "* dave joined lobby"
-	close_streams
 	kill_hub
+	close_streams
 	link_crashed_at link.split
 	# It died having taken carol out, the first; its burial took dave
 	# out, and told the room. Nobody of the network is left anywhere.
