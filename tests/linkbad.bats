@@ -166,6 +166,9 @@ retried() {
 	open_client x
 	say x dan
 	expect x "* Hello, dan! You are in lobby. Type /help for commands."
+	# still_sound's lines, replayed.
+	expect x "* history: last 2 messages in lobby"
+	expect_eventually x "* end of history"
 	expect alice "* dan joined lobby"
 	expect amy "* dan joined lobby"
 	say x "/quit"
