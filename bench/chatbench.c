@@ -359,10 +359,11 @@ opt_stops(char *list)
 static void
 opt_ports(char *list)
 {
-	char	*p;
+	char	*p, *save = NULL;
 
 	nservers = 0;
-	for (p = strtok(list, ","); p != NULL; p = strtok(NULL, ",")) {
+	for (p = strtok_r(list, ",", &save); p != NULL;
+	    p = strtok_r(NULL, ",", &save)) {
 		if (nservers == MAX_SERVERS)
 			usage_error("-p: at most %d ports", MAX_SERVERS);
 		ports[nservers++] = p;
