@@ -45,34 +45,14 @@ worker_reply(struct worker *w, const char *fmt, ...)
 		worker_exit(w, "too slow", NULL);
 }
 
-/*
- * Under the lock: appends a record for a room (target -1) or for one
- * slot, and a chat or /me line to the room's history. Our own slot never
- * receives its room records.
- */
+/* Under the lock: a record from us, see session_post_locked. */
 void
 worker_post_locked(struct worker *w, enum rec_kind kind, uint32_t room,
     int target, const char *text, size_t len)
 {
-	struct hub	*h = w->hub;
-	struct record	 rec;
-
 	HUB_ASSERT_LOCKED();
-	memset(&rec, 0, sizeof(rec));
-	rec.kind = (uint16_t)kind;
-	rec.room = room;
-	rec.target = target;
-	rec.tgen = target >= 0 ? atomic_load(&h->slots[target].gen) : 0;
-	rec.exclude = w->slot;
-	rec.xgen = w->gen;
-	rec.sender = w->slot;
-	rec.time = time(NULL);
-	hub_post_locked(h, &rec, text, len);
-	if (kind == REC_CHAT || kind == REC_ME)
-		room_history_add_locked(h, room, rec.time, kind, text, len);
-	/* Counted before anyone can read it, so /stats never lags. */
-	if (kind == REC_CHAT || kind == REC_ME || kind == REC_DM)
-		atomic_fetch_add(&h->hdr->relayed, 1);
+	session_post_locked(w->hub, w->slot, w->gen, kind, room, target, text,
+	    len);
 }
 
 /*

@@ -137,32 +137,15 @@ status_locked(struct link *l, enum link_state st, const char *error)
 		(void)text_format(li->error, sizeof(li->error), "%s", error);
 }
 
-/*
- * Under the lock: appends a record from the network, as a worker does
- * for its client: a chat or /me line enters the room's history too.
- */
+/* Under the lock: a record from the network, as a worker posts one. */
 static void
 post_locked(struct link *l, enum rec_kind kind, uint32_t room, int target,
     const char *text, size_t len)
 {
-	struct hub	*h = l->hub;
-	struct record	 rec;
-
 	HUB_ASSERT_LOCKED();
-	memset(&rec, 0, sizeof(rec));
-	rec.kind = (uint16_t)kind;
-	rec.room = room;
-	rec.target = target;
-	rec.tgen = target >= 0 ? atomic_load(&h->slots[target].gen) : 0;
-	rec.exclude = l->slot;
-	rec.xgen = atomic_load(&h->slots[l->slot].gen);
-	rec.sender = l->slot;
-	rec.time = time(NULL);
-	hub_post_locked(h, &rec, text, len);
-	if (kind == REC_CHAT || kind == REC_ME)
-		room_history_add_locked(h, room, rec.time, kind, text, len);
-	if (kind == REC_CHAT || kind == REC_ME || kind == REC_DM)
-		atomic_fetch_add(&h->hdr->relayed, 1);
+	session_post_locked(l->hub, l->slot,
+	    atomic_load(&l->hub->slots[l->slot].gen), kind, room, target, text,
+	    len);
 }
 
 /* Under the lock: a notice to a room, unless the room is too big. */

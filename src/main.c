@@ -91,6 +91,38 @@ warn_config(const struct config *cf)
 		    cf->oper_file);
 }
 
+/* What a long-lived role does first: its name, its log, its checks. */
+static void
+role_begin(struct config *cf, const char *role)
+{
+	log_procinit(role);
+	proctitle_set("%s", role);
+	daemon_stdio();
+	log_init(1, cf->live.verbose);
+	if (cf->daemon)
+		log_syslog(1);
+	warn_config(cf);
+	priv_init(cf);
+}
+
+/*
+ * Then, with -d, the detach, the pid file, the privilege drop, and only
+ * then the segment, so that it belongs to the -u user.
+ */
+static void
+role_attach(struct config *cf, struct hub *h, enum hub_role role)
+{
+	if (cf->daemon)
+		daemon_detach();
+	pidfile_open(cf);
+	priv_drop(cf);
+	state_open(cf->statedir);
+	hub_open(h, cf, role);
+	cf->livegen = hub_publish(h, &cf->live);
+	if (cf->daemon)
+		daemon_ready();
+}
+
 /*
  * The standalone server's start, in the order that matters: sockets
  * first (bound, or passed by a service manager), then with -d the
@@ -103,14 +135,7 @@ standalone(struct config *cf)
 	struct hub	h;
 	int		fds[2 * CHATD_MAX_LISTEN], nfds;
 
-	log_procinit("listener");
-	proctitle_set("listener");
-	daemon_stdio();
-	log_init(1, cf->live.verbose);
-	if (cf->daemon)
-		log_syslog(1);
-	warn_config(cf);
-	priv_init(cf);
+	role_begin(cf, "listener");
 	/*
 	 * A SIGTERM between binding and the listener's handlers would kill
 	 * us with the segment made: hold it until listener_main is ready.
@@ -121,15 +146,7 @@ standalone(struct config *cf)
 	if (cf->instance[0] == '\0')
 		snprintf(cf->instance, sizeof(cf->instance), "%u", cf->port);
 	proctitle_set("listener %s", cf->instance);
-	if (cf->daemon)
-		daemon_detach();
-	pidfile_open(cf);
-	priv_drop(cf);
-	state_open(cf->statedir);
-	hub_open(&h, cf, HUB_LISTENER);
-	cf->livegen = hub_publish(&h, &cf->live);
-	if (cf->daemon)
-		daemon_ready();
+	role_attach(cf, &h, HUB_LISTENER);
 	listener_main(&h, cf, fds, nfds);
 }
 
@@ -143,25 +160,10 @@ link_only(struct config *cf)
 {
 	struct hub	h;
 
-	log_procinit("link");
-	proctitle_set("link");
-	daemon_stdio();
-	log_init(1, cf->live.verbose);
-	if (cf->daemon)
-		log_syslog(1);
-	warn_config(cf);
-	priv_init(cf);
+	role_begin(cf, "link");
 	if (cf->instance[0] == '\0')
 		snprintf(cf->instance, sizeof(cf->instance), "%u", cf->port);
-	if (cf->daemon)
-		daemon_detach();
-	pidfile_open(cf);
-	priv_drop(cf);
-	state_open(cf->statedir);
-	hub_open(&h, cf, HUB_INETD);
-	cf->livegen = hub_publish(&h, &cf->live);
-	if (cf->daemon)
-		daemon_ready();
+	role_attach(cf, &h, HUB_INETD);
 	link_main(&h, cf);
 }
 

@@ -19,6 +19,36 @@
 #include "text.h"
 
 /*
+ * Under the lock: appends a record from the session at slot (of
+ * generation gen) for a room (target -1) or for one slot, and a chat or
+ * /me line to the room's history. The sender never receives its own
+ * room records.
+ */
+void
+session_post_locked(struct hub *h, int slot, uint32_t gen, enum rec_kind kind,
+    uint32_t room, int target, const char *text, size_t len)
+{
+	struct record	rec;
+
+	HUB_ASSERT_LOCKED();
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = (uint16_t)kind;
+	rec.room = room;
+	rec.target = target;
+	rec.tgen = target >= 0 ? atomic_load(&h->slots[target].gen) : 0;
+	rec.exclude = slot;
+	rec.xgen = gen;
+	rec.sender = slot;
+	rec.time = time(NULL);
+	hub_post_locked(h, &rec, text, len);
+	if (kind == REC_CHAT || kind == REC_ME)
+		room_history_add_locked(h, room, rec.time, kind, text, len);
+	/* Counted before anyone can read it, so /stats never lags. */
+	if (kind == REC_CHAT || kind == REC_ME || kind == REC_DM)
+		atomic_fetch_add(&h->hdr->relayed, 1);
+}
+
+/*
  * Under the lock: tells the link process, if there is one, what a local
  * user did, so that the network hears it in the log's order. code is
  * R (registered in the lobby), J (joined room), P (left room),

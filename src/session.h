@@ -32,6 +32,8 @@ enum kick_result {
 	KICK_REMOTE	/* a user of another server: k->server */
 };
 
+void	session_post_locked(struct hub *, int, uint32_t, enum rec_kind,
+	    uint32_t, int, const char *, size_t);
 void	session_event_locked(struct hub *, uint32_t, char, const char *,
 	    const char *);
 int	session_leave_locked(struct hub *, int, const char *, size_t, int,
