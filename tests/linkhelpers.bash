@@ -345,9 +345,11 @@ close_streams() {
 	done
 }
 
-# Sends line $2 on stream $1 with CRLF.
+# Sends line $2 on stream $1 with CRLF; fails if the other end closed.
 stream_say() {
-	printf '%s\r\n' "$2" >&"${SW[$1]}"
+	# A peer that closed (a leaf dropping a fake hub) is a failed write
+	# here, not a SIGPIPE that would end the whole test.
+	(trap '' PIPE; printf '%s\r\n' "$2" >&"${SW[$1]}")
 }
 
 # Reads the next line of stream $1 into LINE (CR stripped); fails on
