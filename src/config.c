@@ -432,6 +432,29 @@ set_path(struct cfparse *p, char *dst, size_t size, const char *arg)
 }
 
 /*
+ * Opens a file of secrets, noting in *loose whether others may read it
+ * (warned about once logging is set up: under inetd, not here). NULL,
+ * refused, if it cannot be read.
+ */
+static FILE *
+open_secret(struct cfparse *p, const char *path, int *loose)
+{
+	struct stat	 st;
+	FILE		*fp;
+
+	if (p->no_files) {
+		(void)refuse(p, "%s: not read here", path);
+		return NULL;
+	}
+	if ((fp = fopen(path, "r")) == NULL) {
+		(void)refuse(p, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	*loose = fstat(fileno(fp), &st) == 0 && (st.st_mode & 077) != 0;
+	return fp;
+}
+
+/*
  * Reads the operator password's crypt(3) hash: the first line of the
  * file, which must not be readable by others.
  */
@@ -440,17 +463,11 @@ read_oper_hash(struct cfparse *p)
 {
 	struct config	*cf = p->cf;
 	const char	*path = cf->oper_file;
-	struct stat	 st;
 	FILE		*fp;
 	size_t		 n;
 
-	if (p->no_files)
-		return refuse(p, "%s: not read here", path);
-	if ((fp = fopen(path, "r")) == NULL)
-		return refuse(p, "%s: %s", path, strerror(errno));
-	/* Warned about once logging is set up (under inetd, not here). */
-	cf->oper_loose = fstat(fileno(fp), &st) == 0 &&
-	    (st.st_mode & 077) != 0;
+	if ((fp = open_secret(p, path, &cf->oper_loose)) == NULL)
+		return -1;
 	if (fgets(cf->live.oper_hash, sizeof(cf->live.oper_hash), fp) == NULL)
 		cf->live.oper_hash[0] = '\0';
 	fclose(fp);
@@ -585,16 +602,11 @@ read_link_passwords(struct cfparse *p)
 {
 	struct config	*cf = p->cf;
 	const char	*path = cf->link_pass_file;
-	struct stat	 st;
 	FILE		*fp;
 	int		 bad;
 
-	if (p->no_files)
-		return refuse(p, "%s: not read here", path);
-	if ((fp = fopen(path, "r")) == NULL)
-		return refuse(p, "%s: %s", path, strerror(errno));
-	cf->link_loose = fstat(fileno(fp), &st) == 0 &&
-	    (st.st_mode & 077) != 0;
+	if ((fp = open_secret(p, path, &cf->link_loose)) == NULL)
+		return -1;
 	bad = password_line(fp, cf->link_send, sizeof(cf->link_send)) == -1 ||
 	    password_line(fp, cf->link_expect, sizeof(cf->link_expect)) == -1;
 	fclose(fp);
