@@ -809,6 +809,9 @@ link_log(struct link *l)
 		l->pos = ring_head(&l->hub->ring);
 		return;
 	}
+	/* Nothing new: no lock taken for nothing, at every wake-up. */
+	if (ring_head(&l->hub->ring) == l->pos)
+		return;
 	do {
 		hub_lock(l->hub);
 		for (n = 0; n < LINK_BATCH; n++) {
