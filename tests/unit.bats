@@ -18,3 +18,8 @@ load helpers
 	run "$TESTBIN/unit_irc"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 }
+
+@test "addresses and CIDR ranges parse, print and match" {
+	run "$TESTBIN/unit_addr"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+}
