@@ -124,27 +124,26 @@ v1_fields(char *s, struct proxy_header *ph)
 static enum proxy_status
 v1_parse(const uint8_t *p, size_t n, struct proxy_header *ph)
 {
-	char	line[PROXY_V1_MAX];
-	size_t	i, max = n < PROXY_V1_MAX - 1 ? n : PROXY_V1_MAX - 1;
+	char		 line[PROXY_V1_MAX];
+	/* Its CR is at 105 at the latest. */
+	size_t		 lim = n < PROXY_V1_MAX - 1 ? n : PROXY_V1_MAX - 1;
+	const uint8_t	*cr = memchr(p, '\r', lim);
+	size_t		 end = cr != NULL ? (size_t)(cr - p) : lim, i;
 
 	ph->version = 1;
-	for (i = V1_SIG_LEN; i < max; i++) {
-		if (p[i] == '\r')
-			break;
+	for (i = 0; i < end; i++)
 		if (p[i] < 0x20 || p[i] > 0x7e)
 			return bad(ph, "a control byte in a v1 header");
-	}
-	/* Its CR is at 105 at the latest. */
-	if (i == max)
-		return n >= PROXY_V1_MAX - 1 ? bad(ph, "v1 header too long") :
-		    PROXY_MORE;
-	if (i + 1 == n)
+	if (cr == NULL)
+		return lim == PROXY_V1_MAX - 1 ?
+		    bad(ph, "v1 header too long") : PROXY_MORE;
+	if (end + 1 == n)
 		return PROXY_MORE;
-	if (p[i + 1] != '\n')
+	if (p[end + 1] != '\n')
 		return bad(ph, "CR without LF in a v1 header");
-	ph->len = i + 2;
-	memcpy(line, p + V1_SIG_LEN, i - V1_SIG_LEN);
-	line[i - V1_SIG_LEN] = '\0';
+	ph->len = end + 2;
+	memcpy(line, p + V1_SIG_LEN, end - V1_SIG_LEN);
+	line[end - V1_SIG_LEN] = '\0';
 	return v1_fields(line, ph);
 }
 

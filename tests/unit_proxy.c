@@ -51,6 +51,14 @@ src(void)
 	return buf;
 }
 
+/* Writes the bytes of s, without its NUL, at dst. */
+static void
+put(uint8_t *dst, const char *s)
+{
+	while (*s != '\0')
+		*dst++ = (uint8_t)*s++;
+}
+
 /* The last verdict was bad, for this reason. */
 static int
 why(const char *s)
@@ -126,14 +134,14 @@ test_v1(void)
 	 * and so is a CRLF that would end the line after 107 bytes.
 	 */
 	memset(buf, 'x', sizeof(buf));
-	memcpy(buf, "PROXY UNKNOWN ", 14);
+	put(buf, "PROXY UNKNOWN ");
 	CHECK(parse(buf, PROXY_V1_MAX - 2) == PROXY_MORE);
 	CHECK(parse(buf, PROXY_V1_MAX - 1) == PROXY_BAD &&
 	    why("v1 header too long"));
-	memcpy(buf + PROXY_V1_MAX - 1, "\r\n", 2);
+	put(buf + PROXY_V1_MAX - 1, "\r\n");
 	CHECK(parse(buf, PROXY_V1_MAX + 1) == PROXY_BAD &&
 	    why("v1 header too long"));
-	memcpy(buf + PROXY_V1_MAX - 2, "\r\n", 2);
+	put(buf + PROXY_V1_MAX - 2, "\r\n");
 	CHECK(parse(buf, PROXY_V1_MAX) == PROXY_DONE &&
 	    ph.len == PROXY_V1_MAX);
 	/* Truncated: all there is could still be one. */
