@@ -47,6 +47,12 @@ check_config(const struct config *cf)
 	FUZZ_CHECK(cf->live.keepalive <= CHATD_SECONDS_CAP);
 	FUZZ_CHECK(cf->live.oper_first_user <= 1);
 	FUZZ_CHECK(cf->live.verbose <= 1);
+	FUZZ_CHECK(cf->live.nproxy <= CHATD_MAX_PROXY);
+	for (i = 0; i < (int)cf->live.nproxy; i++)
+		FUZZ_CHECK((cf->live.proxy_from[i].a.family == 4 &&
+		    cf->live.proxy_from[i].len <= 32) ||
+		    (cf->live.proxy_from[i].a.family == 6 &&
+		    cf->live.proxy_from[i].len <= 128));
 	FUZZ_CHECK(terminated(cf->user, sizeof(cf->user)));
 	FUZZ_CHECK(terminated(cf->instance, sizeof(cf->instance)));
 	FUZZ_CHECK(terminated(cf->rundir, sizeof(cf->rundir)));

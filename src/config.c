@@ -58,6 +58,8 @@ static const char usage_text[] =
 "      --keepalive=SECONDS    close dead connections within this time (default " CHATD_STR(CHATD_KEEPALIVE) "; 0 = off)\n"
 "      --oper-password-file=FILE  enables /oper; FILE holds a crypt(3) hash\n"
 "      --oper-first-user=yes|no   whether the first user is operator (default yes)\n"
+"      --proxy-from=ADDR[/LEN]    take the client's address from a PROXY header\n"
+"                             sent from there (a TLS front end); repeatable\n"
 "      --register-timeout=S   seconds to choose a name (default " CHATD_STR(CHATD_REG_TIMEOUT) "; 0 = none)\n"
 "      --quiet-above=N        no join, leave and quit notices in rooms of\n"
 "                             more than N users (default 0: always)\n"
@@ -90,7 +92,8 @@ enum {
 	OPT_LINK,
 	OPT_SERVERNAME,
 	OPT_LINKPASS,
-	OPT_LINKONLY
+	OPT_LINKONLY,
+	OPT_PROXYFROM
 };
 
 static const struct option longopts[] = {
@@ -123,6 +126,7 @@ static const struct option longopts[] = {
 	{ "server-name",	required_argument, NULL, OPT_SERVERNAME },
 	{ "link-password-file",	required_argument, NULL, OPT_LINKPASS },
 	{ "link-only",		no_argument,	   NULL, OPT_LINKONLY },
+	{ "proxy-from",		required_argument, NULL, OPT_PROXYFROM },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -404,6 +408,28 @@ set_listen(struct cfparse *p, const char *s)
 }
 
 /*
+ * A front end trusted to send a PROXY header: an address or a CIDR
+ * range. As with -l, the command line's replace the file's.
+ */
+static int
+set_proxy_from(struct cfparse *p, const char *s)
+{
+	struct live	*lv = &p->cf->live;
+	struct cidr	 c;
+
+	if (p->file == NULL && !p->cf->proxy_args) {
+		p->cf->proxy_args = 1;
+		lv->nproxy = 0;
+	}
+	if (cidr_parse(&c, s) == -1)
+		return refuse(p, "'%s' is not an address or ADDR/LEN", s);
+	if (lv->nproxy == CHATD_MAX_PROXY)
+		return refuse(p, "at most %d addresses", CHATD_MAX_PROXY);
+	lv->proxy_from[lv->nproxy++] = c;
+	return 0;
+}
+
+/*
  * Stores a path made absolute against the directory chatd started in:
  * -d moves to /, and SIGHUP reads the paths again there.
  */
@@ -667,6 +693,8 @@ set_option(struct cfparse *p, int ch, const char *arg)
 		return read_link_passwords(p);
 	case OPT_LINKONLY:
 		return set_flag(cf, ch, 1);
+	case OPT_PROXYFROM:
+		return set_proxy_from(p, arg);
 	default:
 		fatalx("bug: option %d has no setter", ch);
 	}

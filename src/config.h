@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "addr.h"
 #include "defs.h"
 #include "dialect.h"
 
@@ -32,6 +33,8 @@ struct live {
 	uint32_t	verbose;
 	uint32_t	quiet_above;	/* no join/quit notices above this */
 	char		oper_hash[256];	/* crypt(3) hash; empty: no /oper */
+	uint32_t	nproxy;		/* --proxy-from ranges */
+	struct cidr	proxy_from[CHATD_MAX_PROXY];
 	uint32_t	motd_len;
 	char		motd[MOTD_MAX];	/* "* line\n" lines, cleaned */
 };
@@ -53,6 +56,7 @@ struct config {
 	char		 listen[CHATD_MAX_LISTEN][256];
 	int		 nlisten;
 	int		 listen_args;	/* the command line gave -l */
+	int		 proxy_args;	/* and --proxy-from */
 	int		 inetd;
 	int		 daemon;		/* -d: detach, pid file, syslog */
 	int		 check;			/* -t: check the settings, exit */

@@ -33,6 +33,10 @@
 #define MOTD_MAX		4096	/* bytes of MOTD, as sent */
 #define OPER_DELAY_MS		1000	/* wait before "! wrong password" */
 #define CHATD_MAX_LISTEN	16	/* -l addresses at most */
+#define CHATD_MAX_PROXY		16	/* --proxy-from ranges at most */
+#define PROXY_TIMEOUT_MS	5000	/* a trusted front end's PROXY header must come this soon */
+#define PROXY_V2_MAX		1024	/* a v2 header's addresses and TLVs at most, bytes */
+#define PROXY_SNIFF_MS		1000	/* first bytes that may begin a PROXY header are held this long */
 #define CHATD_MAX_ROOMS		256	/* rooms remembered at once, lobby included */
 #define CHATD_MAX_ROOMS_MIN	1	/* smallest --max-rooms accepted: the lobby */
 #define CHATD_MAX_ROOMS_CAP	4096	/* largest --max-rooms accepted */

@@ -189,6 +189,7 @@ main(int argc, char **argv)
 		warn_config(&cf);
 		inetd_check_stdin();
 		inetd_instance(&cf);
+		worker_proxy(&cf, NULL);
 		state_open(cf.statedir);
 		hub_open(&h, &cf, HUB_INETD);
 		cf.livegen = hub_publish(&h, &cf.live);

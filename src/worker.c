@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "config.h"
 #include "fault.h"
 #include "log.h"
@@ -33,6 +34,21 @@
 #include "worker.h"
 
 static volatile sig_atomic_t	stop_requested, repipe_requested;
+
+/*
+ * What a trusted front end's PROXY header said, read by worker_proxy()
+ * before the worker is set up (under inetd before the segment is even
+ * opened), and the client's bytes that came after it in the same read.
+ */
+static struct {
+	int		 trusted;	/* the peer is a --proxy-from address */
+	int		 proxied;	/* and its header gave the client's */
+	int		 version;
+	unsigned	 sport;		/* the client's port, for the log */
+	char		 addr[ADDR_MAX_LEN + 1];	/* the client's address */
+	size_t		 len;		/* bytes of rest */
+	unsigned char	 rest[WORKER_READ];
+} early;
 
 /*
  * A signal's news is read at the top of the main loop; a byte in our
@@ -159,6 +175,91 @@ set_nonblock(int fd)
 	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
 		fatal("fcntl");
+}
+
+/* Whether addr (numeric, or "local") is one of the --proxy-from ranges. */
+static int
+proxy_trusted(const struct live *lv, const char *addr)
+{
+	struct addr	a;
+	uint32_t	i;
+
+	if (addr_parse(&a, addr) == -1)
+		return 0;
+	for (i = 0; i < lv->nproxy && i < CHATD_MAX_PROXY; i++)
+		if (cidr_contains(&lv->proxy_from[i], &a))
+			return 1;
+	return 0;
+}
+
+/*
+ * Reads the PROXY header into early.rest until it is whole, bad, or
+ * PROXY_TIMEOUT_MS have passed; NULL, or why there is none.
+ */
+static const char *
+proxy_read(struct proxy_header *ph)
+{
+	struct pollfd	pfd = { .fd = IN_FD, .events = POLLIN };
+	int64_t		end = now_ms() + PROXY_TIMEOUT_MS;
+	ssize_t		n;
+	int		r;
+
+	early.len = 0;
+	while (proxy_parse(early.rest, early.len, ph) == PROXY_MORE) {
+		if ((r = poll(&pfd, 1, ms_until(end))) == 0)
+			return "no PROXY header within "
+			    CHATD_STR(PROXY_TIMEOUT_MS) " ms";
+		if (r == -1 && errno != EINTR)
+			return "poll failed";
+		if (r == -1)
+			continue;
+		/* Never full: a header is judged within PROXY_HEADER_MAX. */
+		n = read(IN_FD, early.rest + early.len,
+		    sizeof(early.rest) - early.len);
+		if (n == 0)
+			return "closed before its PROXY header";
+		if (n == -1 && errno != EINTR && errno != EAGAIN)
+			return "read failed before its PROXY header";
+		if (n > 0)
+			early.len += (size_t)n;
+	}
+	return ph->why;
+}
+
+/*
+ * A connection from a trusted front end (--proxy-from) begins with a
+ * PROXY header, read before anything else: its source address becomes
+ * the client's. Without a valid one within PROXY_TIMEOUT_MS the
+ * connection is closed without a word, and the log says why. Called
+ * before worker_main: under inetd before the segment is opened (h is
+ * NULL), so that nobody waits on our directory lock meanwhile.
+ */
+void
+worker_proxy(const struct config *cf, struct hub *h)
+{
+	struct proxy_header	 ph;
+	char			 peer[ADDR_MAX_LEN + 1];
+	const char		*why;
+
+	peer_address(peer, sizeof(peer));
+	if (!(early.trusted = proxy_trusted(&cf->live, peer)))
+		return;
+	if ((why = proxy_read(&ph)) != NULL) {
+		log_info("%s: %s; closed", peer, why);
+		if (h != NULL) {
+			hub_leave_begin(h);
+			hub_leave_end(h);
+		}
+		_exit(0);
+	}
+	early.len -= ph.len;
+	memmove(early.rest, early.rest + ph.len, early.len);
+	early.version = ph.version;
+	if (ph.local)
+		return;
+	early.proxied = 1;
+	early.sport = ph.sport;
+	addr_format(&ph.src, early.addr, sizeof(early.addr));
 }
 
 static void
@@ -333,12 +434,71 @@ worker_feed(struct worker *w)
 	notify_flush(&w->nt);
 }
 
+/* Hands the held first bytes to the line reader, before the inlen read. */
+static void
+worker_unsniff(struct worker *w)
+{
+	w->sniffing = 0;
+	memmove(w->inbuf + w->nsniff, w->inbuf + w->inoff,
+	    w->inlen - w->inoff);
+	memcpy(w->inbuf, w->sniff, w->nsniff);
+	w->inlen += w->nsniff - w->inoff;
+	w->inoff = 0;
+	w->nsniff = 0;
+}
+
+/*
+ * The first bytes from a peer that is no trusted front end: a PROXY
+ * header there is answered and the connection closed. Bytes that may
+ * begin one ("PROX", or a CRLF that may begin v2's signature) are held
+ * back until the next ones tell, or for PROXY_SNIFF_MS at most; returns
+ * 1 while they are held.
+ */
+static int
+worker_sniff(struct worker *w)
+{
+	size_t	take = w->inlen < sizeof(w->sniff) - w->nsniff ? w->inlen :
+		    sizeof(w->sniff) - w->nsniff;
+	size_t	held = w->nsniff;
+
+	memcpy(w->sniff + held, w->inbuf, take);
+	switch (proxy_sniff(w->sniff, held + take)) {
+	case PROXY_SNIFF_YES:
+		log_info("%s: PROXY header from an untrusted address; closed",
+		    w->addr);
+		worker_exit(w, NULL, "! PROXY header from an untrusted address");
+	case PROXY_SNIFF_MAYBE:
+		/* Less than a signature: all of the read is held. */
+		w->nsniff += take;
+		if (w->sniff_until == 0)
+			w->sniff_until = now_ms() + PROXY_SNIFF_MS;
+		return 1;
+	case PROXY_SNIFF_NO:
+		break;
+	}
+	worker_unsniff(w);
+	return 0;
+}
+
+/* Bytes that looked like a PROXY header's start, and stayed alone. */
+static void
+worker_sniff_expired(struct worker *w)
+{
+	if (!w->sniffing || w->sniff_until == 0 || now_ms() < w->sniff_until)
+		return;
+	w->inoff = w->inlen = 0;
+	worker_unsniff(w);
+	worker_feed(w);
+}
+
 static void
 worker_input(struct worker *w)
 {
 	ssize_t	n;
 
-	n = read(IN_FD, w->inbuf, sizeof(w->inbuf));
+	/* Room for the held bytes in front while the first ones are read. */
+	n = read(IN_FD, w->inbuf, sizeof(w->inbuf) -
+	    (w->sniffing ? sizeof(w->sniff) : 0));
 	if (n == 0)
 		worker_exit(w, "connection closed", NULL);
 	if (n == -1) {
@@ -348,6 +508,8 @@ worker_input(struct worker *w)
 	}
 	w->inoff = 0;
 	w->inlen = (size_t)n;
+	if (w->sniffing && worker_sniff(w))
+		return;
 	worker_feed(w);
 }
 
@@ -442,12 +604,21 @@ worker_init(struct worker *w, struct hub *h, struct config *cf)
 	log_setverbose(cf->live.verbose);
 	bucket_init(&w->bucket, cf->live.rate, cf->live.burst, now_ms());
 	peer_address(w->addr, sizeof(w->addr));
+	if (early.proxied) {
+		log_debug("connection from %s port %u via %s (PROXY v%d)",
+		    early.addr, early.sport, w->addr, early.version);
+		memcpy(w->addr, early.addr, sizeof(w->addr));
+	} else
+		log_debug("connection from %s", w->addr);
+	/* What came after the header is the client's first input. */
+	memcpy(w->inbuf, early.rest, early.len);
+	w->inlen = early.len;
+	w->sniffing = !early.trusted;
 	worker_title(w);
 	if (cf->live.keepalive > 0)
 		keepalive(cf->live.keepalive);
 	set_nonblock(IN_FD);
 	set_nonblock(OUT_FD);
-	log_debug("connection from %s", w->addr);
 }
 
 /* The earlier of two timeouts in poll's terms (-1: none). */
@@ -474,7 +645,8 @@ worker_timeout(const struct worker *w)
 	if (!w->registered && w->cf->live.reg_timeout > 0)
 		reg = ms_until(w->connected_ms +
 		    (int64_t)w->cf->live.reg_timeout * 1000);
-	return sooner(sooner(reg, notify_timeout(&w->nt)),
+	return sooner(sooner(sooner(reg, notify_timeout(&w->nt)),
+	    w->sniffing ? ms_until(w->sniff_until) : -1),
 	    sooner(ms_until(w->held_until), state_waiting() ?
 	    STATE_RETRY_MS : -1));
 }
@@ -530,6 +702,7 @@ worker_round(struct worker *w)
 		w->woken++;
 	}
 	worker_refresh(w);
+	worker_sniff_expired(w);
 	worker_unhold(w);
 	if (w->held_until == 0 && pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
 		worker_input(w);
@@ -573,8 +746,13 @@ worker_main(struct hub *h, struct config *cf)
 	struct worker	w;
 
 	worker_signals();
+	/* Under inetd main() called it, before opening the segment. */
+	if (!cf->inetd)
+		worker_proxy(cf, h);
 	worker_init(&w, h, cf);
 	worker_admit(&w);
+	/* The client's bytes that came with a PROXY header. */
+	worker_feed(&w);
 	for (;;) {
 		/* A worker stopped alone is, to its room, a lost connection. */
 		if (stop_requested || atomic_load(&h->hdr->shutdown))

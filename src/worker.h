@@ -15,6 +15,7 @@
 #include "hub.h"
 #include "notify.h"
 #include "outbuf.h"
+#include "proxy.h"
 #include "ratelimit.h"
 #include "text.h"
 
@@ -51,6 +52,10 @@ struct worker {
 	int			 kicked;	/* a kick record came for us */
 	int64_t			 held_until;	/* input held back, see worker_hold */
 	const char		*held_reply;	/* said when it is let go */
+	int			 sniffing;	/* a PROXY header would be refused */
+	size_t			 nsniff;	/* first bytes held back meanwhile */
+	int64_t			 sniff_until;	/* let go then, now_ms() */
+	unsigned char		 sniff[PROXY_SIG_LEN];
 	size_t			 inoff;	/* next byte of inbuf to handle */
 	size_t			 inlen;
 	unsigned char		 inbuf[WORKER_READ];	/* read from the client */
@@ -58,6 +63,7 @@ struct worker {
 
 void	worker_main(struct hub *, struct config *)
 	    __attribute__((noreturn));
+void	worker_proxy(const struct config *, struct hub *);
 
 /* client.c */
 extern int worker_self_wake;

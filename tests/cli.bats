@@ -70,7 +70,7 @@ assert_usage_error() {
 	    -n --instance --run-dir \
 	    --max-clients --max-per-address --history --max-rooms \
 	    --max-line --register-timeout --rate --burst --flood-kick \
-	    --keepalive --oper-password-file --oper-first-user \
+	    --keepalive --oper-password-file --oper-first-user --proxy-from \
 	    -v --verbose -V --version -h --help; do
 		[[ $output =~ (^|[^-[:alnum:]])$opt([^-[:alnum:]]|$) ]] ||
 		    missing+=" $opt"

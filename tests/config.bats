@@ -76,6 +76,7 @@ motd_is() {
 			continue ;;
 		port) value=0 ;;
 		listen) value=127.0.0.1 ;;
+		proxy-from) value=192.0.2.0/24 ;;
 		inetd|daemon|verbose) value=no ;;
 		instance) value=conftest ;;
 		user) value=$(id -un) ;;

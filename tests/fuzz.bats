@@ -43,6 +43,10 @@ replay() {
 	replay irc
 }
 
+@test "the PROXY protocol header parser survives its fuzz corpus" {
+	replay proxy
+}
+
 @test "a replay of a file that cannot be read fails" {
 	run "$FUZZBIN/replay-linebuf" "$BATS_TEST_TMPDIR/missing"
 	[ "$status" -eq 1 ]

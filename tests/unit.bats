@@ -23,3 +23,8 @@ load helpers
 	run "$TESTBIN/unit_addr"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 }
+
+@test "PROXY protocol headers, v1 and v2, parse whole, split and bad" {
+	run "$TESTBIN/unit_proxy"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+}
