@@ -237,10 +237,27 @@ unit_event(struct unit_log *log, struct linebuf *lb, enum lb_event ev,
 		if (line != NULL || linelen != 0)
 			unit_fail(__LINE__, "LB_MORE with a line");
 		break;
+	case LB_TELNET:
+		if (line != NULL || linelen != 0)
+			unit_fail(__LINE__, "LB_TELNET with a line");
+		if (lb->request == LB_REQ_NONE)
+			unit_fail(__LINE__, "LB_TELNET without a request");
+		break;
 	default:
 		unit_fail(__LINE__, "unknown event %d", (int)ev);
 		break;
 	}
+	/* A request comes with LB_TELNET, or with the too-long byte. */
+	if (lb->request != LB_REQ_NONE && ev != LB_TELNET &&
+	    ev != LB_TOO_LONG)
+		unit_fail(__LINE__, "request %d with event %d", lb->request,
+		    (int)ev);
+	if (lb->request == LB_REQ_TM)
+		unit_log_put(log, "M\n", 2);
+	else if (lb->request == LB_REQ_AYT)
+		unit_log_put(log, "Y\n", 2);
+	else if (lb->request != LB_REQ_NONE)
+		unit_fail(__LINE__, "unknown request %d", lb->request);
 }
 
 /* Feeds one chunk, calling linebuf_feed until it is used up. */
@@ -308,7 +325,8 @@ unit_log_equal(const struct unit_log *a, const struct unit_log *b)
 
 /*
  * Checks that framing in[0..n) gives exactly the expected events, however
- * the input is cut.  expect is a sequence of "L<bytes>\n" and "T\n".
+ * the input is cut.  expect is a sequence of "L<bytes>\n", "T\n", and "M\n"
+ * and "Y\n" for the telnet requests TIMING-MARK and AYT.
  */
 static void
 unit_expect_frame(int where, const unsigned char *in, size_t n, size_t max,
@@ -445,6 +463,37 @@ unit_test_framing(void)
 	EXPECT_FRAME("abcd\xff\nx\n", 3, "T\nLx\n");
 	EXPECT_FRAME("abcd\xff\xfa\n\xff\xf0x\n", 3, "T\nLx\n");
 
+	/*
+	 * IAC DO TIMING-MARK (M) and IAC AYT (Y) are reported where they
+	 * end, in stream order with the lines, mid-line too; nothing else is.
+	 */
+	EXPECT_FRAME("\xff\xfd\x06", 80, "M\n");
+	EXPECT_FRAME("\xff\xf6", 80, "Y\n");
+	EXPECT_FRAME("\xff\xf4\xff\xfd\x06", 80, "M\n");
+	EXPECT_FRAME("a\nb\xff\xfd\x06" "c\n", 80, "La\nM\nLbc\n");
+	EXPECT_FRAME("a\n\xff\xf6\xff\xf6" "b\n", 80, "La\nY\nY\nLb\n");
+	EXPECT_FRAME("\xff\xfd\x06\xff\xf6\xff\xfd\x06", 80, "M\nY\nM\n");
+	EXPECT_FRAME("\xff\xfb\x06\xff\xfe\x06\xff\xfc\x06\xff\xfd\x05"
+	    "\xff\xfd\xfd\xff\xf5\xff\xf3\xff\xf9\xff\xf1x\n", 80, "Lx\n");
+	/* Escaped IAC, inside SB, or after an LF that ended IAC: data. */
+	EXPECT_FRAME("\xff\xff\xf6\n", 80, "L\\xff\\xf6\n");
+	EXPECT_FRAME("\xff\xff\xfd\x06\n", 80, "L\\xff\\xfd\\x06\n");
+	EXPECT_FRAME("\xff\xfa\xff\xf6\xff\xfd\x06\xff\xf0z\n", 80, "Lz\n");
+	EXPECT_FRAME("\xff\n\xf6\n", 80, "L\nL\\xf6\n");
+	/* The request's bytes still count towards max. */
+	EXPECT_FRAME("ab\xff\xf6\n", 4, "Y\nLab\n");
+	EXPECT_FRAME("abc\xff\xf6\n", 4, "T\nY\n");
+	EXPECT_FRAME("abcd\xff\xf6\nz\n", 4, "T\nY\nLz\n");
+	EXPECT_FRAME("ab\xff\xfd\x06" "c\n", 5, "M\nT\n");
+	EXPECT_FRAME("abc\xff\xfd\x06\n", 4, "T\nM\n");
+	EXPECT_FRAME("abcd\xff\xfd\x06\n", 4, "T\nM\n");
+	/* Requests in an overlong line's discarded rest are answered too. */
+	EXPECT_FRAME("abcdefgh\xff\xf4\xff\xfd\x06ij\xff\xf6\nok\n", 4,
+	    "T\nM\nY\nLok\n");
+	/* The discard ends at any LF, and the telnet state with it. */
+	EXPECT_FRAME("abcdef\xff\xfd\n\x06\n", 4, "T\nL\\x06\n");
+	EXPECT_FRAME("abcdef\xff\n\xf6\n", 4, "T\nL\\xf6\n");
+
 	/* A longer mixed stream. */
 	EXPECT_FRAME("\xff\xfd\x01\xff\xfb\x1fhello\r\n\xff\xfa\x1f\x00\x50"
 	    "\x00\x0a\xff\xf0world\r\n" "0123456789abcdefghij\r\n"
@@ -494,6 +543,23 @@ unit_test_api(void)
 	ev = linebuf_feed(&lb, U("x\nok\n"), &used, &line, &linelen);
 	UNIT_CHECK(ev == LB_LINE && used == 5 && linelen == 2 &&
 	    memcmp(line, "ok", 2) == 0 && !lb.discard);
+
+	/* A request stops the call where it ends, and the next call clears it. */
+	ev = linebuf_feed(&lb, U("hi\xff\xfd\x06yo\n"), &used, &line,
+	    &linelen);
+	UNIT_CHECK(ev == LB_TELNET && used == 5 && line == NULL &&
+	    linelen == 0 && lb.request == LB_REQ_TM && lb.len == 2);
+	ev = linebuf_feed(&lb, U("yo\n"), &used, &line, &linelen);
+	UNIT_CHECK(ev == LB_LINE && used == 3 && lb.request == LB_REQ_NONE &&
+	    linelen == 4 && memcmp(line, "hiyo", 4) == 0);
+	ev = linebuf_feed(&lb, U("\xff\xf6"), &used, &line, &linelen);
+	UNIT_CHECK(ev == LB_TELNET && used == 2 && lb.request == LB_REQ_AYT);
+	ev = linebuf_feed(&lb, U("\xff"), &used, &line, &linelen);
+	UNIT_CHECK(ev == LB_MORE && used == 1 && lb.request == LB_REQ_NONE);
+	ev = linebuf_feed(&lb, U("\xfd"), &used, &line, &linelen);
+	UNIT_CHECK(ev == LB_MORE && used == 1 && lb.request == LB_REQ_NONE);
+	ev = linebuf_feed(&lb, U("\x06"), &used, &line, &linelen);
+	UNIT_CHECK(ev == LB_TELNET && used == 1 && lb.request == LB_REQ_TM);
 
 	linebuf_free(&lb);
 	UNIT_CHECK(lb.buf == NULL);
