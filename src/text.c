@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -468,6 +469,27 @@ text_room_problem(const char *name, size_t n)
 {
 	return word_problem(name, n, ROOM_MAX_LEN,
 	    "longer than " CHATD_STR(ROOM_MAX_LEN) " characters");
+}
+
+/*
+ * Whether a line is what an IRC client sends first: CAP, NICK, USER or
+ * PASS (any case) and a space, as in "NICK alice". The word alone is a
+ * valid name, and whoever types it is taken at their word.
+ */
+int
+text_irc_command(const char *s, size_t n)
+{
+	static const char *const	 cmds[] = { "cap", "nick", "user",
+					    "pass" };
+	size_t				 i, len;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		len = strlen(cmds[i]);
+		if (n > len && s[len] == ' ' &&
+		    strncasecmp(s, cmds[i], len) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 /* The noun for a count: one for 1, else many ("1 user", "2 users"). */

@@ -82,6 +82,7 @@ const char	*plural(uint64_t, const char *, const char *);
 int		 text_key(char *, size_t, const char *, size_t);
 const char	*text_name_problem(const char *, size_t);
 const char	*text_room_problem(const char *, size_t);
+int		 text_irc_command(const char *, size_t);
 int		 text_same_secret(const char *, const char *);
 
 #endif /* TEXT_H */

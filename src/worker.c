@@ -183,11 +183,17 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	struct history	 hist;
 	const char	*why;
 	char		 key[NAME_MAX_LEN + 1], notice[NOTICE_MAX];
-	int		 len, quiet;
+	int		 len, quiet, first = !w->named;
 
+	w->named = 1;
 	text_trim(&s, &n);
 	if ((why = text_name_problem((const char *)s, n)) != NULL) {
-		worker_reply(w, "! invalid name: %s", why);
+		/* An IRC client's first line gets the hint, only that one. */
+		if (first && text_irc_command((const char *)s, n))
+			worker_reply(w, "! this is chatd, not IRC: type a name "
+			    "to join, or use an IRC server linked to it");
+		else
+			worker_reply(w, "! invalid name: %s", why);
 		worker_prompt(w);
 		return;
 	}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for text.c: line framing with telnet stripping, UTF-8 repair
- * and control character removal, and trimming.  Fixed vectors pin down the
+ * and control character removal, and trimming; and for notice.c, which
+ * notices a /me may not imitate.  Fixed vectors pin down the
  * protocol's rules; every framing vector is also fed whole, one byte at a
  * time, split in two at every position and in random chunks, because the
  * result must not depend on how the network cut the bytes.  A randomized
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/notice.h"
 #include "../src/text.h"
 
 /* A string literal as a pointer and length, so NUL bytes are kept. */
@@ -847,6 +849,128 @@ unit_test_format(void)
 		unit_fail(__LINE__, "whole character: %zu '%s'", n, buf);
 }
 
+/* notice_forged on a string literal, with its line for the message. */
+static void
+unit_expect_forged(int where, const char *text, size_t n, int want)
+{
+	if (notice_forged(text, n) != want)
+		unit_fail(where, "notice_forged(\"%s\") is not %d", text, want);
+}
+
+#define FORGED(s)	unit_expect_forged(__LINE__, (s), sizeof(s) - 1, 1)
+#define ALLOWED(s)	unit_expect_forged(__LINE__, (s), sizeof(s) - 1, 0)
+
+/* Each notice form about a user, and texts that only resemble one. */
+static void
+unit_test_notice(void)
+{
+	/* joined WORD, left WORD: WORD is one token. */
+	FORGED("joined lobby");
+	FORGED("left dev");
+	FORGED("joined caf\xc3\xa9!");
+	/* quit, quit (ANYTHING): every reason chatd and the link write. */
+	FORGED("quit");
+	FORGED("quit (connection closed)");
+	FORGED("quit (connection lost)");
+	FORGED("quit (ping timeout)");
+	FORGED("quit (too slow)");
+	FORGED("quit (flooding)");
+	FORGED("quit (killed by oper)");
+	FORGED("quit (name collision)");
+	FORGED("quit (gone (for good))");
+	FORGED("quit ()");
+	/* is now known as WORD. */
+	FORGED("is now known as alice");
+	/* was kicked/banned by WORD, by the administrator, with a reason. */
+	FORGED("was kicked by alice");
+	FORGED("was banned by alice");
+	FORGED("was kicked by alice (spam)");
+	FORGED("was banned by ircop (bye now)");
+	FORGED("was kicked by the administrator");
+	FORGED("was banned by the administrator (flood)");
+	/* is now the operator, is now an operator. */
+	FORGED("is now the operator");
+	FORGED("is now an operator");
+	/* Case and repeated blanks do not count, nor blanks at the ends. */
+	FORGED("QUIT");
+	FORGED("Is Now Known As Alice");
+	FORGED("  joined \t  lobby  ");
+	FORGED("was  KICKED\tby\t\tthe  Administrator   (x)");
+	FORGED("quit    (connection   lost) ");
+	/* Nor Unicode spaces, nor invisible characters. */
+	FORGED("quit\xc2\xa0(connection lost)");
+	FORGED("joined\xe3\x80\x80lobby");
+	FORGED("is\xe2\x80\x83now\xe2\x80\xafknown\xe2\x80\x8a" "as alice");
+	FORGED("qu\xe2\x80\x8bit");
+	FORGED("\xef\xbb\xbfjoined lo\xc2\xad" "bby");
+	FORGED("left\xe2\x80\x8d dev\xe2\x80\x8e");
+	FORGED("quit (x)\xe2\x81\xa0");
+
+	/* The spec's allowed examples. */
+	ALLOWED("joined the army");
+	ALLOWED("is happy");
+	ALLOWED("left early today");
+	/* Near misses: a word more or less, other words, no parentheses. */
+	ALLOWED("");
+	ALLOWED("   ");
+	ALLOWED("\xe2\x80\x8b");
+	ALLOWED("waves");
+	ALLOWED("joined");
+	ALLOWED("left");
+	ALLOWED("quit smoking");
+	ALLOWED("quit(smoking)");
+	ALLOWED("quit (smoking) today");
+	ALLOWED("quit (smoking");
+	ALLOWED("quits");
+	ALLOWED("is now known");
+	ALLOWED("is now known as");
+	ALLOWED("is now known as a pirate");
+	ALLOWED("is now the best operator");
+	ALLOWED("is now the operator of the grill");
+	ALLOWED("is now operator");
+	ALLOWED("was kicked by");
+	ALLOWED("was kicked by a horse");
+	ALLOWED("was kicked by alice today");
+	ALLOWED("was kicked by alice (x");
+	ALLOWED("was kicked by the administrator today");
+	ALLOWED("was kicked");
+	ALLOWED("was tickled by alice");
+	ALLOWED("kicked by alice");
+	/* An invisible character joins, it does not separate. */
+	ALLOWED("is now known\xc2\xad" "as alice");
+	/* Not about the sender: names hold no colon. */
+	ALLOWED("netsplit: 2 users left (hub.test)");
+	ALLOWED(": 2 users left (hub.test)");
+	/* Look-alike letters of other scripts are not caught. */
+	ALLOWED("q\xd1\x83it");
+}
+
+#define IRC(s)	text_irc_command((s), sizeof(s) - 1)
+
+/* What an IRC client sends first, and names that only begin like it. */
+static void
+unit_test_irc_command(void)
+{
+	UNIT_CHECK(IRC("CAP LS 302"));
+	UNIT_CHECK(IRC("NICK alice"));
+	UNIT_CHECK(IRC("USER alice 0 * :Alice"));
+	UNIT_CHECK(IRC("PASS :secret"));
+	UNIT_CHECK(IRC("nick alice"));
+	UNIT_CHECK(IRC("Pass x"));
+	UNIT_CHECK(IRC("CAP "));
+	/* The word alone is a valid name; other words are no IRC. */
+	UNIT_CHECK(!IRC("CAP"));
+	UNIT_CHECK(!IRC("NICK"));
+	UNIT_CHECK(!IRC("USER"));
+	UNIT_CHECK(!IRC("PASS"));
+	UNIT_CHECK(!IRC("NICKNAME alice"));
+	UNIT_CHECK(!IRC("NICK\talice"));
+	UNIT_CHECK(!IRC("JOIN #lobby"));
+	UNIT_CHECK(!IRC(" NICK alice"));
+	UNIT_CHECK(!IRC(""));
+	UNIT_CHECK(!IRC("NIC"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -861,6 +985,8 @@ main(int argc, char **argv)
 	unit_test_clean_bound();
 	unit_test_trim();
 	unit_test_format();
+	unit_test_notice();
+	unit_test_irc_command();
 	unit_test_random();
 
 	if (unit_failures != 0) {
