@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Fuzzes line framing and telnet stripping (linebuf_feed in text.c).
+ * Fuzzes line framing and telnet stripping (linebuf_feed in text.c), with
+ * the two telnet requests chatd answers (IAC DO TIMING-MARK, IAC AYT).
  * The first input byte sets the line limit (1 to 256 bytes), the second
  * how the rest is cut into reads; the rest is what a client sends. The
  * stream is framed three ways, which must agree: all in one call, in
@@ -12,7 +13,10 @@
 #include "../src/text.h"
 #include "fuzz.h"
 
-/* What framing produced: 'L', a 4-byte length and the line, or 'T'. */
+/*
+ * What framing produced: 'L', a 4-byte length and the line; 'T'; or 'M'
+ * and 'Y' for the requests TIMING-MARK and AYT.
+ */
 struct events {
 	unsigned char	*p;
 	size_t		 len;
@@ -59,9 +63,21 @@ frame(const unsigned char *in, size_t n, size_t max, unsigned seed,
 				FUZZ_CHECK(line == NULL && len == 0);
 				if (e == LB_TOO_LONG)
 					ev_add(ev, 'T', NULL, 0);
-				else
+				else if (e == LB_MORE)
 					FUZZ_CHECK(used == chunk);
+				else
+					FUZZ_CHECK(e == LB_TELNET &&
+					    lb.request != LB_REQ_NONE);
 			}
+			/* A request comes alone, or with the too-long byte. */
+			FUZZ_CHECK(lb.request == LB_REQ_NONE ||
+			    e == LB_TELNET || e == LB_TOO_LONG);
+			if (lb.request == LB_REQ_TM)
+				ev_add(ev, 'M', NULL, 0);
+			else if (lb.request == LB_REQ_AYT)
+				ev_add(ev, 'Y', NULL, 0);
+			else
+				FUZZ_CHECK(lb.request == LB_REQ_NONE);
 			off += used;
 			chunk -= used;
 		}
@@ -70,11 +86,14 @@ frame(const unsigned char *in, size_t n, size_t max, unsigned seed,
 }
 
 /* Where the model's telnet parser is (RFC 854). */
-enum { M_DATA, M_IAC, M_OPT, M_SB, M_SBIAC };
+enum { M_DATA, M_IAC, M_OPT, M_SB, M_SBIAC, M_DO };
 
-/* One byte through the model's telnet parser: 1 if it is line data. */
+/*
+ * One byte through the model's telnet parser: 1 if it is line data. A
+ * byte that ends IAC DO 6 or IAC 246 adds its event.
+ */
 static int
-model_telnet(int *st, unsigned char c)
+model_telnet(int *st, unsigned char c, struct events *ev)
 {
 	switch (*st) {
 	case M_DATA:
@@ -82,8 +101,16 @@ model_telnet(int *st, unsigned char c)
 		return c != 0xff;
 	case M_IAC:
 		/* IAC IAC is a 0xFF byte; WILL, WONT, DO, DONT take one more. */
-		*st = c >= 251 && c <= 254 ? M_OPT : c == 250 ? M_SB : M_DATA;
+		*st = c == 253 ? M_DO : c >= 251 && c <= 254 ? M_OPT :
+		    c == 250 ? M_SB : M_DATA;
+		if (c == 246)
+			ev_add(ev, 'Y', NULL, 0);
 		return c == 0xff;
+	case M_DO:
+		if (c == 6)
+			ev_add(ev, 'M', NULL, 0);
+		*st = M_DATA;
+		return 0;
 	case M_OPT:
 		*st = M_DATA;
 		return 0;
@@ -99,7 +126,10 @@ model_telnet(int *st, unsigned char c)
 /*
  * The rules of text.h, written apart from text.c: LF ends a line in
  * data or right after an IAC; every other byte counts towards max, and
- * byte max + 1 is one 'T' and the rest up to any LF is skipped.
+ * byte max + 1 is one 'T' and the rest up to any LF is skipped. Every
+ * byte but an LF that ends a line or a skip goes through the telnet
+ * parser, skipped ones and byte max + 1 too, so that each request is
+ * seen wherever it ends.
  */
 static void
 model(const unsigned char *in, size_t n, size_t max, struct events *ev)
@@ -111,24 +141,30 @@ model(const unsigned char *in, size_t n, size_t max, struct events *ev)
 	if ((line = malloc(max)) == NULL)
 		abort();
 	for (i = 0; i < n; i++) {
-		if (skip) {
-			skip = in[i] != '\n';
-			continue;
-		}
-		if (in[i] == '\n' && (st == M_DATA || st == M_IAC)) {
-			ev_add(ev, 'L', line, len);
+		if (skip || (in[i] == '\n' && (st == M_DATA || st == M_IAC))) {
+			if (in[i] != '\n') {
+				(void)model_telnet(&st, in[i], ev);
+				continue;
+			}
+			if (!skip)
+				ev_add(ev, 'L', line, len);
+			skip = 0;
 			raw = len = 0;
 			st = M_DATA;
 			continue;
 		}
 		if (raw++ == max) {
 			ev_add(ev, 'T', NULL, 0);
-			skip = in[i] != '\n';
 			raw = len = 0;
-			st = M_DATA;
+			if (in[i] == '\n')
+				st = M_DATA;
+			else {
+				skip = 1;
+				(void)model_telnet(&st, in[i], ev);
+			}
 			continue;
 		}
-		if (model_telnet(&st, in[i]))
+		if (model_telnet(&st, in[i], ev))
 			line[len++] = in[i];
 	}
 	free(line);

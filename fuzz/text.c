@@ -5,11 +5,15 @@
  * cleaned text must fit in 3 * n bytes, be valid UTF-8 free of control
  * characters (checked by fuzz.h's own decoder), come out unchanged when
  * cleaned again, and equal the input when that was clean already.
- * Trimming and cutting it to any buffer size must keep it so.
+ * Trimming and cutting it to any buffer size must keep it so. Whether a
+ * /me of it would forge a notice (notice_forged in notice.c) must not
+ * change with case, doubled blanks, blanks at the ends or an invisible
+ * character in front.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/notice.h"
 #include "../src/text.h"
 #include "fuzz.h"
 
@@ -59,6 +63,29 @@ check_format(const unsigned char *s, size_t n)
 	}
 }
 
+/* The verdict on s[0..n) and on a variant a reader cannot tell from it. */
+static void
+check_notice(const unsigned char *s, size_t n)
+{
+	unsigned char	*v;
+	size_t		 i, m = 0;
+
+	if ((v = malloc(2 * n + 8)) == NULL)
+		abort();
+	memcpy(v, "\xe2\x80\x8b \t", 5);	/* ZERO WIDTH SPACE, blanks */
+	m = 5;
+	for (i = 0; i < n; i++) {
+		v[m++] = s[i] >= 'a' && s[i] <= 'z' ?
+		    (unsigned char)(s[i] - 'a' + 'A') : s[i];
+		if (s[i] == ' ' || s[i] == '\t')
+			v[m++] = ' ';
+	}
+	v[m++] = '\t';
+	FUZZ_CHECK(notice_forged((const char *)s, n) ==
+	    notice_forged((const char *)v, m));
+	free(v);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -88,6 +115,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(fuzz_clean_utf8(t, tn));
 
 	check_format(out, n);
+	check_notice(out, n);
+	(void)notice_forged((const char *)data, size);
 	free(out);
 	free(again);
 	return 0;

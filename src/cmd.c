@@ -21,6 +21,7 @@
 #include "fault.h"
 #include "hub.h"
 #include "log.h"
+#include "notice.h"
 #include "session.h"
 #include "room.h"
 #include "worker.h"
@@ -427,11 +428,16 @@ cmd_dm(struct worker *w, char *args)
 	worker_reply(w, "-> *%s* %s", to, text);
 }
 
+/* A /me line that would read as a notice about its sender is refused. */
 static void
 cmd_me(struct worker *w, char *args)
 {
 	size_t	len;
 
+	if (notice_forged(args, strlen(args))) {
+		worker_reply(w, "! /me cannot look like a server notice");
+		return;
+	}
 	len = text_format(w->text, RECORD_TEXT_MAX, "* %s %s", w->name, args);
 	worker_post(w, REC_ME, w->room, -1, w->text, len);
 	w->nsent++;

@@ -36,6 +36,7 @@
 #include "fault.h"
 #include "link.h"
 #include "log.h"
+#include "notice.h"
 #include "proctitle.h"
 #include "room.h"
 #include "session.h"
@@ -364,6 +365,27 @@ ev_quit_locked(struct link *l, const struct net_event *ev)
 	remote_gone_locked(l, i, why);
 }
 
+/*
+ * A remote user's /me (an ACTION to a channel) that would read as a
+ * notice about its sender is dropped, as a local one is refused
+ * (chatd(7)): IRC has no way to tell it why. Runs before the hub lock
+ * is taken, so that it may log; the cleaned text goes to l->clean.
+ */
+static int
+action_forged(struct link *l, const struct net_event *ev)
+{
+	size_t	n;
+
+	if (ev->type != NET_ACTION || ev->target[0] != '#')
+		return 0;
+	n = text_clean((const unsigned char *)ev->text, ev->len, l->clean);
+	if (!notice_forged((const char *)l->clean, n))
+		return 0;
+	log_info("link: dropped an action by %s that looked like a server "
+	    "notice", ev->nick);
+	return 1;
+}
+
 /* A line from a remote user to a room or to a local user. */
 static void
 ev_msg_locked(struct link *l, const struct net_event *ev)
@@ -582,6 +604,10 @@ link_event(struct link *l, const struct net_event *ev)
 	case NET_KICK:
 		ev_kick(l, ev);
 		return 0;
+	case NET_ACTION:
+		if (action_forged(l, ev))
+			return 0;
+		break;
 	default:
 		break;
 	}

@@ -2,7 +2,7 @@
 /*
  * The output backlog. It grows on demand up to its bound, so an idle
  * client costs nothing, and is compacted as the socket drains. Every
- * line added gets its CRLF here.
+ * line added gets its CRLF here; only a telnet answer goes in raw.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -66,6 +66,20 @@ outbuf_line(struct outbuf *ob, const char *s, size_t n)
 	memcpy(ob->buf + ob->len, s, n);
 	memcpy(ob->buf + ob->len + n, "\r\n", 2);
 	ob->len += n + 2;
+	return 0;
+}
+
+/*
+ * Queues bytes as they are, without a CRLF: a telnet answer. -1 when
+ * the backlog is full.
+ */
+int
+outbuf_bytes(struct outbuf *ob, const void *s, size_t n)
+{
+	if (outbuf_reserve(ob, n) == -1)
+		return -1;
+	memcpy(ob->buf + ob->len, s, n);
+	ob->len += n;
 	return 0;
 }
 

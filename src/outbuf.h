@@ -19,6 +19,7 @@ struct outbuf {
 
 void	outbuf_init(struct outbuf *, size_t);
 int	outbuf_line(struct outbuf *, const char *, size_t);
+int	outbuf_bytes(struct outbuf *, const void *, size_t);
 size_t	outbuf_pending(const struct outbuf *);
 int	outbuf_flush(struct outbuf *, int);
 

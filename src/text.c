@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Line framing and text hygiene for client input.  Bytes from the network
- * are cut into lines at LF, telnet negotiation is stripped on the way and
- * lines longer than the configured limit are reported once and skipped.
+ * are cut into lines at LF, telnet negotiation is stripped on the way (the
+ * two requests chatd answers are reported where they end) and lines
+ * longer than the configured limit are reported once and skipped.
  * Finished lines are then repaired to valid UTF-8 (the WHATWG decoder's
  * replacement behaviour) and stripped of control characters.  All of this
  * works on explicit lengths and touches no global state, so it can be fed
@@ -14,6 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -27,9 +29,12 @@
 /* Telnet command bytes (RFC 854). */
 #define TEXT_IAC	255
 #define TEXT_DONT	254
+#define TEXT_DO		253
 #define TEXT_WILL	251
+#define TEXT_AYT	246
 #define TEXT_SB		250
 #define TEXT_SE		240
+#define TEXT_OPT_TM	6	/* the TIMING-MARK option (RFC 860) */
 
 #define TEXT_REPLACEMENT	0xfffdU
 
@@ -37,13 +42,16 @@
 enum text_tstate {
 	TEXT_TS_DATA = 0,	/* ordinary line bytes */
 	TEXT_TS_IAC,		/* seen IAC */
-	TEXT_TS_OPT,		/* seen IAC WILL/WONT/DO/DONT, option byte next */
+	TEXT_TS_OPT,		/* seen IAC WILL/WONT/DONT, option byte next */
+	TEXT_TS_DO,		/* seen IAC DO, option byte next */
 	TEXT_TS_SB,		/* inside IAC SB ... IAC SE */
 	TEXT_TS_SBIAC		/* seen IAC inside a subnegotiation */
 };
 
 static void	linebuf_reset(struct linebuf *);
 static int	linebuf_telnet(struct linebuf *, unsigned char);
+static int	linebuf_discard(struct linebuf *, unsigned char);
+static void	linebuf_overflow(struct linebuf *, unsigned char);
 static int	text_utf8_lead(unsigned char, size_t *, uint32_t *,
 		    unsigned char *, unsigned char *);
 static size_t	text_utf8_decode(const unsigned char *, size_t, uint32_t *);
@@ -56,6 +64,7 @@ linebuf_init(struct linebuf *lb, size_t max)
 {
 	lb->buf = NULL;
 	lb->max = 0;
+	lb->request = LB_REQ_NONE;
 	linebuf_reset(lb);
 	if (max == 0) {
 		errno = EINVAL;
@@ -90,9 +99,10 @@ linebuf_reset(struct linebuf *lb)
 
 /*
  * Advances the telnet parser by one byte and returns 1 if the byte is line
- * data to keep or 0 if it belongs to a telnet sequence.  An unknown state
- * value is treated as plain data so that a damaged struct cannot wedge the
- * parser.
+ * data to keep or 0 if it belongs to a telnet sequence.  The byte that
+ * ends IAC DO TIMING-MARK or IAC AYT sets lb->request.  An unknown state
+ * value is treated as plain data so that a damaged struct cannot wedge
+ * the parser.
  */
 static int
 linebuf_telnet(struct linebuf *lb, unsigned char c)
@@ -102,11 +112,19 @@ linebuf_telnet(struct linebuf *lb, unsigned char c)
 		lb->tstate = TEXT_TS_DATA;
 		if (c == TEXT_IAC)
 			return (1);
-		if (c >= TEXT_WILL && c <= TEXT_DONT)
+		if (c == TEXT_DO)
+			lb->tstate = TEXT_TS_DO;
+		else if (c >= TEXT_WILL && c <= TEXT_DONT)
 			lb->tstate = TEXT_TS_OPT;
 		else if (c == TEXT_SB)
 			lb->tstate = TEXT_TS_SB;
+		else if (c == TEXT_AYT)
+			lb->request = LB_REQ_AYT;
 		return (0);
+	case TEXT_TS_DO:
+		if (c == TEXT_OPT_TM)
+			lb->request = LB_REQ_TM;
+		/* FALLTHROUGH */
 	case TEXT_TS_OPT:
 		lb->tstate = TEXT_TS_DATA;
 		return (0);
@@ -128,6 +146,43 @@ linebuf_telnet(struct linebuf *lb, unsigned char c)
 	}
 }
 
+/*
+ * The rest of an overlong line, up to any LF, is thrown away; but the
+ * telnet parser still reads it, since a client that typed too long a
+ * line may press Ctrl-C next and wait for the answer to its request.
+ * Returns 1 when the byte ended a request.
+ */
+static int
+linebuf_discard(struct linebuf *lb, unsigned char c)
+{
+	/* Any LF ends the discard, whatever the bytes looked like. */
+	if (c == TEXT_LF) {
+		linebuf_reset(lb);
+		return (0);
+	}
+	(void)linebuf_telnet(lb, c);
+	return (lb->request != LB_REQ_NONE);
+}
+
+/*
+ * Byte max + 1 of a line: the line is too long.  Its telnet state is
+ * kept for the discarded rest, and the byte itself may end a request.
+ * If the byte is an LF (one that telnet hid, say inside SB), the line is
+ * already over and there is nothing left to discard.
+ */
+static void
+linebuf_overflow(struct linebuf *lb, unsigned char c)
+{
+	if (c == TEXT_LF) {
+		linebuf_reset(lb);
+		return;
+	}
+	(void)linebuf_telnet(lb, c);
+	lb->raw = 0;
+	lb->len = 0;
+	lb->discard = 1;
+}
+
 enum lb_event
 linebuf_feed(struct linebuf *lb, const unsigned char *in, size_t n,
     size_t *used, const unsigned char **line, size_t *linelen)
@@ -137,12 +192,13 @@ linebuf_feed(struct linebuf *lb, const unsigned char *in, size_t n,
 
 	*line = NULL;
 	*linelen = 0;
+	lb->request = LB_REQ_NONE;
 	for (i = 0; i < n; i++) {
 		c = in[i];
+		*used = i + 1;
 		if (lb->discard) {
-			/* Any LF ends the discard, whatever the bytes looked like. */
-			if (c == TEXT_LF)
-				linebuf_reset(lb);
+			if (linebuf_discard(lb, c))
+				return (LB_TELNET);
 			continue;
 		}
 		/*
@@ -155,25 +211,19 @@ linebuf_feed(struct linebuf *lb, const unsigned char *in, size_t n,
 			*line = lb->buf;
 			*linelen = lb->len;
 			linebuf_reset(lb);
-			*used = i + 1;
 			return (LB_LINE);
 		}
+		/* Reported at once, since the client may never send an LF. */
 		if (lb->raw >= lb->max) {
-			/*
-			 * This is raw byte max + 1.  Report it now, since the
-			 * client may never send an LF.  If the byte is itself an
-			 * LF (one that telnet hid, say inside SB), the line is
-			 * already over and there is nothing left to discard.
-			 */
-			linebuf_reset(lb);
-			lb->discard = (c != TEXT_LF);
-			*used = i + 1;
+			linebuf_overflow(lb, c);
 			return (LB_TOO_LONG);
 		}
 		lb->raw++;
 		/* len <= raw <= max, the check only guards a damaged struct. */
 		if (linebuf_telnet(lb, c) && lb->len < lb->max)
 			lb->buf[lb->len++] = c;
+		if (lb->request != LB_REQ_NONE)
+			return (LB_TELNET);
 	}
 	*used = n;
 	return (LB_MORE);
@@ -419,6 +469,27 @@ text_room_problem(const char *name, size_t n)
 {
 	return word_problem(name, n, ROOM_MAX_LEN,
 	    "longer than " CHATD_STR(ROOM_MAX_LEN) " characters");
+}
+
+/*
+ * Whether a line is what an IRC client sends first: CAP, NICK, USER or
+ * PASS (any case) and a space, as in "NICK alice". The word alone is a
+ * valid name, and whoever types it is taken at their word.
+ */
+int
+text_irc_command(const char *s, size_t n)
+{
+	static const char *const	 cmds[] = { "cap", "nick", "user",
+					    "pass" };
+	size_t				 i, len;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		len = strlen(cmds[i]);
+		if (n > len && s[len] == ' ' &&
+		    strncasecmp(s, cmds[i], len) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 /* The noun for a count: one for 1, else many ("1 user", "2 users"). */

@@ -2,7 +2,8 @@
 /*
  * Line framing and text hygiene for bytes received from clients.  The
  * linebuf functions cut a raw byte stream into LF-terminated lines, strip
- * telnet negotiation and refuse overlong lines; text_clean then turns a
+ * telnet negotiation (reporting the two requests chatd answers) and
+ * refuse overlong lines; text_clean then turns a
  * line into valid UTF-8 without control characters.  Nothing here does I/O
  * or keeps global state, so every function can be fed arbitrary bytes.
  */
@@ -17,7 +18,15 @@
 enum lb_event {
 	LB_MORE,	/* all input consumed, no complete line yet */
 	LB_LINE,	/* a complete line is in *line and *linelen (telnet-stripped, LF and not yet hygiene-cleaned) */
-	LB_TOO_LONG	/* the current line passed max raw bytes; its rest will be discarded */
+	LB_TOO_LONG,	/* the current line passed max raw bytes; its rest will be discarded */
+	LB_TELNET	/* a telnet request to answer ended here: see lb->request */
+};
+
+/* The telnet requests chatd answers (PROTOCOL.md, Transport). */
+enum lb_request {
+	LB_REQ_NONE,
+	LB_REQ_TM,	/* IAC DO TIMING-MARK: answer IAC WILL TIMING-MARK */
+	LB_REQ_AYT	/* IAC AYT (Are You There): answer with a line */
 };
 
 struct linebuf {
@@ -27,6 +36,7 @@ struct linebuf {
 	size_t		 len;	/* bytes kept in buf after telnet stripping */
 	int		 tstate;	/* telnet parser state */
 	int		 discard;	/* skipping the rest of an overlong line */
+	int		 request;	/* enum lb_request, set by the last linebuf_feed */
 };
 
 int		 linebuf_init(struct linebuf *, size_t max);	/* 0, or -1 with errno (ENOMEM, or EINVAL when max is 0) */
@@ -37,8 +47,16 @@ void		 linebuf_free(struct linebuf *);
  * consumed (at least one whenever n is not 0); call again with in + *used,
  * n - *used for the rest.  For LB_LINE, *line points into lb->buf and stays
  * valid until the next call; the LF is not included (the CR, if any, is
- * still there; text_clean removes it).  For LB_MORE and LB_TOO_LONG, *line
- * is NULL and *linelen is 0.
+ * still there; text_clean removes it).  For the other events *line is NULL
+ * and *linelen is 0.
+ *
+ * A telnet request (IAC DO TIMING-MARK, IAC AYT) ends the call at its last
+ * byte with LB_TELNET, even in the middle of a line or of an overlong
+ * line's discarded rest, so that the caller answers it in stream order,
+ * without waiting for an LF.  lb->request then says which request it was;
+ * it is LB_REQ_NONE after every other call, except that the byte which
+ * makes a line too long may end a request too: then LB_TOO_LONG comes
+ * with lb->request set, and the caller answers both, in that order.
  */
 enum lb_event	 linebuf_feed(struct linebuf *, const unsigned char *in, size_t n, size_t *used,
 		    const unsigned char **line, size_t *linelen);
@@ -64,6 +82,7 @@ const char	*plural(uint64_t, const char *, const char *);
 int		 text_key(char *, size_t, const char *, size_t);
 const char	*text_name_problem(const char *, size_t);
 const char	*text_room_problem(const char *, size_t);
+int		 text_irc_command(const char *, size_t);
 int		 text_same_secret(const char *, const char *);
 
 #endif /* TEXT_H */

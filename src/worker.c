@@ -284,11 +284,17 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	struct history	 hist;
 	const char	*why;
 	char		 key[NAME_MAX_LEN + 1], notice[NOTICE_MAX];
-	int		 len, quiet;
+	int		 len, quiet, first = !w->named;
 
+	w->named = 1;
 	text_trim(&s, &n);
 	if ((why = text_name_problem((const char *)s, n)) != NULL) {
-		worker_reply(w, "! invalid name: %s", why);
+		/* An IRC client's first line gets the hint, only that one. */
+		if (first && text_irc_command((const char *)s, n))
+			worker_reply(w, "! this is chatd, not IRC: type a name "
+			    "to join, or use an IRC server linked to it");
+		else
+			worker_reply(w, "! invalid name: %s", why);
 		worker_prompt(w);
 		return;
 	}
@@ -405,6 +411,24 @@ lost_reason(int err)
 }
 
 /*
+ * Answers a telnet request where it came in the stream: after the
+ * replies to the lines before it, at once, not at the next LF (telnet
+ * throws away all output from Ctrl-C until its TIMING-MARK is
+ * answered). The answer to IAC DO TIMING-MARK is raw telnet bytes.
+ */
+static void
+worker_telnet(struct worker *w, int request)
+{
+	static const unsigned char	will_tm[] = { 0xff, 0xfb, 0x06 };
+
+	if (request == LB_REQ_AYT)
+		worker_reply(w, "* yes, chatd is here");
+	else if (request == LB_REQ_TM &&
+	    outbuf_bytes(&w->out, will_tm, sizeof(will_tm)) == -1)
+		worker_exit(w, "too slow", NULL);
+}
+
+/*
  * Handles the lines read from the client, in order, until none is left
  * or an answer holds the rest back (worker_hold).
  */
@@ -427,9 +451,11 @@ worker_feed(struct worker *w)
 			    w->cf->max_line);
 			break;
 		case LB_MORE:
+		case LB_TELNET:
 			w->inoff += used;
 			break;
 		}
+		worker_telnet(w, w->lb.request);
 	}
 	notify_flush(&w->nt);
 }

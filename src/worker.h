@@ -40,6 +40,7 @@ struct worker {
 	int			 wfd;
 	uint64_t		 pos;	/* next log position to read */
 	int			 registered;
+	int			 named;	/* a line came at the name prompt */
 	uint32_t		 room;
 	char			 name[NAME_MAX_LEN + 1];
 	char			 addr[ADDR_MAX_LEN + 1];

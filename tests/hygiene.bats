@@ -133,9 +133,10 @@ pair() {
 	# IAC SB TERMINAL-TYPE IS xterm IAC SE, an escaped IAC inside.
 	say_raw alice 'sub\xff\xfa\x18\x00xterm\xff\xff\xff\xf0neg\n'
 	expect bob "<alice> subneg"
-	# IAC NOP, IAC AYT, IAC GA.
+	# IAC NOP, IAC AYT, IAC GA: AYT is answered, to alice alone.
 	say_raw alice 'n\xff\xf1o\xff\xf6p\xff\xf9\n'
 	expect bob "<alice> nop"
+	expect alice "* yes, chatd is here"
 	say_raw alice 'iac \xff\xff iac\n'
 	expect bob "<alice> iac $FFFD iac"
 	# A line of nothing but negotiation is empty, hence ignored.

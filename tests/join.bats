@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: ISC
-# Joining: greeting, name prompt, every registration error, timeout.
+# Joining: greeting, name prompt, every registration error, the hint
+# for IRC clients, timeout.
 
 load helpers
 
@@ -66,6 +67,58 @@ setup() {
 	say_raw a '\x01\x1b\x7f\r\n'
 	expect a "! invalid name: empty"
 	expect a "Enter your name:"
+}
+
+IRC_HINT="! this is chatd, not IRC: type a name to join, or use an IRC server linked to it"
+
+@test "an IRC client's first line gets the IRC hint once; its next lines are invalid names" {
+	open_client a
+	# What an IRC client sends at once, in one write.
+	say_raw a 'CAP LS 302\r\nNICK alice\r\nUSER alice 0 * :Alice\r\n'
+	expect a "$IRC_HINT"
+	expect a "Enter your name:"
+	expect a "! invalid name: use only letters, digits, _ and -"
+	expect a "Enter your name:"
+	expect a "! invalid name: longer than 16 characters"
+	expect a "Enter your name:"
+	say a "alice"
+	expect a "* Hello, alice! You are in lobby. Type /help for commands."
+}
+
+@test "the IRC hint comes for NICK, USER and PASS first too, in any case" {
+	local line
+	for line in "NICK alice" "USER alice 0 * :Alice" "PASS :secret" \
+	    "cap ls" "Nick alice"; do
+		open_client a
+		say a "$line"
+		expect a "$IRC_HINT"
+		expect a "Enter your name:"
+		# The hint is for the first line only.
+		say a "$line"
+		expect_re a '^! invalid name: '
+		expect a "Enter your name:"
+		disconnect a
+	done
+}
+
+@test "no IRC hint after another first line, nor for the word alone, which is a name" {
+	open_client a
+	say a ""
+	expect a "! invalid name: empty"
+	expect a "Enter your name:"
+	say a "NICK alice"
+	expect a "! invalid name: use only letters, digits, _ and -"
+	expect a "Enter your name:"
+	disconnect a
+	open_client b
+	say b "NICKNAME alice"
+	expect b "! invalid name: use only letters, digits, _ and -"
+	expect b "Enter your name:"
+	disconnect b
+	open_client c
+	say c "Nick"
+	expect c "* Hello, Nick! You are in lobby. Type /help for commands."
+	expect c "* You are the operator."
 }
 
 @test "names are unique case-insensitively and shown as typed" {

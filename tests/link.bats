@@ -104,6 +104,23 @@ teardown() {
 	all_barriers alice bob
 }
 
+@test "notices cannot be forged: a refused /me goes nowhere, an IRC ACTION like one is dropped" {
+	alice_bob_carol
+	say alice "/me quit (connection lost)"
+	expect alice "! /me cannot look like a server notice"
+	# An IRC user cannot be told why: its action reaches nobody.
+	irc_say carol $'PRIVMSG #lobby :\001ACTION quit (connection lost)\001'
+	irc_say carol $'PRIVMSG #lobby :\001ACTION is now known as alice\001'
+	irc_say carol $'PRIVMSG #lobby :\001ACTION  WAS kicked  by alice (spam)\001'
+	irc_say carol $'PRIVMSG #lobby :\001ACTION quit smoking\001'
+	expect alice "* carol quit smoking"
+	expect bob "* carol quit smoking"
+	# A direct action is no notice: "*carol* * carol ..." stays.
+	irc_say carol $'PRIVMSG alice :\001ACTION quit\001'
+	expect alice "*carol* * carol quit"
+	all_barriers alice bob
+}
+
 @test "IRC text: colour and bold codes stripped, then chatd's hygiene" {
 	alice_bob_carol
 	irc_say carol $'PRIVMSG #lobby :\002bold\002 and \00304,01red\003 and \037under\037\017 plain'

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for text.c: line framing with telnet stripping, UTF-8 repair
- * and control character removal, and trimming.  Fixed vectors pin down the
+ * and control character removal, and trimming; and for notice.c, which
+ * notices a /me may not imitate.  Fixed vectors pin down the
  * protocol's rules; every framing vector is also fed whole, one byte at a
  * time, split in two at every position and in random chunks, because the
  * result must not depend on how the network cut the bytes.  A randomized
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/notice.h"
 #include "../src/text.h"
 
 /* A string literal as a pointer and length, so NUL bytes are kept. */
@@ -237,10 +239,27 @@ unit_event(struct unit_log *log, struct linebuf *lb, enum lb_event ev,
 		if (line != NULL || linelen != 0)
 			unit_fail(__LINE__, "LB_MORE with a line");
 		break;
+	case LB_TELNET:
+		if (line != NULL || linelen != 0)
+			unit_fail(__LINE__, "LB_TELNET with a line");
+		if (lb->request == LB_REQ_NONE)
+			unit_fail(__LINE__, "LB_TELNET without a request");
+		break;
 	default:
 		unit_fail(__LINE__, "unknown event %d", (int)ev);
 		break;
 	}
+	/* A request comes with LB_TELNET, or with the too-long byte. */
+	if (lb->request != LB_REQ_NONE && ev != LB_TELNET &&
+	    ev != LB_TOO_LONG)
+		unit_fail(__LINE__, "request %d with event %d", lb->request,
+		    (int)ev);
+	if (lb->request == LB_REQ_TM)
+		unit_log_put(log, "M\n", 2);
+	else if (lb->request == LB_REQ_AYT)
+		unit_log_put(log, "Y\n", 2);
+	else if (lb->request != LB_REQ_NONE)
+		unit_fail(__LINE__, "unknown request %d", lb->request);
 }
 
 /* Feeds one chunk, calling linebuf_feed until it is used up. */
@@ -308,7 +327,8 @@ unit_log_equal(const struct unit_log *a, const struct unit_log *b)
 
 /*
  * Checks that framing in[0..n) gives exactly the expected events, however
- * the input is cut.  expect is a sequence of "L<bytes>\n" and "T\n".
+ * the input is cut.  expect is a sequence of "L<bytes>\n", "T\n", and "M\n"
+ * and "Y\n" for the telnet requests TIMING-MARK and AYT.
  */
 static void
 unit_expect_frame(int where, const unsigned char *in, size_t n, size_t max,
@@ -445,6 +465,37 @@ unit_test_framing(void)
 	EXPECT_FRAME("abcd\xff\nx\n", 3, "T\nLx\n");
 	EXPECT_FRAME("abcd\xff\xfa\n\xff\xf0x\n", 3, "T\nLx\n");
 
+	/*
+	 * IAC DO TIMING-MARK (M) and IAC AYT (Y) are reported where they
+	 * end, in stream order with the lines, mid-line too; nothing else is.
+	 */
+	EXPECT_FRAME("\xff\xfd\x06", 80, "M\n");
+	EXPECT_FRAME("\xff\xf6", 80, "Y\n");
+	EXPECT_FRAME("\xff\xf4\xff\xfd\x06", 80, "M\n");
+	EXPECT_FRAME("a\nb\xff\xfd\x06" "c\n", 80, "La\nM\nLbc\n");
+	EXPECT_FRAME("a\n\xff\xf6\xff\xf6" "b\n", 80, "La\nY\nY\nLb\n");
+	EXPECT_FRAME("\xff\xfd\x06\xff\xf6\xff\xfd\x06", 80, "M\nY\nM\n");
+	EXPECT_FRAME("\xff\xfb\x06\xff\xfe\x06\xff\xfc\x06\xff\xfd\x05"
+	    "\xff\xfd\xfd\xff\xf5\xff\xf3\xff\xf9\xff\xf1x\n", 80, "Lx\n");
+	/* Escaped IAC, inside SB, or after an LF that ended IAC: data. */
+	EXPECT_FRAME("\xff\xff\xf6\n", 80, "L\\xff\\xf6\n");
+	EXPECT_FRAME("\xff\xff\xfd\x06\n", 80, "L\\xff\\xfd\\x06\n");
+	EXPECT_FRAME("\xff\xfa\xff\xf6\xff\xfd\x06\xff\xf0z\n", 80, "Lz\n");
+	EXPECT_FRAME("\xff\n\xf6\n", 80, "L\nL\\xf6\n");
+	/* The request's bytes still count towards max. */
+	EXPECT_FRAME("ab\xff\xf6\n", 4, "Y\nLab\n");
+	EXPECT_FRAME("abc\xff\xf6\n", 4, "T\nY\n");
+	EXPECT_FRAME("abcd\xff\xf6\nz\n", 4, "T\nY\nLz\n");
+	EXPECT_FRAME("ab\xff\xfd\x06" "c\n", 5, "M\nT\n");
+	EXPECT_FRAME("abc\xff\xfd\x06\n", 4, "T\nM\n");
+	EXPECT_FRAME("abcd\xff\xfd\x06\n", 4, "T\nM\n");
+	/* Requests in an overlong line's discarded rest are answered too. */
+	EXPECT_FRAME("abcdefgh\xff\xf4\xff\xfd\x06ij\xff\xf6\nok\n", 4,
+	    "T\nM\nY\nLok\n");
+	/* The discard ends at any LF, and the telnet state with it. */
+	EXPECT_FRAME("abcdef\xff\xfd\n\x06\n", 4, "T\nL\\x06\n");
+	EXPECT_FRAME("abcdef\xff\n\xf6\n", 4, "T\nL\\xf6\n");
+
 	/* A longer mixed stream. */
 	EXPECT_FRAME("\xff\xfd\x01\xff\xfb\x1fhello\r\n\xff\xfa\x1f\x00\x50"
 	    "\x00\x0a\xff\xf0world\r\n" "0123456789abcdefghij\r\n"
@@ -494,6 +545,23 @@ unit_test_api(void)
 	ev = linebuf_feed(&lb, U("x\nok\n"), &used, &line, &linelen);
 	UNIT_CHECK(ev == LB_LINE && used == 5 && linelen == 2 &&
 	    memcmp(line, "ok", 2) == 0 && !lb.discard);
+
+	/* A request stops the call where it ends, and the next call clears it. */
+	ev = linebuf_feed(&lb, U("hi\xff\xfd\x06yo\n"), &used, &line,
+	    &linelen);
+	UNIT_CHECK(ev == LB_TELNET && used == 5 && line == NULL &&
+	    linelen == 0 && lb.request == LB_REQ_TM && lb.len == 2);
+	ev = linebuf_feed(&lb, U("yo\n"), &used, &line, &linelen);
+	UNIT_CHECK(ev == LB_LINE && used == 3 && lb.request == LB_REQ_NONE &&
+	    linelen == 4 && memcmp(line, "hiyo", 4) == 0);
+	ev = linebuf_feed(&lb, U("\xff\xf6"), &used, &line, &linelen);
+	UNIT_CHECK(ev == LB_TELNET && used == 2 && lb.request == LB_REQ_AYT);
+	ev = linebuf_feed(&lb, U("\xff"), &used, &line, &linelen);
+	UNIT_CHECK(ev == LB_MORE && used == 1 && lb.request == LB_REQ_NONE);
+	ev = linebuf_feed(&lb, U("\xfd"), &used, &line, &linelen);
+	UNIT_CHECK(ev == LB_MORE && used == 1 && lb.request == LB_REQ_NONE);
+	ev = linebuf_feed(&lb, U("\x06"), &used, &line, &linelen);
+	UNIT_CHECK(ev == LB_TELNET && used == 1 && lb.request == LB_REQ_TM);
 
 	linebuf_free(&lb);
 	UNIT_CHECK(lb.buf == NULL);
@@ -781,6 +849,128 @@ unit_test_format(void)
 		unit_fail(__LINE__, "whole character: %zu '%s'", n, buf);
 }
 
+/* notice_forged on a string literal, with its line for the message. */
+static void
+unit_expect_forged(int where, const char *text, size_t n, int want)
+{
+	if (notice_forged(text, n) != want)
+		unit_fail(where, "notice_forged(\"%s\") is not %d", text, want);
+}
+
+#define FORGED(s)	unit_expect_forged(__LINE__, (s), sizeof(s) - 1, 1)
+#define ALLOWED(s)	unit_expect_forged(__LINE__, (s), sizeof(s) - 1, 0)
+
+/* Each notice form about a user, and texts that only resemble one. */
+static void
+unit_test_notice(void)
+{
+	/* joined WORD, left WORD: WORD is one token. */
+	FORGED("joined lobby");
+	FORGED("left dev");
+	FORGED("joined caf\xc3\xa9!");
+	/* quit, quit (ANYTHING): every reason chatd and the link write. */
+	FORGED("quit");
+	FORGED("quit (connection closed)");
+	FORGED("quit (connection lost)");
+	FORGED("quit (ping timeout)");
+	FORGED("quit (too slow)");
+	FORGED("quit (flooding)");
+	FORGED("quit (killed by oper)");
+	FORGED("quit (name collision)");
+	FORGED("quit (gone (for good))");
+	FORGED("quit ()");
+	/* is now known as WORD. */
+	FORGED("is now known as alice");
+	/* was kicked/banned by WORD, by the administrator, with a reason. */
+	FORGED("was kicked by alice");
+	FORGED("was banned by alice");
+	FORGED("was kicked by alice (spam)");
+	FORGED("was banned by ircop (bye now)");
+	FORGED("was kicked by the administrator");
+	FORGED("was banned by the administrator (flood)");
+	/* is now the operator, is now an operator. */
+	FORGED("is now the operator");
+	FORGED("is now an operator");
+	/* Case and repeated blanks do not count, nor blanks at the ends. */
+	FORGED("QUIT");
+	FORGED("Is Now Known As Alice");
+	FORGED("  joined \t  lobby  ");
+	FORGED("was  KICKED\tby\t\tthe  Administrator   (x)");
+	FORGED("quit    (connection   lost) ");
+	/* Nor Unicode spaces, nor invisible characters. */
+	FORGED("quit\xc2\xa0(connection lost)");
+	FORGED("joined\xe3\x80\x80lobby");
+	FORGED("is\xe2\x80\x83now\xe2\x80\xafknown\xe2\x80\x8a" "as alice");
+	FORGED("qu\xe2\x80\x8bit");
+	FORGED("\xef\xbb\xbfjoined lo\xc2\xad" "bby");
+	FORGED("left\xe2\x80\x8d dev\xe2\x80\x8e");
+	FORGED("quit (x)\xe2\x81\xa0");
+
+	/* The spec's allowed examples. */
+	ALLOWED("joined the army");
+	ALLOWED("is happy");
+	ALLOWED("left early today");
+	/* Near misses: a word more or less, other words, no parentheses. */
+	ALLOWED("");
+	ALLOWED("   ");
+	ALLOWED("\xe2\x80\x8b");
+	ALLOWED("waves");
+	ALLOWED("joined");
+	ALLOWED("left");
+	ALLOWED("quit smoking");
+	ALLOWED("quit(smoking)");
+	ALLOWED("quit (smoking) today");
+	ALLOWED("quit (smoking");
+	ALLOWED("quits");
+	ALLOWED("is now known");
+	ALLOWED("is now known as");
+	ALLOWED("is now known as a pirate");
+	ALLOWED("is now the best operator");
+	ALLOWED("is now the operator of the grill");
+	ALLOWED("is now operator");
+	ALLOWED("was kicked by");
+	ALLOWED("was kicked by a horse");
+	ALLOWED("was kicked by alice today");
+	ALLOWED("was kicked by alice (x");
+	ALLOWED("was kicked by the administrator today");
+	ALLOWED("was kicked");
+	ALLOWED("was tickled by alice");
+	ALLOWED("kicked by alice");
+	/* An invisible character joins, it does not separate. */
+	ALLOWED("is now known\xc2\xad" "as alice");
+	/* Not about the sender: names hold no colon. */
+	ALLOWED("netsplit: 2 users left (hub.test)");
+	ALLOWED(": 2 users left (hub.test)");
+	/* Look-alike letters of other scripts are not caught. */
+	ALLOWED("q\xd1\x83it");
+}
+
+#define IRC(s)	text_irc_command((s), sizeof(s) - 1)
+
+/* What an IRC client sends first, and names that only begin like it. */
+static void
+unit_test_irc_command(void)
+{
+	UNIT_CHECK(IRC("CAP LS 302"));
+	UNIT_CHECK(IRC("NICK alice"));
+	UNIT_CHECK(IRC("USER alice 0 * :Alice"));
+	UNIT_CHECK(IRC("PASS :secret"));
+	UNIT_CHECK(IRC("nick alice"));
+	UNIT_CHECK(IRC("Pass x"));
+	UNIT_CHECK(IRC("CAP "));
+	/* The word alone is a valid name; other words are no IRC. */
+	UNIT_CHECK(!IRC("CAP"));
+	UNIT_CHECK(!IRC("NICK"));
+	UNIT_CHECK(!IRC("USER"));
+	UNIT_CHECK(!IRC("PASS"));
+	UNIT_CHECK(!IRC("NICKNAME alice"));
+	UNIT_CHECK(!IRC("NICK\talice"));
+	UNIT_CHECK(!IRC("JOIN #lobby"));
+	UNIT_CHECK(!IRC(" NICK alice"));
+	UNIT_CHECK(!IRC(""));
+	UNIT_CHECK(!IRC("NIC"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -795,6 +985,8 @@ main(int argc, char **argv)
 	unit_test_clean_bound();
 	unit_test_trim();
 	unit_test_format();
+	unit_test_notice();
+	unit_test_irc_command();
 	unit_test_random();
 
 	if (unit_failures != 0) {
