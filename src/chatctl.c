@@ -817,7 +817,6 @@ static int
 ban_option(struct ctl *c, int argc, char **argv)
 {
 	const char	*why;
-	char		 most[DURATION_STR_MAX];
 	uint64_t	 secs;
 
 	if (argc < 2 || strcmp(argv[0], "ban") != 0 ||
@@ -829,11 +828,10 @@ ban_option(struct ctl *c, int argc, char **argv)
 		exit(EX_USAGE);
 	}
 	if ((why = duration_parse(argv[2], CHATD_BAN_SECS_MAX,
-	    &secs)) != NULL) {
-		duration_format(CHATD_BAN_SECS_MAX, most, sizeof(most));
+	    &secs)) != NULL)
 		usage_error("bad duration: %s (%s; e.g. 90s, 30m, 12h, 7d, "
-		    "2w or 1h30m, at most %s)", argv[2], why, most);
-	}
+		    "2w or 1h30m, at most " CHATD_STR(CHATD_BAN_DAYS_MAX) "d)",
+		    argv[2], why);
 	c->expires = (int64_t)time(NULL) + (int64_t)secs;
 	/* "ban" moves up over "-t DURATION". */
 	argv[2] = argv[0];

@@ -665,7 +665,7 @@ static void
 cmd_ban(struct worker *w, char *args)
 {
 	const char	*why;
-	char		*rest, left[DURATION_STR_MAX];
+	char		*rest;
 	uint64_t	 secs;
 	int64_t		 expires = 0;
 
@@ -678,9 +678,9 @@ cmd_ban(struct worker *w, char *args)
 		}
 		if ((why = duration_parse(rest, CHATD_BAN_SECS_MAX,
 		    &secs)) != NULL) {
-			duration_format(CHATD_BAN_SECS_MAX, left, sizeof(left));
 			worker_reply(w, "! bad duration: %s (%s; e.g. 90s, 30m, "
-			    "12h, 7d, 2w or 1h30m, at most %s)", rest, why, left);
+			    "12h, 7d, 2w or 1h30m, at most "
+			    CHATD_STR(CHATD_BAN_DAYS_MAX) "d)", rest, why);
 			return;
 		}
 		expires = (int64_t)time(NULL) + (int64_t)secs;

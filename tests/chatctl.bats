@@ -160,7 +160,7 @@ expect_refused() {
 	ctl kick
 	assert_failure_says 64 "usage: chatctl kick NAME [REASON]"
 	ctl ban
-	assert_failure_says 64 "usage: chatctl ban NAME [REASON]"
+	assert_failure_says 64 "usage: chatctl ban [-t DURATION] NAME|ADDRESS [REASON]"
 	ctl unban
 	assert_failure_says 64 "usage: chatctl unban ADDRESS"
 	ctl unban 10.0.0.1 10.0.0.2
@@ -421,14 +421,15 @@ expect_refused() {
 	expect alice "-> *carol* barrier"
 	expect_refused x
 	ctl bans
-	assert_records "ADDRESS${T}NAME${T}REASON" "127\.0\.0\.1${T}bob$T"
+	assert_records "ADDRESS${T}NAME${T}REASON${T}LEFT_SECS" \
+	    "127\.0\.0\.1${T}bob$T$T-"
 	# Banning again replaces the reason; tabs stay out of the fields.
 	ctl ban carol "spam"$'\t'"and more"
 	assert_quiet_success
 	expect carol "! you were banned by the administrator (spam"$'\t'"and more)"
 	expect_eof carol
 	ctl -H bans
-	assert_records "127\.0\.0\.1${T}carol${T}spam and more"
+	assert_records "127\.0\.0\.1${T}carol${T}spam and more$T-"
 	say alice "/bans"
 	expect alice "* 1 ban"
 	expect alice "* 127.0.0.1 carol spam"$'\t'"and more"
