@@ -653,7 +653,6 @@ ban_range(struct worker *w, char *args, int64_t expires)
 	}
 	log_info("%s banned %s (%zu %s kicked)", w->name, k.range, k.kicked,
 	    plural(k.kicked, "user", "users"));
-	worker_reply(w, "* banned %s", k.range);
 }
 
 /*

@@ -357,7 +357,8 @@ session_kick(struct hub *h, struct notifier *nt, struct kick *k,
  * /ban ADDRESS and chatctl ban ADDRESS: bans the range and, under the
  * same lock, bans every local registered user inside it as /ban NAME
  * does (each room hears "* NAME was banned by OP"); a connection still
- * choosing its name is refused as it registers. k->kicked counts them.
+ * choosing its name is refused as it registers. k->kicked counts them;
+ * a kicker with a slot is answered "* banned RANGE" after the notices.
  * A kicker inside the range would ban itself: KICK_SELF, nothing done.
  */
 enum kick_result
@@ -401,6 +402,10 @@ session_ban(struct hub *h, struct notifier *nt, struct kick *k,
 		heirs[n] = kick_locked(h, k, (int)i, "banned", text, &rooms[n]);
 		n++;
 	}
+	/* The kicker's answer comes after the notices, in the log's order. */
+	if (k->slot >= 0)
+		post_to(h, REC_DIRECT, k->slot, text, text_format(text,
+		    RECORD_TEXT_MAX, "* banned %s", k->range));
 	hub_unlock(h);
 	for (j = 0; j < n; j++)
 		kick_notify(nt, who[j], rooms[j], heirs[j]);
