@@ -13,7 +13,7 @@ static const struct unit {
 	char		c;
 	uint64_t	secs;
 } units[] = {
-	{ 'w', 7 * 86400 },
+	{ 'w', 7ULL * 86400 },
 	{ 'd', 86400 },
 	{ 'h', 3600 },
 	{ 'm', 60 },

@@ -264,13 +264,13 @@ kick_locked(struct hub *h, const struct kick *k, int t, const char *verb,
 	const char	*lp = k->reason != NULL ? " (" : "";
 	const char	*rp = k->reason != NULL ? ")" : "";
 	char		 why[RECORD_TEXT_MAX];
-	char		 name[NICK_MAX_LEN + 1];
+	char		 name[NAME_MAX_LEN + 1];
 	size_t		 len;
 	int		 heir;
 
 	HUB_ASSERT_LOCKED();
 	*room = atomic_load(&h->slots[t].room);
-	memcpy(name, h->slots[t].name, sizeof(name));
+	memcpy(name, h->slots[t].name, sizeof(h->slots[t].name));
 	/*
 	 * The target is told first: a kicker dying after this leaves it to
 	 * leave by itself (worker_check_kicked), while one dying after

@@ -74,7 +74,7 @@ test_durations(void)
 	CHECK(strcmp(fmt(5400), "1h30m") == 0);
 	CHECK(strcmp(fmt(90061), "1d1h") == 0);
 	CHECK(strcmp(fmt(86400 + 59), "1d") == 0);
-	CHECK(strcmp(fmt(8 * 86400), "1w1d") == 0);
+	CHECK(strcmp(fmt(8ULL * 86400), "1w1d") == 0);
 	CHECK(strcmp(fmt(3650ULL * 86400), "521w3d") == 0);
 	CHECK(secs(fmt(5400)) == 5400);
 }
@@ -132,6 +132,18 @@ test_ranges(void)
 	    !ban_is_range("local") && !ban_is_range("Bob-2_x"));
 }
 
+/* A small xorshift generator: the same sequence on every run. */
+static uint32_t
+next(void)
+{
+	static uint32_t	x = 15;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return x;
+}
+
 /* A random address: IPv4 in 10.0.0.0/16, or IPv6 in 2001:db8::/48. */
 static void
 random_addr(struct addr *a)
@@ -139,11 +151,11 @@ random_addr(struct addr *a)
 	size_t	i;
 
 	memset(a, 0, sizeof(*a));
-	if (rand() % 2) {
+	if (next() % 2) {
 		a->family = 4;
 		a->b[0] = 10;
-		a->b[2] = (uint8_t)(rand() % 256);
-		a->b[3] = (uint8_t)(rand() % 256);
+		a->b[2] = (uint8_t)(next() % 256);
+		a->b[3] = (uint8_t)(next() % 256);
 		return;
 	}
 	a->family = 6;
@@ -152,7 +164,7 @@ random_addr(struct addr *a)
 	a->b[2] = 0x0d;
 	a->b[3] = 0xb8;
 	for (i = 6; i < 16; i++)
-		a->b[i] = (uint8_t)(rand() % 4);
+		a->b[i] = (uint8_t)(next() % 4);
 }
 
 /* What the index must say: a scan of every entry. */
@@ -185,16 +197,15 @@ test_index(void)
 	    pthread_mutex_init(&h.hdr->lock, NULL) != 0)
 		abort();
 	hub_lock(&h);
-	srand(15);
 	for (round = 0; round < 4; round++) {
 		/* Fill the table, some bans expired, some to expire. */
 		for (i = 0; i < CHATD_MAX_BANS; i++) {
 			random_addr(&a);
 			cidr_from_addr(&c, &a, a.family == 4 ?
-			    lens4[rand() % 4] : lens6[rand() % 5]);
+			    lens4[next() % 4] : lens6[next() % 5]);
 			(void)ban_add_locked(&h, &c, "x", "",
-			    rand() % 4 == 0 ? now - 1 :
-			    rand() % 4 == 0 ? now + 60 : 0);
+			    next() % 4 == 0 ? now - 1 :
+			    next() % 4 == 0 ? now + 60 : 0);
 		}
 		for (i = 0; i < 20000; i++) {
 			random_addr(&a);
