@@ -218,9 +218,16 @@ expect_refused() {
 	[ ! -e "/dev/shm/chatd.$INSTANCE" ]
 }
 
+# Whether chatctl finds the instance running (its segment made and
+# ready: the listener logs its port before it makes the segment).
+running() {
+	"$CHATCTL" -n "$INSTANCE" --run-dir "$RUNDIR" status >/dev/null 2>&1
+}
+
 @test "a crashed server's segment is not running, and chatctl leaves it for chatd" {
 	local ino
 	start_chatd
+	wait_for "$TIMEOUT" running
 	kill -KILL "$CHATD_PID"
 	wait "$CHATD_PID" || true
 	CHATD_PID=
