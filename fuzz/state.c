@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Fuzzes the state-file loader's line decoding (state_hist_decode and
- * state_ban_decode in state.c): each input line is decoded as a history
+ * state_ban_decode in state.c, the bans lines of both formats, "b1" and
+ * "b2" with an expiry time): each input line is decoded as a history
  * journal line and as a bans line, once as it is and once with a right
  * checksum put at its end (or the fuzzer would rarely get past the
  * checksum). A line that decodes is written out again as chatd writes
@@ -69,10 +70,15 @@ ban(char *line, size_t len)
 	if (state_ban_decode(line, len, &a) != NULL)
 		return;
 	FUZZ_CHECK(a.addr[0] != '\0' && strchr(a.addr, ' ') == NULL);
-	FUZZ_CHECK(strlen(a.addr) <= ADDR_MAX_LEN &&
+	FUZZ_CHECK(strlen(a.addr) < CIDR_STR_MAX &&
 	    strlen(a.name) <= NAME_MAX_LEN && strlen(a.reason) <= BAN_REASON_MAX);
+	FUZZ_CHECK(a.expires >= 0);
+	FUZZ_CHECK(a.range.a.family == 0 ? a.range.len == 128 :
+	    a.range.len <= addr_bits(&a.range.a));
 	/* Copied into the table as ban_add_locked() does. */
 	memset(&bn, 0, sizeof(bn));
+	bn.range = a.range;
+	bn.expires = a.expires;
 	(void)text_format(bn.addr, sizeof(bn.addr), "%s", a.addr);
 	(void)text_format(bn.name, sizeof(bn.name), "%s", a.name);
 	(void)text_format(bn.reason, sizeof(bn.reason), "%s", a.reason);
@@ -81,6 +87,7 @@ ban(char *line, size_t len)
 	FUZZ_CHECK(state_ban_decode(again, n - 1, &b) == NULL);
 	FUZZ_CHECK(strcmp(bn.addr, b.addr) == 0 &&
 	    strcmp(bn.name, b.name) == 0 && strcmp(bn.reason, b.reason) == 0);
+	FUZZ_CHECK(cidr_equal(&a.range, &b.range) && a.expires == b.expires);
 	free(again);
 	free(out);
 }

@@ -32,6 +32,7 @@
 
 #include "ban.h"
 #include "config.h"
+#include "duration.h"
 #include "hub.h"
 #include "log.h"
 #include "session.h"
@@ -49,6 +50,7 @@ struct ctl {
 	struct notifier	 nt;
 	int		 header;	/* print a header line (no -H) */
 	char		*words;		/* the cleaned REASON or TEXT, or NULL */
+	int64_t		 expires;	/* ban -t: when it ends; 0: never */
 	char		*text;		/* a record's text, RECORD_TEXT_MAX */
 };
 
@@ -87,8 +89,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "the banned addresses" },
 	{ "kick",	1, REST_OPTIONAL, ctl_kick,	"NAME [REASON]",
 	    "disconnect NAME" },
-	{ "ban",	1, REST_OPTIONAL, ctl_ban,	"NAME [REASON]",
-	    "disconnect NAME and refuse its address" },
+	{ "ban",	1, REST_OPTIONAL, ctl_ban,
+	    "[-t DURATION] NAME|ADDRESS [REASON]",
+	    "disconnect NAME and refuse its address, or a range" },
 	{ "unban",	1, REST_NONE,	  ctl_unban,	"ADDRESS",
 	    "lift a ban" },
 	{ "wall",	0, REST_REQUIRED, ctl_wall,	"TEXT",
@@ -304,7 +307,7 @@ status_copy(struct ctl *c, struct status *st)
 	for (i = 0; i < h->hdr->nrooms; i++)
 		if (h->rooms[i].used)
 			st->rooms++;
-	st->bans = ban_count_locked(h);
+	st->bans = ban_count_locked(h, time(NULL));
 	st->link = atomic_load(&h->hdr->link.state);
 	st->link_since = h->hdr->link.since;
 	st->link_retry = h->hdr->link.retry;
@@ -488,24 +491,33 @@ untab(char *s)
 			*s = ' ';
 }
 
+/*
+ * The bans in force; LEFT_SECS is the time left in seconds, "-" for a
+ * ban that does not expire, and NAME "-" for a range banned as such.
+ */
 static int
 ctl_bans(struct ctl *c, char **argv)
 {
 	struct ban	*list;
-	size_t		 i, n = 0;
+	size_t		 i, n;
+	int64_t		 now = time(NULL);
 
 	(void)argv;
 	if ((list = calloc(CHATD_MAX_BANS, sizeof(*list))) == NULL)
 		die(EX_OSERR, "out of memory");
 	hub_lock(&c->h);
-	for (i = 0; i < CHATD_MAX_BANS; i++)
-		if (c->h.hdr->bans[i].used)
-			list[n++] = c->h.hdr->bans[i];
+	n = ban_list_locked(&c->h, list, now);
 	hub_unlock(&c->h);
-	header(c, "ADDRESS\tNAME\tREASON");
+	header(c, "ADDRESS\tNAME\tREASON\tLEFT_SECS");
 	for (i = 0; i < n; i++) {
 		untab(list[i].reason);
-		row("%s\t%s\t%s", list[i].addr, list[i].name, list[i].reason);
+		if (list[i].expires == 0)
+			row("%s\t%s\t%s\t-", list[i].addr, list[i].name[0] ?
+			    list[i].name : "-", list[i].reason);
+		else
+			row("%s\t%s\t%s\t%lld", list[i].addr, list[i].name[0] ?
+			    list[i].name : "-", list[i].reason,
+			    (long long)(list[i].expires - now));
 	}
 	free(list);
 	return 0;
@@ -558,19 +570,30 @@ kick_user(struct ctl *c, char **argv, int ban)
 	struct live	 lv = { .oper_first_user = 1 };
 	uint32_t	 gen = 0;
 	struct kick	 k = { .by = ADMIN_NAME, .slot = -1,
-			    .room = RING_ALLROOMS, .ban = ban };
+			    .room = RING_ALLROOMS, .ban = ban,
+			    .expires = c->expires };
+	struct cidr	 range;
 	enum kick_result r;
 
+	if (ban && ban_is_range(argv[0]) &&
+	    ban_range_parse(&range, argv[0]) == -1)
+		usage_error("invalid address or range: %s", argv[0]);
 	(void)hub_fetch(&c->h, &lv, &gen);
 	k.handover = lv.oper_first_user;
+	k.v6prefix = lv.ipv6_prefix != 0 ? lv.ipv6_prefix : CHATD_IPV6_PREFIX;
 	k.reason = c->words;
-	r = session_kick(&c->h, &c->nt, &k, argv[0], c->text);
+	if (ban && ban_is_range(argv[0]))
+		r = session_ban(&c->h, &c->nt, &k, &range, c->text);
+	else
+		r = session_kick(&c->h, &c->nt, &k, argv[0], c->text);
 	/* Seen through before any way out, die() included. */
 	notify_settle(&c->nt);
 	state_finish(&c->h);
 	if (r == KICK_REMOTE)
 		die(EXIT_NOTARGET, "%s is on %s: ask its operators", k.name,
 		    k.server);
+	if (r == KICK_FULL)
+		die(EXIT_NOTARGET, "the ban table is full");
 	if (r != KICK_OK)
 		die(EXIT_NOTARGET, "no such user: %s", argv[0]);
 	if (k.full)
@@ -594,11 +617,20 @@ ctl_ban(struct ctl *c, char **argv)
 static int
 ctl_unban(struct ctl *c, char **argv)
 {
-	int	r;
+	struct cidr	range;
+	char		cover[CIDR_STR_MAX];
+	int		r, i = -1;
 
+	if (ban_range_parse(&range, argv[0]) == -1)
+		die(EXIT_NOTARGET, "not banned: %s", argv[0]);
 	hub_lock(&c->h);
-	r = ban_remove_locked(&c->h, argv[0]);
+	if ((r = ban_remove_locked(&c->h, &range, time(NULL))) == -1 &&
+	    (i = ban_covering_locked(&c->h, &range, time(NULL))) != -1)
+		memcpy(cover, c->h.hdr->bans[i].addr, sizeof(cover));
 	hub_unlock(&c->h);
+	if (r == -1 && i != -1)
+		die(EXIT_NOTARGET, "not banned: %s (it is in %s: unban %s)",
+		    argv[0], cover, cover);
 	if (r == -1)
 		die(EXIT_NOTARGET, "not banned: %s", argv[0]);
 	return 0;
@@ -776,6 +808,36 @@ ctl_args(struct ctl *c, int argc, char **argv)
 	return optind;
 }
 
+/*
+ * ban -t DURATION ...: sets c->expires and takes "-t DURATION" out of
+ * argv, so that the rest is read as ban NAME|ADDRESS [REASON]. Returns
+ * the number of words it took.
+ */
+static int
+ban_option(struct ctl *c, int argc, char **argv)
+{
+	const char	*why;
+	uint64_t	 secs;
+
+	if (argc < 2 || strcmp(argv[0], "ban") != 0 ||
+	    strcmp(argv[1], "-t") != 0)
+		return 0;
+	if (argc < 4) {
+		fprintf(stderr, "usage: chatctl ban [-t DURATION] "
+		    "NAME|ADDRESS [REASON]\n");
+		exit(EX_USAGE);
+	}
+	if ((why = duration_parse(argv[2], CHATD_BAN_SECS_MAX,
+	    &secs)) != NULL)
+		usage_error("bad duration: %s (%s; e.g. 90s, 30m, 12h, 7d, "
+		    "2w or 1h30m, at most " CHATD_STR(CHATD_BAN_DAYS_MAX) "d)",
+		    argv[2], why);
+	c->expires = (int64_t)time(NULL) + (int64_t)secs;
+	/* "ban" moves up over "-t DURATION". */
+	argv[2] = argv[0];
+	return 2;
+}
+
 static const struct ctl_cmd *
 ctl_find(int argc, char **argv)
 {
@@ -866,6 +928,7 @@ main(int argc, char **argv)
 	log_setname("chatctl");
 	log_init(1, 0);
 	i = ctl_args(&c, argc, argv);
+	i += ban_option(&c, argc - i, argv + i);
 	cmd = ctl_find(argc - i, argv + i);
 	argv += i + 1;
 	argc -= i + 1;

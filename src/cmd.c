@@ -18,6 +18,7 @@
 
 #include "ban.h"
 #include "config.h"
+#include "duration.h"
 #include "fault.h"
 #include "hub.h"
 #include "log.h"
@@ -72,8 +73,8 @@ static const struct cmd cmds[] = {
 	    "become an operator" },
 	{ "kick",	"NAME [REASON]", 1, 1, cmd_kick,
 	    "disconnect NAME" },
-	{ "ban",	"NAME [REASON]", 1, 1, cmd_ban,
-	    "disconnect NAME and refuse its address" },
+	{ "ban",	"[-t DURATION] NAME|ADDRESS [REASON]", 1, 1, cmd_ban,
+	    "disconnect NAME and refuse its address, or a range" },
 	{ "unban",	"ADDRESS",	1, 1, cmd_unban, "lift a ban" },
 	{ "bans",	"",		0, 1, cmd_bans,	"list the bans" },
 	{ "quit",	"[REASON]",	0, 0, cmd_quit,	"leave the chat" },
@@ -571,10 +572,12 @@ cmd_leave(struct worker *w, char *args)
 }
 
 static void
-kick(struct worker *w, char *args, int ban)
+kick(struct worker *w, char *args, int ban, int64_t expires)
 {
 	struct kick	k = { .by = w->name, .slot = w->slot, .room = w->room,
-			    .ban = ban, .handover = w->cf->live.oper_first_user };
+			    .ban = ban, .handover = w->cf->live.oper_first_user,
+			    .expires = expires,
+			    .v6prefix = w->cf->live.ipv6_prefix };
 
 	k.reason = cmd_split_word(args);
 	switch (session_kick(w->hub, &w->nt, &k, args, w->text)) {
@@ -589,6 +592,7 @@ kick(struct worker *w, char *args, int ban)
 		    k.server);
 		return;
 	case KICK_OK:
+	case KICK_FULL:		/* session_ban's alone */
 		break;
 	}
 	log_info("%s %s %s (%s)%s", w->name, ban && !k.full ? "banned" :
@@ -601,23 +605,118 @@ kick(struct worker *w, char *args, int ban)
 static void
 cmd_kick(struct worker *w, char *args)
 {
-	kick(w, args, 0);
+	kick(w, args, 0, 0);
 }
 
+static const struct cmd *
+cmd_named(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NCMDS; i++)
+		if (strcmp(cmds[i].name, name) == 0)
+			return &cmds[i];
+	fatalx("bug: no command %s", name);
+}
+
+/* " (LEFT left)" for a ban that expires, "" for one that does not. */
+static void
+ban_left(const struct ban *b, int64_t now, char *buf, size_t len)
+{
+	char	d[DURATION_STR_MAX];
+
+	buf[0] = '\0';
+	if (b->expires == 0)
+		return;
+	duration_format((uint64_t)(b->expires - now), d, sizeof(d));
+	(void)text_format(buf, len, " (%s left)", d);
+}
+
+/* /ban ADDRESS or /ban RANGE: the range, and every local user in it. */
+static void
+ban_range(struct worker *w, char *args, int64_t expires)
+{
+	struct kick	k = { .by = w->name, .slot = w->slot, .room = w->room,
+			    .ban = 1, .handover = w->cf->live.oper_first_user,
+			    .expires = expires };
+	struct cidr	range;
+
+	k.reason = cmd_split_word(args);
+	if (ban_range_parse(&range, args) == -1) {
+		worker_reply(w, "! invalid address or range: %s", args);
+		return;
+	}
+	switch (session_ban(w->hub, &w->nt, &k, &range, w->text)) {
+	case KICK_SELF:
+		worker_reply(w, "! you cannot ban yourself: %s holds your "
+		    "address", k.range);
+		return;
+	case KICK_FULL:
+		worker_reply(w, "! the ban table is full");
+		return;
+	default:
+		break;
+	}
+	log_info("%s banned %s (%zu %s kicked)", w->name, k.range, k.kicked,
+	    plural(k.kicked, "user", "users"));
+}
+
+/*
+ * /ban [-t DURATION] NAME|ADDRESS [REASON]. A name never starts with
+ * '-', nor holds ':', '.' or '/', so neither option nor range can be
+ * taken for one, and /ban NAME [REASON] is what it always was.
+ */
 static void
 cmd_ban(struct worker *w, char *args)
 {
-	kick(w, args, 1);
+	const char	*why;
+	char		*rest;
+	uint64_t	 secs;
+	int64_t		 expires = 0;
+
+	if (args[0] == '-') {
+		rest = cmd_split_word(args);
+		if (strcmp(args, "-t") != 0 || rest == NULL ||
+		    (args = cmd_split_word(rest)) == NULL) {
+			usage(w, cmd_named("ban"));
+			return;
+		}
+		if ((why = duration_parse(rest, CHATD_BAN_SECS_MAX,
+		    &secs)) != NULL) {
+			worker_reply(w, "! bad duration: %s (%s; e.g. 90s, 30m, "
+			    "12h, 7d, 2w or 1h30m, at most "
+			    CHATD_STR(CHATD_BAN_DAYS_MAX) "d)", rest, why);
+			return;
+		}
+		expires = (int64_t)time(NULL) + (int64_t)secs;
+	}
+	if (ban_is_range(args))
+		ban_range(w, args, expires);
+	else
+		kick(w, args, 1, expires);
 }
 
 static void
 cmd_unban(struct worker *w, char *args)
 {
-	int	r;
+	struct cidr	range;
+	char		cover[CIDR_STR_MAX];
+	int		r, c = -1;
 
+	if (ban_range_parse(&range, args) == -1) {
+		worker_reply(w, "! not banned: %s", args);
+		return;
+	}
 	hub_lock(w->hub);
-	r = ban_remove_locked(w->hub, args);
+	if ((r = ban_remove_locked(w->hub, &range, time(NULL))) == -1 &&
+	    (c = ban_covering_locked(w->hub, &range, time(NULL))) != -1)
+		memcpy(cover, w->hub->hdr->bans[c].addr, sizeof(cover));
 	hub_unlock(w->hub);
+	if (r == -1 && c != -1) {
+		worker_reply(w, "! not banned: %s (it is in %s: /unban %s)",
+		    args, cover, cover);
+		return;
+	}
 	if (r == -1) {
 		worker_reply(w, "! not banned: %s", args);
 		return;
@@ -630,20 +729,23 @@ static void
 cmd_bans(struct worker *w, char *args)
 {
 	struct ban	*list;
-	size_t		 i, n = 0;
+	char		 left[DURATION_STR_MAX + 16];
+	size_t		 i, n;
+	int64_t		 now = time(NULL);
 
 	(void)args;
 	if ((list = calloc(CHATD_MAX_BANS, sizeof(*list))) == NULL)
 		fatal("calloc");
 	hub_lock(w->hub);
-	for (i = 0; i < CHATD_MAX_BANS; i++)
-		if (w->hub->hdr->bans[i].used)
-			list[n++] = w->hub->hdr->bans[i];
+	n = ban_list_locked(w->hub, list, now);
 	hub_unlock(w->hub);
 	worker_reply(w, "* %zu %s", n, plural(n, "ban", "bans"));
-	for (i = 0; i < n; i++)
-		worker_reply(w, "* %s %s%s%s", list[i].addr, list[i].name,
+	for (i = 0; i < n; i++) {
+		ban_left(&list[i], now, left, sizeof(left));
+		worker_reply(w, "* %s %s%s%s%s", list[i].addr,
+		    list[i].name[0] ? list[i].name : "-", left,
 		    list[i].reason[0] ? " " : "", list[i].reason);
+	}
 	free(list);
 }
 

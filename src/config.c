@@ -49,6 +49,8 @@ static const char usage_text[] =
 "      --motd=FILE            lines sent after the greeting\n"
 "      --max-clients=N        connections at most (default " CHATD_STR(CHATD_MAX_CLIENTS) "; 0 = no limit)\n"
 "      --max-per-address=N    connections from one address (default " CHATD_STR(CHATD_MAX_PER_ADDR) ")\n"
+"      --ipv6-prefix=LEN      an IPv6 user's address for bans and the limit\n"
+"                             above: its first LEN bits (default " CHATD_STR(CHATD_IPV6_PREFIX) ")\n"
 "      --max-line=BYTES       longest accepted line (default " CHATD_STR(CHATD_MAX_LINE) ")\n"
 "      --history=N            chat lines kept per room (default " CHATD_STR(CHATD_HISTORY) "; 0 = none)\n"
 "      --max-rooms=N          rooms remembered at once (default " CHATD_STR(CHATD_MAX_ROOMS) ")\n"
@@ -93,7 +95,8 @@ enum {
 	OPT_SERVERNAME,
 	OPT_LINKPASS,
 	OPT_LINKONLY,
-	OPT_PROXYFROM
+	OPT_PROXYFROM,
+	OPT_IPV6PREFIX
 };
 
 static const struct option longopts[] = {
@@ -112,6 +115,7 @@ static const struct option longopts[] = {
 	{ "run-dir",		required_argument, NULL, OPT_RUNDIR },
 	{ "max-clients",	required_argument, NULL, OPT_MAXCLIENTS },
 	{ "max-per-address",	required_argument, NULL, OPT_MAXPERADDR },
+	{ "ipv6-prefix",	required_argument, NULL, OPT_IPV6PREFIX },
 	{ "max-line",		required_argument, NULL, OPT_MAXLINE },
 	{ "register-timeout",	required_argument, NULL, OPT_REGTIMEOUT },
 	{ "history",		required_argument, NULL, OPT_HISTORY },
@@ -149,6 +153,7 @@ static const struct numopt {
 	NUM('p', 0, CHATD_PORT_MAX, port_opt),
 	NUM(OPT_MAXCLIENTS, 0, CHATD_MAX_SLOTS, live.max_clients),
 	NUM(OPT_MAXPERADDR, 0, CHATD_MAX_SLOTS, live.max_per_addr),
+	NUM(OPT_IPV6PREFIX, 1, 128, live.ipv6_prefix),
 	NUM(OPT_MAXLINE, CHATD_MAX_LINE_MIN, CHATD_MAX_LINE_CAP, max_line),
 	NUM(OPT_REGTIMEOUT, 0, CHATD_SECONDS_CAP, live.reg_timeout),
 	NUM(OPT_HISTORY, 0, CHATD_HISTORY_CAP, history),
@@ -259,6 +264,7 @@ config_init(struct config *cf)
 	cf->port = cf->port_opt = CHATD_PORT;
 	cf->live.max_clients = CHATD_MAX_CLIENTS;
 	cf->live.max_per_addr = CHATD_MAX_PER_ADDR;
+	cf->live.ipv6_prefix = CHATD_IPV6_PREFIX;
 	cf->max_line = CHATD_MAX_LINE;
 	cf->live.reg_timeout = CHATD_REG_TIMEOUT;
 	cf->history = CHATD_HISTORY;

@@ -24,6 +24,8 @@
 struct live {
 	uint32_t	max_clients;
 	uint32_t	max_per_addr;
+	uint32_t	ipv6_prefix;	/* bits of an IPv6 address bans and
+					   max_per_addr cover */
 	uint32_t	reg_timeout;
 	uint32_t	rate;
 	uint32_t	burst;

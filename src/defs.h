@@ -28,7 +28,10 @@
 #define CHATD_FLOOD_KICK	10	/* seconds of flooding before a disconnect */
 #define CHATD_KEEPALIVE		120	/* seconds to detect a vanished peer */
 #define CHATD_SECONDS_CAP	86400	/* largest --register-timeout, --flood-kick, --keepalive: a day */
-#define CHATD_MAX_BANS		256	/* bans remembered at once */
+#define CHATD_MAX_BANS		4096	/* bans remembered at once */
+#define CHATD_BAN_DAYS_MAX	3650	/* longest ban -t DURATION, in days */
+#define CHATD_BAN_SECS_MAX	(CHATD_BAN_DAYS_MAX * 86400L)	/* the same in seconds */
+#define CHATD_IPV6_PREFIX	64	/* --ipv6-prefix: bits of an IPv6 address one ban, one limit covers */
 #define BAN_REASON_MAX		200	/* bytes of a ban's reason kept */
 #define MOTD_MAX		4096	/* bytes of MOTD, as sent */
 #define OPER_DELAY_MS		1000	/* wait before "! wrong password" */

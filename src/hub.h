@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "addr.h"
 #include "config.h"
 #include "defs.h"
 #include "dialect.h"
@@ -58,6 +59,7 @@ struct slot {
 	char			name[NAME_MAX_LEN + 1];
 	char			key[NAME_MAX_LEN + 1];	/* name in lower case */
 	char			addr[ADDR_MAX_LEN + 1];
+	struct addr		ip;	/* addr parsed; family 0: "local" */
 };
 
 /*
@@ -83,11 +85,40 @@ struct hist_entry {
 	/* hdr->hist_size - sizeof(struct hist_entry) bytes of text follow */
 };
 
+/*
+ * A ban of a range of addresses (ban.c). range of family 0 is "local",
+ * the clients that have no numeric address. Written whole before used.
+ */
 struct ban {
 	uint32_t	used;
-	char		addr[ADDR_MAX_LEN + 1];
-	char		name[NAME_MAX_LEN + 1];
+	int64_t		expires;	/* time(); 0: never */
+	struct cidr	range;
+	char		addr[CIDR_STR_MAX];	/* the range as shown */
+	char		name[NAME_MAX_LEN + 1];	/* empty: banned as a range */
 	char		reason[BAN_REASON_MAX + 1];
+};
+
+/*
+ * The search index of the ban table: the active bans' ranges, sorted,
+ * and which prefix lengths occur, so that a connection is checked with
+ * one binary search per length. Derived from the table: a writer marks
+ * it stale (ok = 0) before it changes an entry, and the next search
+ * rebuilds it, under the lock, so a dead writer leaves nothing to
+ * repair.
+ */
+struct ban_key {
+	uint8_t		b[16];		/* the range's address, host bits 0 */
+	uint8_t		family;		/* 0, 4 or 6: as in struct addr */
+	uint8_t		len;
+	uint8_t		pad_[6];
+	int64_t		expires;
+};
+
+struct ban_index {
+	uint32_t	ok;		/* 0: stale */
+	uint32_t	n;
+	uint64_t	lens[3][3];	/* per family 0/4/6, bit per length */
+	struct ban_key	keys[CHATD_MAX_BANS];
 };
 
 /*
@@ -169,6 +200,7 @@ struct hub_hdr {
 	struct net_server	servers[NET_SERVERS_MAX];
 	pthread_mutex_t		lock;
 	struct ring_hdr		ring;
+	struct ban_index	banidx;
 	struct ban		bans[CHATD_MAX_BANS];
 };
 
@@ -281,7 +313,7 @@ int	hub_dir_refresh(struct hub *, int, char *, size_t);
 
 /* slot.c: the slot table. hub_count reads atomics alone. */
 int	hub_claim_locked(struct hub *, const char *, unsigned, unsigned,
-	    enum hub_refusal *);
+	    unsigned, enum hub_refusal *);
 void	hub_release_locked(struct hub *, int);
 int	hub_find_locked(const struct hub *, const char *);
 size_t	hub_count(const struct hub *, uint32_t);

@@ -1088,7 +1088,7 @@ link_attach(struct link *l)
 		    "already (pid %ld)", l->cf->instance,
 		    (long)h->slots[other].pid);
 	}
-	l->slot = hub_claim_locked(h, "link", 0, 0, &why);
+	l->slot = hub_claim_locked(h, "link", 0, 0, 128, &why);
 	if (l->slot == -1) {
 		hub_unlock(h);
 		fatalx("link: no free slot");

@@ -251,24 +251,72 @@ post_to(struct hub *h, enum rec_kind kind, int slot, const char *text,
 }
 
 /*
+ * Under the lock: the user at slot t is told it was kicked or banned
+ * (verb), leaves its room with the kicker's notice, and a kicker in
+ * another room hears that notice too. Returns the heir of the
+ * operator's role, or -1; *room is the room t was in.
+ */
+static int
+kick_locked(struct hub *h, const struct kick *k, int t, const char *verb,
+    char *text, uint32_t *room)
+{
+	const char	*r = k->reason != NULL ? k->reason : "";
+	const char	*lp = k->reason != NULL ? " (" : "";
+	const char	*rp = k->reason != NULL ? ")" : "";
+	char		 why[RECORD_TEXT_MAX];
+	char		 name[NAME_MAX_LEN + 1];
+	size_t		 len;
+	int		 heir;
+
+	HUB_ASSERT_LOCKED();
+	*room = atomic_load(&h->slots[t].room);
+	memcpy(name, h->slots[t].name, sizeof(h->slots[t].name));
+	/*
+	 * The target is told first: a kicker dying after this leaves it to
+	 * leave by itself (worker_check_kicked), while one dying after
+	 * taking it out of its room would leave it connected but mute.
+	 */
+	len = text_format(text, RECORD_TEXT_MAX, "! you were %s by %s%s%s%s",
+	    verb, k->by, lp, r, rp);
+	post_to(h, REC_KICK, t, text, len);
+	FAULT(KICK_HALF);
+	len = text_format(text, RECORD_TEXT_MAX, "* %s was %s by %s%s%s%s",
+	    name, verb, k->by, lp, r, rp);
+	(void)text_format(why, sizeof(why), "%s by %s%s%s%s", verb, k->by, lp, r,
+	    rp);
+	heir = session_leave_locked(h, t, text, len, k->handover, why);
+	if (k->slot >= 0 && *room != k->room)
+		post_to(h, REC_DIRECT, k->slot, text, len);
+	return heir;
+}
+
+/* After the unlock: wakes those a kick of t concerns. */
+static void
+kick_notify(struct notifier *nt, int t, uint32_t room, int heir)
+{
+	notify_room(nt, room, t);
+	notify_slot(nt, t);
+	if (heir != -1)
+		notify_slot(nt, heir);
+}
+
+/*
  * /kick and /ban, and chatctl's kick and ban, whose kicker has no slot.
  * Under the lock the target leaves its room with the kicker's notice (so
  * the room hears exactly one line, and the name is free at once), a
  * kicker in another room hears it too, and the target gets a kick
- * record: its worker says the line and disconnects. text is a buffer of
- * RECORD_TEXT_MAX bytes.
+ * record: its worker says the line and disconnects. A ban covers the
+ * target's address, or its IPv6 prefix of k->v6prefix bits. text is a
+ * buffer of RECORD_TEXT_MAX bytes.
  */
 enum kick_result
 session_kick(struct hub *h, struct notifier *nt, struct kick *k,
     const char *target, char *text)
 {
 	struct slot	*s;
-	const char	*verb, *r = k->reason != NULL ? k->reason : "";
-	const char	*lp = k->reason != NULL ? " (" : "";
-	const char	*rp = k->reason != NULL ? ")" : "";
+	struct cidr	 range;
 	char		 key[NICK_MAX_LEN + 1];
-	char		 why[RECORD_TEXT_MAX];
-	size_t		 n = strlen(target), len;
+	size_t		 n = strlen(target);
 	uint32_t	 room;
 	int		 t, heir, fits;
 
@@ -290,34 +338,82 @@ session_kick(struct hub *h, struct notifier *nt, struct kick *k,
 		return t == -1 ? KICK_NO_USER : KICK_SELF;
 	}
 	s = &h->slots[t];
-	room = atomic_load(&s->room);
 	memcpy(k->name, s->name, sizeof(s->name));
 	memcpy(k->addr, s->addr, sizeof(k->addr));
-	k->full = k->ban && ban_add_locked(h, k->addr, k->name, r) == -1;
+	ban_range_of(&range, &s->ip, k->v6prefix);
+	ban_range_format(&range, k->range, sizeof(k->range));
+	k->full = k->ban && ban_add_locked(h, &range, k->name,
+	    k->reason != NULL ? k->reason : "", k->expires) == -1;
 	/* With the ban table full it was a kick, and is called one. */
-	verb = k->ban && !k->full ? "banned" : "kicked";
-	/*
-	 * The target is told first: a kicker dying after this leaves it to
-	 * leave by itself (worker_check_kicked), while one dying after
-	 * taking it out of its room would leave it connected but mute.
-	 */
-	len = text_format(text, RECORD_TEXT_MAX, "! you were %s by %s%s%s%s",
-	    verb, k->by, lp, r, rp);
-	post_to(h, REC_KICK, t, text, len);
-	FAULT(KICK_HALF);
-	len = text_format(text, RECORD_TEXT_MAX, "* %s was %s by %s%s%s%s",
-	    k->name, verb, k->by, lp, r, rp);
-	(void)text_format(why, sizeof(why), "%s by %s%s%s%s", verb, k->by, lp, r,
-	    rp);
-	heir = session_leave_locked(h, t, text, len, k->handover, why);
-	if (k->slot >= 0 && room != k->room)
-		post_to(h, REC_DIRECT, k->slot, text, len);
+	heir = kick_locked(h, k, t, k->ban && !k->full ? "banned" : "kicked",
+	    text, &room);
 	hub_unlock(h);
-	notify_room(nt, room, t);
-	notify_slot(nt, t);
+	kick_notify(nt, t, room, heir);
 	notify_link(nt);
-	if (heir != -1)
-		notify_slot(nt, heir);
+	return KICK_OK;
+}
+
+/*
+ * /ban ADDRESS and chatctl ban ADDRESS: bans the range and, under the
+ * same lock, bans every local registered user inside it as /ban NAME
+ * does (each room hears "* NAME was banned by OP"); a connection still
+ * choosing its name is refused as it registers. k->kicked counts them;
+ * a kicker with a slot is answered "* banned RANGE" after the notices.
+ * A kicker inside the range would ban itself: KICK_SELF, nothing done.
+ */
+enum kick_result
+session_ban(struct hub *h, struct notifier *nt, struct kick *k,
+    const struct cidr *range, char *text)
+{
+	struct slot	*s;
+	int		*who, *heirs;
+	uint32_t	*rooms, i, hwm;
+	size_t		 n = 0, j;
+
+	HUB_ASSERT_UNLOCKED();
+	if ((who = calloc(h->hdr->nslots, sizeof(*who))) == NULL ||
+	    (heirs = calloc(h->hdr->nslots, sizeof(*heirs))) == NULL ||
+	    (rooms = calloc(h->hdr->nslots, sizeof(*rooms))) == NULL)
+		fatal("calloc");
+	ban_range_format(range, k->range, sizeof(k->range));
+	hub_lock(h);
+	if (k->slot >= 0 && cidr_contains(range, &h->slots[k->slot].ip)) {
+		hub_unlock(h);
+		free(who);
+		free(heirs);
+		free(rooms);
+		return KICK_SELF;
+	}
+	if (ban_add_locked(h, range, "", k->reason != NULL ? k->reason : "",
+	    k->expires) == -1) {
+		hub_unlock(h);
+		free(who);
+		free(heirs);
+		free(rooms);
+		return KICK_FULL;
+	}
+	hwm = atomic_load(&h->hdr->hwm);
+	for (i = 0; i < hwm && i < h->hdr->nslots; i++) {
+		s = &h->slots[i];
+		if (atomic_load(&s->state) != SLOT_ACTIVE ||
+		    !cidr_contains(range, &s->ip))
+			continue;
+		who[n] = (int)i;
+		heirs[n] = kick_locked(h, k, (int)i, "banned", text, &rooms[n]);
+		n++;
+	}
+	/* The kicker's answer comes after the notices, in the log's order. */
+	if (k->slot >= 0)
+		post_to(h, REC_DIRECT, k->slot, text, text_format(text,
+		    RECORD_TEXT_MAX, "* banned %s", k->range));
+	hub_unlock(h);
+	for (j = 0; j < n; j++)
+		kick_notify(nt, who[j], rooms[j], heirs[j]);
+	notify_link(nt);
+	k->kicked = n;
+	free(who);
+	free(heirs);
+	free(rooms);
 	return KICK_OK;
 }
 

@@ -18,18 +18,23 @@ struct kick {
 	uint32_t	 room;		/* the kicker's room */
 	const char	*reason;	/* or NULL */
 	int		 ban;
+	int64_t		 expires;	/* a ban's end, time(); 0: never */
+	unsigned	 v6prefix;	/* --ipv6-prefix: what a ban covers */
 	int		 handover;	/* --oper-first-user */
 	char		 name[NICK_MAX_LEN + 1];	/* set: who was kicked */
 	char		 server[SERVER_NAME_MAX + 1];	/* set: a remote user's */
 	char		 addr[ADDR_MAX_LEN + 1];	/* set: and its address */
+	char		 range[CIDR_STR_MAX];	/* set: the range banned */
 	int		 full;		/* set: no room to ban, only kicked */
+	size_t		 kicked;	/* set by session_ban: users kicked */
 };
 
 enum kick_result {
 	KICK_OK,
 	KICK_NO_USER,
 	KICK_SELF,
-	KICK_REMOTE	/* a user of another server: k->server */
+	KICK_REMOTE,	/* a user of another server: k->server */
+	KICK_FULL	/* session_ban: the ban table is full */
 };
 
 void	session_post_locked(struct hub *, int, uint32_t, enum rec_kind,
@@ -47,5 +52,7 @@ int	session_kill(struct hub *, struct notifier *, const char *,
 	    const char *, const char *, int);
 enum kick_result session_kick(struct hub *, struct notifier *, struct kick *,
 	    const char *, char *);
+enum kick_result session_ban(struct hub *, struct notifier *, struct kick *,
+	    const struct cidr *, char *);
 
 #endif

@@ -14,34 +14,42 @@
 #include "fault.h"
 #include "hub.h"
 
-/* Connections, registered or not, from addr (or from anywhere: NULL). */
+/*
+ * Connections, registered or not, from the range r (or from anywhere:
+ * NULL).
+ */
 static size_t
-slot_count_addr(const struct hub *h, const char *addr)
+slot_count_addr(const struct hub *h, const struct cidr *r)
 {
 	uint32_t	i, hwm = atomic_load(&h->hdr->hwm);
 	size_t		n = 0;
 
 	for (i = 0; i < hwm; i++)
 		if (atomic_load(&h->slots[i].state) != SLOT_FREE &&
-		    (addr == NULL || strcmp(h->slots[i].addr, addr) == 0))
+		    (r == NULL || cidr_contains(r, &h->slots[i].ip)))
 			n++;
 	return n;
 }
 
 /*
  * Takes a free slot for this process under the lock. Returns its index,
- * or -1 with *why saying which limit refused it.
+ * or -1 with *why saying which limit refused it. maxper counts the
+ * connections from one IPv4 address, or from one IPv6 prefix of
+ * v6prefix bits (--ipv6-prefix).
  */
 int
 hub_claim_locked(struct hub *h, const char *addr, unsigned maxclients,
-    unsigned maxper, enum hub_refusal *why)
+    unsigned maxper, unsigned v6prefix, enum hub_refusal *why)
 {
 	struct slot	*s;
+	struct addr	 ip;
+	struct cidr	 range;
 	uint32_t	 i, n = h->hdr->nslots;
 	size_t		 used;
 
 	HUB_ASSERT_LOCKED();
-	if (ban_find_locked(h, addr) != -1) {
+	ban_addr_of(&ip, addr);
+	if (ban_match_locked(h, &ip, time(NULL))) {
 		*why = HUB_BANNED;
 		return -1;
 	}
@@ -50,7 +58,8 @@ hub_claim_locked(struct hub *h, const char *addr, unsigned maxclients,
 		*why = HUB_FULL;
 		return -1;
 	}
-	if (maxper != 0 && slot_count_addr(h, addr) >= maxper) {
+	ban_range_of(&range, &ip, v6prefix);
+	if (maxper != 0 && slot_count_addr(h, &range) >= maxper) {
 		*why = HUB_PERADDR;
 		return -1;
 	}
@@ -72,6 +81,7 @@ hub_claim_locked(struct hub *h, const char *addr, unsigned maxclients,
 	atomic_store(&s->rpos, ring_head(&h->ring));
 	atomic_store(&s->queued, 0);
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
+	s->ip = ip;
 	atomic_store(&s->room, 0);
 	atomic_store(&s->wake, 0);
 	atomic_fetch_add(&s->gen, 1);

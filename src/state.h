@@ -97,9 +97,11 @@ struct state_hist {
 
 /* One bans file line, decoded in place: NUL-ended strings. */
 struct state_ban {
-	const char	*addr;
+	const char	*addr;		/* ADDR, ADDR/LEN or "local" */
+	struct cidr	 range;		/* addr parsed */
 	const char	*name;
 	const char	*reason;
+	int64_t		 expires;	/* time(); 0: never (a "b1" line) */
 };
 
 const char *state_hist_decode(char *, size_t, struct state_hist *);

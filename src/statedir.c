@@ -317,27 +317,36 @@ state_dir(const struct hub *h)
 	return fd;
 }
 
-/* One line of the bans file into the ban table; NULL or why not. */
+/*
+ * One line of the bans file into the ban table; NULL or why not. A ban
+ * that has expired is left out, and *expired counted.
+ */
 static const char *
-ban_parse(struct hub *h, char *line, size_t len)
+ban_parse(struct hub *h, char *line, size_t len, size_t *expired)
 {
 	struct state_ban	 b;
 	const char		*why;
 
 	if ((why = state_ban_decode(line, len, &b)) != NULL)
 		return why;
-	if (ban_add_locked(h, b.addr, b.name, b.reason) == -1)
+	if (b.expires != 0 && b.expires <= (int64_t)time(NULL)) {
+		(*expired)++;
+		return NULL;
+	}
+	if (ban_add_locked(h, &b.range, b.name, b.reason, b.expires) == -1)
 		return "the ban table is full";
 	return NULL;
 }
 
+/* The bans in force, as the file holds them: expired ones are dropped. */
 static void
 bans_snapshot(const struct hub *h, struct sbuf *b)
 {
+	int64_t	now = time(NULL);
 	size_t	i;
 
 	for (i = 0; i < CHATD_MAX_BANS; i++)
-		if (h->hdr->bans[i].used)
+		if (ban_active(&h->hdr->bans[i], now))
 			ban_format(b, &h->hdr->bans[i]);
 }
 
@@ -348,7 +357,7 @@ bans_load(struct hub *h, int dfd)
 	struct reader	 r;
 	struct sbuf	 b = { 0 };
 	const char	*why;
-	size_t		 len;
+	size_t		 len, expired = 0, n;
 	int		 fd, got;
 
 	/* Saving over a file we could not read would lose its bans. */
@@ -361,15 +370,22 @@ bans_load(struct hub *h, int dfd)
 		return;
 	}
 	while ((got = reader_next(&r, &len)) != 0)
-		if (got == 1 && (why = ban_parse(h, r.buf, len)) != NULL)
+		if (got == 1 && (why = ban_parse(h, r.buf, len,
+		    &expired)) != NULL)
 			reader_warn(&r, why);
-	if (r.bad) {
+	/* Rewritten without the bad lines, or without the expired bans. */
+	if (r.bad || expired > 0) {
 		bans_snapshot(h, &b);
-		(void)replace_file(dfd, "bans", &b, 1);
+		(void)replace_file(dfd, "bans", &b, r.bad);
 		free(b.p);
 	}
-	log_info("loaded %zu %s from %s/bans", ban_count_locked(h),
-	    ban_count_locked(h) == 1 ? "ban" : "bans", st_dirpath);
+	n = ban_count_locked(h, time(NULL));
+	if (expired > 0)
+		log_info("loaded %zu %s from %s/bans; %zu expired", n,
+		    n == 1 ? "ban" : "bans", st_dirpath, expired);
+	else
+		log_info("loaded %zu %s from %s/bans", n,
+		    n == 1 ? "ban" : "bans", st_dirpath);
 	reader_close(&r);
 	close(fd);
 }

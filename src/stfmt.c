@@ -127,17 +127,23 @@ hist_format(struct sbuf *b, uint64_t seq, int64_t when, int kind,
 	sb_endline(b, start);
 }
 
+/*
+ * A ban that does not expire is a "b1" line, as before expiring bans; one
+ * that does is a "b2" line, with its end after the reason.
+ */
 void
 ban_format(struct sbuf *b, const struct ban *ban)
 {
 	size_t	start = b->len;
 
-	sb_add(b, "b1\t", 3);
+	sb_add(b, ban->expires != 0 ? "b2\t" : "b1\t", 3);
 	sb_escape(b, ban->addr, strlen(ban->addr));
 	sb_add(b, "\t", 1);
 	sb_escape(b, ban->name, strlen(ban->name));
 	sb_add(b, "\t", 1);
 	sb_escape(b, ban->reason, strlen(ban->reason));
+	if (ban->expires != 0)
+		sb_printf(b, "\t%lld", (long long)ban->expires);
 	sb_endline(b, start);
 }
 
@@ -285,12 +291,23 @@ state_ban_decode(char *line, size_t len, struct state_ban *b)
 {
 	struct fields	 fl;
 	const char	*why;
+	long long	 expires = 0;
+	int		 v2 = len >= 3 && memcmp(line, "b2\t", 3) == 0;
 
-	if ((why = line_split(line, len, "b1", 4, &fl)) != NULL)
+	if ((why = line_split(line, len, v2 ? "b2" : "b1", v2 ? 5 : 4,
+	    &fl)) != NULL)
 		return why;
 	if (unescape(fl.f[1], &fl.len[1]) == -1 || fl.len[1] == 0 ||
-	    fl.len[1] > ADDR_MAX_LEN || strchr(fl.f[1], ' ') != NULL)
+	    fl.len[1] >= CIDR_STR_MAX || strchr(fl.f[1], ' ') != NULL)
 		return "bad address";
+	if (strcmp(fl.f[1], "local") == 0) {
+		memset(&b->range, 0, sizeof(b->range));
+		b->range.len = 128;
+	} else if (cidr_parse(&b->range, fl.f[1]) == -1)
+		return "bad address";
+	if (v2 && (parse_num(fl.f[4], fl.len[4], 0, &expires) == -1 ||
+	    expires == 0))
+		return "bad expiry time";
 	if (unescape(fl.f[2], &fl.len[2]) == -1 || fl.len[2] > NAME_MAX_LEN)
 		return "bad name";
 	if (unescape(fl.f[3], &fl.len[3]) == -1 ||
@@ -299,6 +316,7 @@ state_ban_decode(char *line, size_t len, struct state_ban *b)
 	b->addr = fl.f[1];
 	b->name = fl.f[2];
 	b->reason = fl.f[3];
+	b->expires = expires;
 	return NULL;
 }
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "ban.h"
 #include "config.h"
 #include "fault.h"
 #include "log.h"
@@ -300,6 +301,12 @@ worker_register(struct worker *w, const unsigned char *s, size_t n)
 	}
 	(void)text_key(key, sizeof(key), (const char *)s, n);
 	hub_lock(h);
+	/* Banned (a range) while choosing a name: refused as at connect. */
+	if (ban_match_locked(h, &sl->ip, time(NULL))) {
+		hub_unlock(h);
+		worker_exit(w, NULL, "! you are banned");
+		return;
+	}
 	if (hub_find_locked(h, key) != -1 || remote_find_locked(h, key) != -1) {
 		hub_unlock(h);
 		worker_reply(w, "! name taken: %.*s", (int)n, (const char *)s);
@@ -579,7 +586,7 @@ worker_admit(struct worker *w)
 		session_bury(h, &w->nt, 0, w->cf->live.oper_first_user);
 	hub_lock(h);
 	w->slot = hub_claim_locked(h, w->addr, w->cf->live.max_clients,
-	    w->cf->live.max_per_addr, &why);
+	    w->cf->live.max_per_addr, w->cf->live.ipv6_prefix, &why);
 	if (w->slot != -1)
 		w->gen = atomic_load(&h->slots[w->slot].gen);
 	online = hub_users(h, RING_ALLROOMS);

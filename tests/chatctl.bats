@@ -160,7 +160,7 @@ expect_refused() {
 	ctl kick
 	assert_failure_says 64 "usage: chatctl kick NAME [REASON]"
 	ctl ban
-	assert_failure_says 64 "usage: chatctl ban NAME [REASON]"
+	assert_failure_says 64 "usage: chatctl ban [-t DURATION] NAME|ADDRESS [REASON]"
 	ctl unban
 	assert_failure_says 64 "usage: chatctl unban ADDRESS"
 	ctl unban 10.0.0.1 10.0.0.2
@@ -218,9 +218,16 @@ expect_refused() {
 	[ ! -e "/dev/shm/chatd.$INSTANCE" ]
 }
 
+# Whether chatctl finds the instance running (its segment made and
+# ready: the listener logs its port before it makes the segment).
+running() {
+	"$CHATCTL" -n "$INSTANCE" --run-dir "$RUNDIR" status >/dev/null 2>&1
+}
+
 @test "a crashed server's segment is not running, and chatctl leaves it for chatd" {
 	local ino
 	start_chatd
+	wait_for "$TIMEOUT" running
 	kill -KILL "$CHATD_PID"
 	wait "$CHATD_PID" || true
 	CHATD_PID=
@@ -421,14 +428,15 @@ expect_refused() {
 	expect alice "-> *carol* barrier"
 	expect_refused x
 	ctl bans
-	assert_records "ADDRESS${T}NAME${T}REASON" "127\.0\.0\.1${T}bob$T"
+	assert_records "ADDRESS${T}NAME${T}REASON${T}LEFT_SECS" \
+	    "127\.0\.0\.1${T}bob$T$T-"
 	# Banning again replaces the reason; tabs stay out of the fields.
 	ctl ban carol "spam"$'\t'"and more"
 	assert_quiet_success
 	expect carol "! you were banned by the administrator (spam"$'\t'"and more)"
 	expect_eof carol
 	ctl -H bans
-	assert_records "127\.0\.0\.1${T}carol${T}spam and more"
+	assert_records "127\.0\.0\.1${T}carol${T}spam and more$T-"
 	say alice "/bans"
 	expect alice "* 1 ban"
 	expect alice "* 127.0.0.1 carol spam"$'\t'"and more"

@@ -54,7 +54,7 @@ motd_is() {
 
 @test "every option of --help can be set in a file" {
 	local names name
-	names=$("$CHATD" --help | grep -o -- '--[a-z-]*' | sed 's/^--//' |
+	names=$("$CHATD" --help | grep -o -- '--[a-z][a-z0-9-]*' | sed 's/^--//' |
 	    sort -u)
 	[ -n "$names" ]
 	printf 'secret hash\n' >"$BATS_TEST_TMPDIR/oper"

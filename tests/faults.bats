@@ -573,8 +573,8 @@ dies_renaming() {
 	[ "$(status_value bans)" = 1 ]
 	chat_on alice bob
 	# The half-saved file is no obstacle to the next save.
-	say alice "/unban ::1"
-	expect alice "* unbanned ::1"
+	say alice "/unban ::/64"
+	expect alice "* unbanned ::/64"
 	wait_for "$TIMEOUT" test ! -e "$state/bans.tmp"
 	[ ! -s "$state/bans" ]
 	rejoin vic alice bob

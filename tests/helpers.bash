@@ -226,7 +226,7 @@ expect_help() {
 	expect "$1" "* /oper PASSWORD - become an operator"
 	if [ "$2" = op ]; then
 		expect "$1" "* /kick NAME [REASON] - disconnect NAME"
-		expect "$1" "* /ban NAME [REASON] - disconnect NAME and refuse its address"
+		expect "$1" "* /ban [-t DURATION] NAME|ADDRESS [REASON] - disconnect NAME and refuse its address, or a range"
 		expect "$1" "* /unban ADDRESS - lift a ban"
 		expect "$1" "* /bans - list the bans"
 	fi

@@ -300,7 +300,7 @@ now_us() {
 	say first "/kick"
 	expect first "! usage: /kick NAME [REASON]"
 	say first "/ban"
-	expect first "! usage: /ban NAME [REASON]"
+	expect first "! usage: /ban [-t DURATION] NAME|ADDRESS [REASON]"
 	say first "/unban"
 	expect first "! usage: /unban ADDRESS"
 	say first "/bans everybody"
@@ -507,7 +507,9 @@ now_us() {
 	expect alice "<bob> I am back"
 }
 
-@test "a ban is of one address; /bans lists each" {
+# With the default --ipv6-prefix of 64, banning the user of ::1 bans
+# ::/64; /unban takes the range as /bans shows it.
+@test "a ban is of one IPv4 address or one IPv6 /64; /bans lists each" {
 	local a b
 	have_ipv6_loopback || skip "no IPv6 loopback (::1)"
 	start_chatd -l ::1
@@ -538,9 +540,9 @@ now_us() {
 	next_line first
 	b=$LINE
 	if ! { [ "$a" = "* 127.0.0.1 alice" ] &&
-	    [ "$b" = "* ::1 bob6 too chatty" ]; } &&
+	    [ "$b" = "* ::/64 bob6 too chatty" ]; } &&
 	    ! { [ "$b" = "* 127.0.0.1 alice" ] &&
-	    [ "$a" = "* ::1 bob6 too chatty" ]; }; then
+	    [ "$a" = "* ::/64 bob6 too chatty" ]; }; then
 		printf 'first got: %s / %s\n' "$a" "$b" >&2
 		return 1
 	fi
@@ -549,7 +551,9 @@ now_us() {
 	expect y "! you are banned"
 	expect_eof y
 	say first "/unban ::1"
-	expect first "* unbanned ::1"
+	expect first "! not banned: ::1 (it is in ::/64: /unban ::/64)"
+	say first "/unban ::/64"
+	expect first "* unbanned ::/64"
 	login6 dave6
 	expect first "* dave6 joined lobby"
 	expect carol6 "* dave6 joined lobby"

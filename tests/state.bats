@@ -253,7 +253,7 @@ log_has() {
 		state_line b1 10.9.9.9 eve "bad checksum" | sed 's/eve/Eve/'
 		state_line b1 "" nobody "no address"
 		state_line b1 2001:db8::1 trudy ""
-		state_line b2 10.0.0.1 x "a later format"
+		state_line b3 10.0.0.1 x "a later format"
 		state_line b1 10.0.0.2 "tab\\there" "escaped tab\\\\"
 		printf 'no checksum at all\n'
 		state_line b1 '\x0010.0.0.3' nul "an escaped NUL"

@@ -28,3 +28,8 @@ load helpers
 	run "$TESTBIN/unit_proxy"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 }
+
+@test "ban durations, the ranges --ipv6-prefix makes, and the ban index agree with a scan" {
+	run "$TESTBIN/unit_ban"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+}
