@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,7 +119,7 @@ die(int status, const char *fmt, ...)
 	va_list	ap;
 
 	fflush(stdout);
-	fprintf(stderr, "chatctl: ");
+	fprintf(stderr, "%schatctl: ", log_pritag(LOG_ERR));
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -154,7 +155,7 @@ usage_error(const char *fmt, ...)
 {
 	va_list	ap;
 
-	fprintf(stderr, "chatctl: ");
+	fprintf(stderr, "%schatctl: ", log_pritag(LOG_ERR));
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -734,7 +735,7 @@ ctl_shutdown(struct ctl *c, char **argv)
 static void __attribute__((noreturn))
 bad_value(const char *opt, const char *why)
 {
-	fprintf(stderr, "chatctl: %s: %s\n", opt, why);
+	fprintf(stderr, "%schatctl: %s: %s\n", log_pritag(LOG_ERR), opt, why);
 	exit(EX_USAGE);
 }
 

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -966,7 +967,8 @@ static void
 report_stderr(const char *msg, void *arg)
 {
 	(void)arg;
-	fprintf(stderr, "%s: %s\n", program_invocation_short_name, msg);
+	fprintf(stderr, "%s%s: %s\n", log_pritag(LOG_ERR),
+	    program_invocation_short_name, msg);
 }
 
 static void

@@ -13,7 +13,16 @@
  * becomes a listener or a worker, and its lines then begin with
  * "chatd/listener[PID]: " or "chatd/worker[PID]: ", on stderr and in
  * syslog alike. chatctl logs as itself, with no role.
+ *
+ * When stderr is the journal (systemd's JOURNAL_STREAM names its device
+ * and inode, as sd-daemon(3) says), each line written there begins with
+ * the syslog priority, "<4>" for a warning, so that journald files it
+ * as syslog would; journald strips the tag. chatd writes no timestamps
+ * of its own, and keeps the role and pid: every process of a unit
+ * shares the stream, which journald credits to the one that opened it.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,12 +42,51 @@ static char	log_ident[LOG_IDENT_MAX] = "chatd";	/* what lines begin with */
 static int	log_stderr = 1;
 static int	log_syslog_on;
 static int	log_verbose;
+static int	log_journal = -1;	/* stderr is the journal; -1: not known yet */
 static void	(*log_exit_hook)(int);
+
+/* A decimal number up to sep (or the end, sep 0); -1 if it is not one. */
+static int
+log_number(const char **s, char sep, unsigned long long *v)
+{
+	char	*end;
+
+	if (**s < '0' || **s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(*s, &end, 10);
+	if (errno != 0 || *end != sep)
+		return -1;
+	*s = end + (sep != '\0');
+	return 0;
+}
+
+/*
+ * Whether stderr is the stream JOURNAL_STREAM ("DEVICE:INODE") names:
+ * a child whose stderr was sent elsewhere inherits the variable, but not
+ * the stream.
+ */
+static int
+log_stderr_is_journal(void)
+{
+	const char		*s = getenv("JOURNAL_STREAM");
+	unsigned long long	 dev, ino;
+	struct stat		 st;
+
+	if (s == NULL || log_number(&s, ':', &dev) == -1 ||
+	    log_number(&s, '\0', &ino) == -1)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
 
 void
 log_init(int foreground, int verbose)
 {
 	log_verbose = verbose;
+	log_journal = log_stderr_is_journal();
 	if (foreground) {
 		log_stderr = 1;
 		log_syslog_on = 0;
@@ -117,6 +165,22 @@ log_setverbose(int v)
 	log_verbose = v;
 }
 
+/*
+ * What a line to stderr begins with at priority pri: "<N>" when stderr
+ * is the journal, else nothing. Also for what is written to stderr
+ * before log_init(), such as a bad option.
+ */
+const char *
+log_pritag(int pri)
+{
+	static const char *const tags[] = { "<0>", "<1>", "<2>", "<3>", "<4>",
+					    "<5>", "<6>", "<7>" };
+
+	if (log_journal == -1)
+		log_journal = log_stderr_is_journal();
+	return log_journal ? tags[LOG_PRI(pri)] : "";
+}
+
 static void
 vlog(int pri, const char *fmt, va_list ap, const char *err)
 {
@@ -125,11 +189,11 @@ vlog(int pri, const char *fmt, va_list ap, const char *err)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_stderr) {
 		if (err != NULL)
-			fprintf(stderr, "%s[%ld]: %s: %s\n", log_ident,
-			    (long)getpid(), msg, err);
+			fprintf(stderr, "%s%s[%ld]: %s: %s\n", log_pritag(pri),
+			    log_ident, (long)getpid(), msg, err);
 		else
-			fprintf(stderr, "%s[%ld]: %s\n", log_ident,
-			    (long)getpid(), msg);
+			fprintf(stderr, "%s%s[%ld]: %s\n", log_pritag(pri),
+			    log_ident, (long)getpid(), msg);
 	}
 	if (!log_syslog_on)
 		return;
@@ -158,6 +222,16 @@ log_warnx(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	vlog(LOG_WARNING, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_notice(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_NOTICE, fmt, ap, NULL);
 	va_end(ap);
 }
 

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -42,14 +43,14 @@ priv_init(const struct config *cf)
 		return;
 	errno = 0;
 	if ((pw = getpwnam(cf->user)) == NULL) {
-		fprintf(stderr, "chatd: --user: no such user '%s'%s%s\n",
-		    cf->user, errno != 0 ? ": " : "",
+		fprintf(stderr, "%schatd: --user: no such user '%s'%s%s\n",
+		    log_pritag(LOG_ERR), cf->user, errno != 0 ? ": " : "",
 		    errno != 0 ? strerror(errno) : "");
 		exit(EX_USAGE);
 	}
 	if (geteuid() != 0 && pw->pw_uid != geteuid()) {
-		fprintf(stderr, "chatd: --user: only root can become %s\n",
-		    cf->user);
+		fprintf(stderr, "%schatd: --user: only root can become %s\n",
+		    log_pritag(LOG_ERR), cf->user);
 		exit(EX_USAGE);
 	}
 	priv_uid = pw->pw_uid;
