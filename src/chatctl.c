@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "ban.h"
 #include "config.h"
 #include "duration.h"
@@ -53,6 +54,7 @@ struct ctl {
 	char		*words;		/* the cleaned REASON or TEXT, or NULL */
 	int64_t		 expires;	/* ban -t: when it ends; 0: never */
 	char		*text;		/* a record's text, RECORD_TEXT_MAX */
+	char		 who[NAME_MAX_LEN + 64];	/* the invoker, for the log */
 };
 
 enum rest {
@@ -564,6 +566,47 @@ clean_words(const char *what, int argc, char **argv)
 	return (char *)out;
 }
 
+/*
+ * Who runs us, for the audit trail: the real user, taken before
+ * become_owner, and our pid ("alice, uid 1000, pid 4242").
+ */
+static void
+ctl_who(struct ctl *c)
+{
+	struct passwd	*pw = getpwuid(getuid());
+
+	if (pw != NULL)
+		snprintf(c->who, sizeof(c->who), "%.*s, uid %ld, pid %ld",
+		    NAME_MAX_LEN, pw->pw_name, (long)getuid(), (long)getpid());
+	else
+		snprintf(c->who, sizeof(c->who), "uid %ld, pid %ld",
+		    (long)getuid(), (long)getpid());
+}
+
+/*
+ * Has the server log an action of ours (audit.c): queued in the
+ * segment, for the listener, woken by SIGUSR2 (or at its next round,
+ * within a second), or without one for whichever worker wakes first.
+ */
+static void
+ctl_audit(struct ctl *c, struct audit *a)
+{
+	struct hub	*h = &c->h;
+	pid_t		 listener;
+
+	a->by = "chatctl";
+	a->from = c->who;
+	audit_post(h, a);
+	hub_lock(h);
+	listener = proc_alive(h->hdr->listener, h->hdr->lstart) ?
+	    h->hdr->listener : 0;
+	hub_unlock(h);
+	if (listener != 0)
+		(void)kill(listener, SIGUSR2);
+	else
+		notify_all(&c->nt);
+}
+
 /* Kicks, or bans, a user in the administrator's name. */
 static int
 kick_user(struct ctl *c, char **argv, int ban)
@@ -574,6 +617,7 @@ kick_user(struct ctl *c, char **argv, int ban)
 			    .room = RING_ALLROOMS, .ban = ban,
 			    .expires = c->expires };
 	struct cidr	 range;
+	struct audit	 a;
 	enum kick_result r;
 
 	if (ban && ban_is_range(argv[0]) &&
@@ -587,6 +631,10 @@ kick_user(struct ctl *c, char **argv, int ban)
 		r = session_ban(&c->h, &c->nt, &k, &range, c->text);
 	else
 		r = session_kick(&c->h, &c->nt, &k, argv[0], c->text);
+	if (r == KICK_OK) {
+		session_audit_kick(&a, &k, ban && ban_is_range(argv[0]));
+		ctl_audit(c, &a);
+	}
 	/* Seen through before any way out, die() included. */
 	notify_settle(&c->nt);
 	state_finish(&c->h);
@@ -634,6 +682,9 @@ ctl_unban(struct ctl *c, char **argv)
 		    argv[0], cover, cover);
 	if (r == -1)
 		die(EXIT_NOTARGET, "not banned: %s", argv[0]);
+	ban_range_format(&range, cover, sizeof(cover));
+	ctl_audit(c, &(struct audit){ .action = AUDIT_UNBAN,
+	    .target = cover });
 	return 0;
 }
 
@@ -652,6 +703,8 @@ ctl_wall(struct ctl *c, char **argv)
 	    .sender = -1, .time = time(NULL) }, c->text, len);
 	hub_unlock(h);
 	notify_room(&c->nt, RING_ALLROOMS, -1);
+	ctl_audit(c, &(struct audit){ .action = AUDIT_WALL,
+	    .reason = c->words });
 	return 0;
 }
 
@@ -713,6 +766,8 @@ ctl_shutdown(struct ctl *c, char **argv)
 	int		 waited;
 
 	(void)argv;
+	/* Logged before anybody can see the flag and go. */
+	ctl_audit(c, &(struct audit){ .action = AUDIT_SHUTDOWN });
 	hub_lock(h);
 	listener = proc_alive(h->hdr->listener, h->hdr->lstart) ?
 	    h->hdr->listener : 0;
@@ -928,6 +983,7 @@ main(int argc, char **argv)
 	config_init(&c.cf);
 	log_setname("chatctl");
 	log_init(1, 0);
+	ctl_who(&c);
 	i = ctl_args(&c, argc, argv);
 	i += ban_option(&c, argc - i, argv + i);
 	cmd = ctl_find(argc - i, argv + i);

@@ -16,6 +16,7 @@
 #endif
 #include <unistd.h>
 
+#include "audit.h"
 #include "ban.h"
 #include "config.h"
 #include "duration.h"
@@ -571,6 +572,18 @@ cmd_leave(struct worker *w, char *args)
 	move_room(w, "lobby");
 }
 
+/* The audit line of a kick or ban done; range: of an address or range. */
+static void
+cmd_audit_kick(struct worker *w, const struct kick *k, int range)
+{
+	struct audit	a;
+
+	session_audit_kick(&a, k, range);
+	a.by = w->name;
+	a.from = w->addr;
+	audit_log(&a);
+}
+
 static void
 kick(struct worker *w, char *args, int ban, int64_t expires)
 {
@@ -595,11 +608,12 @@ kick(struct worker *w, char *args, int ban, int64_t expires)
 	case KICK_FULL:		/* session_ban's alone */
 		break;
 	}
-	log_info("%s %s %s (%s)%s", w->name, ban && !k.full ? "banned" :
-	    "kicked", k.name, k.addr, k.full ? "; the ban table is full" : "");
-	if (k.full)
+	cmd_audit_kick(w, &k, 0);
+	if (k.full) {
+		log_warnx("the ban table is full; %s was only kicked", k.name);
 		worker_reply(w, "! the ban table is full; %s was only kicked",
 		    k.name);
+	}
 }
 
 static void
@@ -657,8 +671,7 @@ ban_range(struct worker *w, char *args, int64_t expires)
 	default:
 		break;
 	}
-	log_info("%s banned %s (%zu %s kicked)", w->name, k.range, k.kicked,
-	    plural(k.kicked, "user", "users"));
+	cmd_audit_kick(w, &k, 1);
 }
 
 /*
@@ -721,7 +734,10 @@ cmd_unban(struct worker *w, char *args)
 		worker_reply(w, "! not banned: %s", args);
 		return;
 	}
-	log_info("%s unbanned %s", w->name, args);
+	/* The range as the ban table writes it, however it was typed. */
+	ban_range_format(&range, cover, sizeof(cover));
+	audit_log(&(struct audit){ .action = AUDIT_UNBAN, .target = cover,
+	    .by = w->name, .from = w->addr });
 	worker_reply(w, "* unbanned %s", args);
 }
 
@@ -766,15 +782,17 @@ cmd_oper(struct worker *w, char *args)
 	}
 	c = crypt(args, hash);
 	if (c == NULL || c[0] == '*' || !text_same_secret(c, hash)) {
-		log_warnx("wrong /oper password from %s (%s)", w->name,
-		    w->addr);
+		audit_log(&(struct audit){ .action = AUDIT_OPER_FAILED,
+		    .by = w->name, .from = w->addr,
+		    .reason = "wrong password" });
 		worker_hold(w, OPER_DELAY_MS, "! wrong password");
 		return;
 	}
 	hub_lock(w->hub);
 	atomic_store(&w->hub->slots[w->slot].op, 1);
 	hub_unlock(w->hub);
-	log_info("%s (%s) is now an operator", w->name, w->addr);
+	audit_log(&(struct audit){ .action = AUDIT_OPER, .by = w->name,
+	    .from = w->addr });
 	worker_reply(w, "* You are now an operator.");
 }
 

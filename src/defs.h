@@ -35,6 +35,8 @@
 #define BAN_REASON_MAX		200	/* bytes of a ban's reason kept */
 #define MOTD_MAX		4096	/* bytes of MOTD, as sent */
 #define OPER_DELAY_MS		1000	/* wait before "! wrong password" */
+#define AUDIT_LINE_MAX		512	/* bytes of an audit line, its NUL included */
+#define AUDIT_QUEUE_LEN		4	/* chatctl's audit lines waiting for the server */
 #define CHATD_MAX_LISTEN	16	/* -l addresses at most */
 #define CHATD_MAX_PROXY		16	/* --proxy-from ranges at most */
 #define PROXY_TIMEOUT_MS	5000	/* a trusted front end's PROXY header must come this soon */

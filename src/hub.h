@@ -145,6 +145,22 @@ struct net_server {
 	char		name[SERVER_NAME_MAX + 1];
 };
 
+/*
+ * chatctl's audit lines, waiting for a server process to log them
+ * (audit.c): a ring of AUDIT_QUEUE_LEN, written and taken under the
+ * lock. posted and logged count lines, and may be read without it.
+ */
+struct audit_entry {
+	int32_t		pri;	/* the syslog priority */
+	char		line[AUDIT_LINE_MAX];
+};
+
+struct audit_queue {
+	_Atomic uint64_t	posted;	/* lines ever queued */
+	_Atomic uint64_t	logged;	/* lines ever taken to be logged */
+	struct audit_entry	entry[AUDIT_QUEUE_LEN];
+};
+
 enum link_state {
 	LINK_NONE,	/* no --link */
 	LINK_CONNECTING,
@@ -202,6 +218,7 @@ struct hub_hdr {
 	struct ring_hdr		ring;
 	struct ban_index	banidx;
 	struct ban		bans[CHATD_MAX_BANS];
+	struct audit_queue	audit;
 };
 
 struct hub {

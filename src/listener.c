@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "config.h"
 #include "fault.h"
 #include "hub.h"
@@ -207,6 +208,7 @@ listener_hold_signals(int how)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);
 	if (sigprocmask(how, &set, NULL) == -1)
 		fatal("sigprocmask");
 }
@@ -231,7 +233,8 @@ listener_signals(void)
 	if (sigaction(SIGCHLD, &sa, NULL) == -1 ||
 	    sigaction(SIGTERM, &sa, NULL) == -1 ||
 	    sigaction(SIGINT, &sa, NULL) == -1 ||
-	    sigaction(SIGHUP, &sa, NULL) == -1)
+	    sigaction(SIGHUP, &sa, NULL) == -1 ||
+	    sigaction(SIGUSR2, &sa, NULL) == -1)
 		fatal("sigaction");
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)
@@ -662,6 +665,7 @@ listener_shutdown(struct hub *h, struct notifier *nt, struct children *c)
 	pid_t		pid;
 	int		waited, status;
 
+	audit_drain(h);
 	log_info("shutting down");
 	/* One more descriptor for the wake-ups below. */
 	if (spare_fd != -1)
@@ -785,6 +789,8 @@ listener_main(struct hub *h, struct config *cf, int *fds, int nfds)
 		}
 		listener_check_dir(h, &nt, &c);
 		orphans_check(h, &nt, &c);
+		/* chatctl's lines, at its SIGUSR2 or left by a dead listener. */
+		audit_drain(h);
 		listener_signalled(h, cf, &nt, &c);
 		link_start(h, cf, &nt, fds, nfds, &c);
 		for (i = 0; i < nfds; i++)

@@ -449,3 +449,27 @@ session_kill(struct hub *h, struct notifier *nt, const char *name,
 		notify_slot(nt, heir);
 	return 0;
 }
+
+/*
+ * The audit line of a kick or ban that was done (audit.h), but for who
+ * did it, which the caller adds: the user and its address, or the range
+ * for a ban of an address or range (session_ban), what a ban covers
+ * when it is more than the address (an IPv6 prefix), and its end.
+ */
+void
+session_audit_kick(struct audit *a, const struct kick *k, int range)
+{
+	memset(a, 0, sizeof(*a));
+	a->action = k->ban && !k->full ? AUDIT_BAN : AUDIT_KICK;
+	a->reason = k->reason;
+	if (range)
+		a->target = k->range;
+	else {
+		a->target = k->name;
+		a->target_addr = k->addr;
+		if (a->action == AUDIT_BAN && strcmp(k->range, k->addr) != 0)
+			a->range = k->range;
+	}
+	if (a->action == AUDIT_BAN)
+		a->until = k->expires;
+}

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "audit.h"
 #include "hub.h"
 #include "notify.h"
 
@@ -54,5 +55,6 @@ enum kick_result session_kick(struct hub *, struct notifier *, struct kick *,
 	    const char *, char *);
 enum kick_result session_ban(struct hub *, struct notifier *, struct kick *,
 	    const struct cidr *, char *);
+void	session_audit_kick(struct audit *, const struct kick *, int);
 
 #endif

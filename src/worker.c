@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "audit.h"
 #include "ban.h"
 #include "config.h"
 #include "fault.h"
@@ -100,7 +101,8 @@ worker_signals(void)
 		fatal("sigaction");
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) == -1 ||
-	    sigaction(SIGHUP, &sa, NULL) == -1)
+	    sigaction(SIGHUP, &sa, NULL) == -1 ||
+	    sigaction(SIGUSR2, &sa, NULL) == -1)
 		fatal("sigaction");
 	sa.sa_handler = SIG_DFL;
 	if (sigaction(SIGCHLD, &sa, NULL) == -1)
@@ -787,6 +789,9 @@ worker_main(struct hub *h, struct config *cf)
 	/* The client's bytes that came with a PROXY header. */
 	worker_feed(&w);
 	for (;;) {
+		/* No listener to log chatctl's actions: the first awake does. */
+		if (cf->inetd)
+			audit_drain(h);
 		/* A worker stopped alone is, to its room, a lost connection. */
 		if (stop_requested || atomic_load(&h->hdr->shutdown))
 			worker_exit(&w, "connection lost",

@@ -656,7 +656,7 @@ now_us() {
 	expect_eof first
 	expect alice "* first was kicked by alice"
 	barrier alice
-	grep -q ': alice (127\.0\.0\.1) is now an operator$' "$LOG"
+	grep -q ': audit: oper by alice (127\.0\.0\.1)$' "$LOG"
 }
 
 @test "/oper with a wrong password: ! wrong password after a second, logged" {
@@ -673,7 +673,9 @@ now_us() {
 		echo "answered after ${elapsed} us" >&2
 		return 1
 	}
-	grep -q ': wrong /oper password from alice (127\.0\.0\.1)$' "$LOG"
+	grep -q \
+	    ': audit: oper-failed by alice (127\.0\.0\.1): wrong password$' \
+	    "$LOG"
 	run ! grep -q wrongsecret "$LOG"
 	say alice "/bans"
 	expect alice "! permission denied: /bans is for the operator"

@@ -227,7 +227,7 @@ teardown() {
 	# User 50 sends /oper, a chat line and a command in one write.
 	probe send 50 '/oper wrong\nafter\n/barrier'
 	wait_for "$TIMEOUT" grep -q \
-	    ': wrong /oper password from u50 (127\.0\.0\.1)$' "$LOG"
+	    ': audit: oper-failed by u50 (127\.0\.0\.1): wrong password$' "$LOG"
 	# While it waits out OPER_DELAY_MS (1 s), user 0 says hello: half
 	# of that is plenty for everybody else.
 	probe send 0 hello
