@@ -64,6 +64,29 @@ start_chatd() {
 	}
 }
 
+# Starts chatd as start_chatd does, with JOURNAL_STREAM set as systemd
+# sets it for a service whose stderr is the journal: to the device and
+# inode of $LOG, or of the file $JOURNAL_FILE if set (a stream that is
+# not chatd's stderr), as printf formats it with $JOURNAL_WRAP if set
+# (a malformed value).
+start_chatd_journal() {
+	local stream
+	RUNDIR=$BATS_TEST_TMPDIR/run
+	LOG=$(mktemp "$BATS_TEST_TMPDIR/journal.XXXXXX.log")
+	INSTANCE=test$$.${BATS_TEST_NUMBER:-0}.$RANDOM
+	mkdir -p -m 700 "$RUNDIR"
+	stream=$(stat -c '%d:%i' "${JOURNAL_FILE:-$LOG}")
+	# shellcheck disable=SC2059 # the format is the caller's
+	stream=$(printf "${JOURNAL_WRAP:-%s}" "$stream")
+	JOURNAL_STREAM=$stream "$CHATD" -p 0 -l 127.0.0.1 -n "$INSTANCE" \
+	    --run-dir "$RUNDIR" "${CHATD_DEFAULTS[@]}" "$@" 2>>"$LOG" &
+	CHATD_PID=$!
+	wait_for "$TIMEOUT" logged_port || {
+		cat "$LOG" >&2
+		return 1
+	}
+}
+
 # The state of process $1 (R, S, T for stopped, Z for a zombie...) in
 # STATE; fails when there is no such process.
 proc_state() {
