@@ -207,26 +207,28 @@ audit_drain(struct hub *h)
 {
 	struct audit_queue	*q = &h->hdr->audit;
 	struct audit_entry	 e[AUDIT_QUEUE_LEN];
-	uint64_t		 from, to, lost = 0, i;
+	uint64_t		 to, n, lost = 0;
+	size_t			 i, count;
 
 	HUB_ASSERT_UNLOCKED();
 	if (atomic_load(&q->posted) == atomic_load(&q->logged))
 		return;
 	hub_lock(h);
-	from = atomic_load(&q->logged);
 	to = atomic_load(&q->posted);
-	if (to - from > AUDIT_QUEUE_LEN) {
-		lost = to - from - AUDIT_QUEUE_LEN;
-		from = to - AUDIT_QUEUE_LEN;
+	n = to - atomic_load(&q->logged);
+	if (n > AUDIT_QUEUE_LEN) {
+		lost = n - AUDIT_QUEUE_LEN;
+		n = AUDIT_QUEUE_LEN;
 	}
-	for (i = from; i < to; i++)
-		e[i - from] = q->entry[i % AUDIT_QUEUE_LEN];
+	count = (size_t)n;
+	for (i = 0; i < count; i++)
+		e[i] = q->entry[(to - count + i) % AUDIT_QUEUE_LEN];
 	atomic_store(&q->logged, to);
 	hub_unlock(h);
 	if (lost > 0)
 		log_warnx("audit: %llu lines of chatctl lost: no server "
 		    "process logged them in time", (unsigned long long)lost);
-	for (i = 0; i < to - from; i++) {
+	for (i = 0; i < count; i++) {
 		e[i].line[AUDIT_LINE_MAX - 1] = '\0';
 		audit_emit(e[i].pri, e[i].line);
 	}

@@ -16,12 +16,16 @@ bats_require_minimum_version 1.5.0
 setup() {
 	EXTRA_PIDS=()
 	STALE=
+	STOPPED=
 	# What chatctl says of whoever runs it: "USER, uid UID, pid ".
 	ME="$(id -un), uid $(id -u), pid "
 }
 
 teardown() {
 	local pid
+	if [ -n "$STOPPED" ]; then
+		kill -CONT "$STOPPED" 2>/dev/null || true
+	fi
 	for pid in "${EXTRA_PIDS[@]}"; do
 		stop_pid 5 "$pid"
 	done
@@ -204,6 +208,35 @@ audit_count() {
 	audit_count 2
 	# Every line of the log is one of the server's.
 	run ! grep -v '^chatd/[a-z]*\[[0-9]*\]: ' "$LOG"
+}
+
+@test "chatctl's lines wait for a stopped listener; past 4, the oldest are lost and counted" {
+	local n
+	start_chatd
+	login alice
+	kill -STOP "$CHATD_PID"
+	STOPPED=$CHATD_PID
+	for n in 1 2 3 4 5 6; do
+		ctl wall "wall $n"
+		expect alice "* wall $n"
+	done
+	audit_count 0
+	kill -CONT "$CHATD_PID"
+	STOPPED=
+	for n in 3 4 5 6; do
+		ctl_logged "audit: wall by chatctl" ": wall $n" \
+		    "listener\[$CHATD_PID"
+	done
+	logged "listener\[$CHATD_PID" \
+	    "audit: 2 lines of chatctl lost: no server process logged them in time"
+	run ! grep -q 'wall [12]$' "$LOG"
+	# The count first, then the rest in order.
+	[ "$(audit_lines | sed 's/, pid [0-9]*)/, pid P)/')" = \
+	    "audit: 2 lines of chatctl lost: no server process logged them in time
+audit: wall by chatctl (${ME}P): wall 3
+audit: wall by chatctl (${ME}P): wall 4
+audit: wall by chatctl (${ME}P): wall 5
+audit: wall by chatctl (${ME}P): wall 6" ]
 }
 
 # Starts chatd -i for one client over two FIFOs, as inetd would with a
