@@ -133,6 +133,72 @@ audit_count() {
 	audit_count 3
 }
 
+# Whether TIME (2025-06-01T14:00:00Z) is $2 seconds from the epoch
+# second $1, within 5 seconds.
+ends_in() {
+	local end
+	end=$(date -u -d "$3" +%s) || return 1
+	[ "$end" -ge $(($1 + $2 - 5)) ] && [ "$end" -le $(($1 + $2 + 5)) ] || {
+		echo "$3 is not $2 s after $(date -u -d "@$1")" >&2
+		return 1
+	}
+}
+
+# Whether the log has an audit line that starts with "$1 until TIME by ":
+# sets END to TIME.
+has_ban_end() {
+	END=$(audit_lines | grep -F -- "$1 until " |
+	    sed -n 's|.* until \([0-9TZ:-]*\) by .*|\1|p' | head -n 1)
+	[ -n "$END" ]
+}
+
+# Waits for the audit line of a ban that ends (see has_ban_end).
+ban_end() {
+	wait_for "$TIMEOUT" has_ban_end "$1" || {
+		cat "$LOG" >&2
+		return 1
+	}
+}
+
+@test "an operator's /ban -t and /ban RANGE: the range and when the ban ends" {
+	local now
+	start_chatd
+	login_all alice bob
+	now=$(date +%s)
+	say alice "/ban -t 2h bob for a while"
+	expect bob "! you were banned by alice (for a while)"
+	expect alice "* bob was banned by alice (for a while)"
+	ban_end "audit: ban bob (127.0.0.1)"
+	has_line 'worker\[[0-9]*' \
+	    "audit: ban bob (127.0.0.1) until $END by alice (127.0.0.1): for a while"
+	ends_in "$now" 7200 "$END"
+	say alice "/ban 10.1.2.3/8 spam"
+	expect alice "* banned 10.0.0.0/8"
+	logged 'worker\[[0-9]*' \
+	    "audit: ban 10.0.0.0/8 by alice (127.0.0.1): spam"
+	# An unban names the range as the table does, however typed.
+	say alice "/unban 10.9.9.9/8"
+	expect alice "* unbanned 10.9.9.9/8"
+	logged 'worker\[[0-9]*' "audit: unban 10.0.0.0/8 by alice (127.0.0.1)"
+	audit_count 3
+}
+
+@test "--ipv6-prefix: a ban of an IPv6 user says the prefix it covers" {
+	have_ipv6_loopback || skip "no IPv6 loopback (::1)"
+	start_chatd -l ::1 --ipv6-prefix 120
+	wait_for "$TIMEOUT" grep -q 'listening on ::1 port' "$LOG"
+	login first
+	connect6 bob
+	expect bob "* Welcome to chatd! 1 user online."
+	expect bob "Enter your name:"
+	say bob bob
+	expect bob "* Hello, bob! You are in lobby. Type /help for commands."
+	expect first "* bob joined lobby"
+	say first "/ban bob"
+	expect bob "! you were banned by first"
+	logged 'worker\[[0-9]*' "audit: ban bob (::1) in ::/120 by first (127.0.0.1)"
+}
+
 @test "/oper: the new operator at notice, a wrong password at warning" {
 	OPER_FILE=$BATS_TEST_TMPDIR/oper
 	printf '%s\n' "$OPER_HASH" >"$OPER_FILE"
@@ -155,6 +221,7 @@ audit_count() {
 }
 
 @test "chatctl's kick, ban, unban and wall: logged by the listener, naming the invoker" {
+	local now
 	start_chatd
 	login_all alice bob carol
 	ctl kick bob too "loud, again"
@@ -175,7 +242,13 @@ audit_count() {
 	expect alice "* the server restarts at noon"
 	ctl_logged "audit: wall by chatctl" ": the server restarts at noon" \
 	    "listener\[$CHATD_PID"
-	audit_count 4
+	now=$(date +%s)
+	ctl ban -t 1d 2001:db8::/32 "a whole network"
+	ban_end "audit: ban 2001:db8::/32"
+	ctl_logged "audit: ban 2001:db8::/32 until $END by chatctl" \
+	    ": a whole network" "listener\[$CHATD_PID"
+	ends_in "$now" 86400 "$END"
+	audit_count 5
 }
 
 @test "chatctl shutdown: logged before the listener shuts down" {

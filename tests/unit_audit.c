@@ -38,6 +38,17 @@ test_fields(void)
 	    .target_addr = "2001:db8::7", .by = "chatctl",
 	    .from = "root, uid 0, pid 42" }),
 	    "audit: ban bob (2001:db8::7) by chatctl (root, uid 0, pid 42)");
+	CHECK_LINE(&((struct audit){ .action = AUDIT_BAN, .target = "bob",
+	    .target_addr = "2001:db8::7", .range = "2001:db8::/64",
+	    .until = 1748786400, .by = "alice", .from = "192.0.2.1",
+	    .reason = "spam" }),
+	    "audit: ban bob (2001:db8::7) in 2001:db8::/64 until "
+	    "2025-06-01T14:00:00Z by alice (192.0.2.1): spam");
+	CHECK_LINE(&((struct audit){ .action = AUDIT_BAN,
+	    .target = "198.51.100.0/24", .until = 1, .by = "alice",
+	    .from = "192.0.2.1" }),
+	    "audit: ban 198.51.100.0/24 until 1970-01-01T00:00:01Z by alice "
+	    "(192.0.2.1)");
 	CHECK_LINE(&((struct audit){ .action = AUDIT_UNBAN,
 	    .target = "192.0.2.7", .by = "alice", .from = "192.0.2.1" }),
 	    "audit: unban 192.0.2.7 by alice (192.0.2.1)");
