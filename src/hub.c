@@ -87,7 +87,7 @@
 #include "log.h"
 
 #define HUB_MAGIC	0x6368617464687562ULL	/* "chatdhub" */
-#define HUB_VERSION	10
+#define HUB_VERSION	11
 
 static int	hub_repaired;
 static int	hub_depth;	/* 1 while this process holds the lock */
