@@ -32,11 +32,6 @@ teardown() {
 	assert_no_sanitizer_report
 }
 
-ctl() {
-	run --separate-stderr timeout 30 "$CHATCTL" -n "$INSTANCE" \
-	    --run-dir "$RUNDIR" "$@"
-}
-
 # Whether something listens on TCP port $1 of 127.0.0.1.
 listening() {
 	ss -Htln "( sport = :$1 )" | grep -q .

@@ -42,11 +42,6 @@ teardown() {
 }
 
 # chatctl on this test's instance: $status, $output (stdout), $stderr.
-ctl() {
-	run --separate-stderr timeout 30 "$CHATCTL" -n "$INSTANCE" \
-	    --run-dir "$RUNDIR" "$@"
-}
-
 # The last chatctl succeeded and said nothing at all.
 assert_quiet_success() {
 	if [ "$status" -ne 0 ] || [ -n "$output" ] || [ -n "$stderr" ]; then

@@ -20,11 +20,6 @@ teardown() {
 	assert_no_sanitizer_report
 }
 
-ctl() {
-	run --separate-stderr timeout 30 "$CHATCTL" -n "$INSTANCE" \
-	    --run-dir "$RUNDIR" "$@"
-}
-
 # Runs a command as the user nobody.
 as_nobody() {
 	setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups \

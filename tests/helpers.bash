@@ -401,6 +401,19 @@ assert_fields() {
 
 # Starts tests/brokenchat, a server that damages delivery on purpose,
 # in place of chatd: sets CHATD_PID, LOG and PORT.
+# chatctl on the test's instance, under bats' run (stdout in $output,
+# stderr in $stderr).
+ctl() {
+	run --separate-stderr timeout 30 "$CHATCTL" -n "$INSTANCE" \
+	    --run-dir "$RUNDIR" "$@"
+}
+
+# The address chatctl shows for user $1.
+address_of() {
+	"$CHATCTL" -n "$INSTANCE" --run-dir "$RUNDIR" -H users |
+	    awk -F'\t' -v n="$1" '$1 == n { print $3 }'
+}
+
 start_broken() {
 	LOG=$BATS_TEST_TMPDIR/brokenchat.log
 	"$TESTBIN/brokenchat" "$@" 2>"$LOG" &

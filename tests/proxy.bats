@@ -17,16 +17,6 @@ V2_4="${SIG}"'\x21\x11\x00\x0c\xcb\x00\x71\x09\xc0\x00\x02\x01\xc8\x22\x24\xe3'
 V2_6="${SIG}"'\x21\x21\x00\x24\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x07'
 V2_6+='\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01\x00\x50\x24\xe3'
 
-ctl() {
-	run "$CHATCTL" -n "$INSTANCE" --run-dir "$RUNDIR" "$@"
-}
-
-# The address chatctl shows for user $1.
-address_of() {
-	"$CHATCTL" -n "$INSTANCE" --run-dir "$RUNDIR" -H users |
-	    awk -F'\t' -v n="$1" '$1 == n { print $3 }'
-}
-
 # A v1 header for a TCP4 client at $1 (port $2, default 51234).
 v1() {
 	printf 'PROXY TCP4 %s 192.0.2.1 %s 9443\\r\\n' "$1" "${2:-51234}"

@@ -15,16 +15,6 @@ declare -gA VIA		# client name: the port of its TLS bridge
 BRIDGES=()		# the bridges' pids
 FRONT_PID=
 
-ctl() {
-	run "$CHATCTL" -n "$INSTANCE" --run-dir "$RUNDIR" "$@"
-}
-
-# The address chatctl shows for user $1.
-address_of() {
-	"$CHATCTL" -n "$INSTANCE" --run-dir "$RUNDIR" -H users |
-	    awk -F'\t' -v n="$1" '$1 == n { print $3 }'
-}
-
 # As helpers.bash connects, but through client $1's TLS bridge if any.
 connect() {
 	local fd
