@@ -187,18 +187,19 @@ enum lb_event
 linebuf_feed(struct linebuf *lb, const unsigned char *in, size_t n,
     size_t *used, const unsigned char **line, size_t *linelen)
 {
+	enum lb_event	ev = LB_MORE;
 	size_t		i;
 	unsigned char	c;
 
 	*line = NULL;
 	*linelen = 0;
 	lb->request = LB_REQ_NONE;
-	for (i = 0; i < n; i++) {
+	/* An event ends the loop just after the byte that caused it. */
+	for (i = 0; i < n && ev == LB_MORE; i++) {
 		c = in[i];
-		*used = i + 1;
 		if (lb->discard) {
 			if (linebuf_discard(lb, c))
-				return (LB_TELNET);
+				ev = LB_TELNET;
 			continue;
 		}
 		/*
@@ -211,22 +212,24 @@ linebuf_feed(struct linebuf *lb, const unsigned char *in, size_t n,
 			*line = lb->buf;
 			*linelen = lb->len;
 			linebuf_reset(lb);
-			return (LB_LINE);
+			ev = LB_LINE;
+			continue;
 		}
 		/* Reported at once, since the client may never send an LF. */
 		if (lb->raw >= lb->max) {
 			linebuf_overflow(lb, c);
-			return (LB_TOO_LONG);
+			ev = LB_TOO_LONG;
+			continue;
 		}
 		lb->raw++;
 		/* len <= raw <= max, the check only guards a damaged struct. */
 		if (linebuf_telnet(lb, c) && lb->len < lb->max)
 			lb->buf[lb->len++] = c;
 		if (lb->request != LB_REQ_NONE)
-			return (LB_TELNET);
+			ev = LB_TELNET;
 	}
-	*used = n;
-	return (LB_MORE);
+	*used = i;
+	return (ev);
 }
 
 /*
