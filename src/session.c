@@ -365,56 +365,48 @@ enum kick_result
 session_ban(struct hub *h, struct notifier *nt, struct kick *k,
     const struct cidr *range, char *text)
 {
-	struct slot	*s;
-	int		*who, *heirs;
-	uint32_t	*rooms, i, hwm;
-	size_t		 n = 0, j;
+	struct banned {
+		int		slot, heir;
+		uint32_t	room;
+	}			*list;
+	struct slot		*s;
+	enum kick_result	 r = KICK_OK;
+	uint32_t		 i, hwm;
+	size_t			 n = 0, j;
 
 	HUB_ASSERT_UNLOCKED();
-	if ((who = calloc(h->hdr->nslots, sizeof(*who))) == NULL ||
-	    (heirs = calloc(h->hdr->nslots, sizeof(*heirs))) == NULL ||
-	    (rooms = calloc(h->hdr->nslots, sizeof(*rooms))) == NULL)
+	if ((list = calloc(h->hdr->nslots, sizeof(*list))) == NULL)
 		fatal("calloc");
 	ban_range_format(range, k->range, sizeof(k->range));
 	hub_lock(h);
-	if (k->slot >= 0 && cidr_contains(range, &h->slots[k->slot].ip)) {
-		hub_unlock(h);
-		free(who);
-		free(heirs);
-		free(rooms);
-		return KICK_SELF;
-	}
-	if (ban_add_locked(h, range, "", k->reason != NULL ? k->reason : "",
-	    k->expires) == -1) {
-		hub_unlock(h);
-		free(who);
-		free(heirs);
-		free(rooms);
-		return KICK_FULL;
-	}
+	if (k->slot >= 0 && cidr_contains(range, &h->slots[k->slot].ip))
+		r = KICK_SELF;
+	else if (ban_add_locked(h, range, "", k->reason != NULL ? k->reason :
+	    "", k->expires) == -1)
+		r = KICK_FULL;
 	hwm = atomic_load(&h->hdr->hwm);
-	for (i = 0; i < hwm && i < h->hdr->nslots; i++) {
+	for (i = 0; r == KICK_OK && i < hwm && i < h->hdr->nslots; i++) {
 		s = &h->slots[i];
 		if (atomic_load(&s->state) != SLOT_ACTIVE ||
 		    !cidr_contains(range, &s->ip))
 			continue;
-		who[n] = (int)i;
-		heirs[n] = kick_locked(h, k, (int)i, "banned", text, &rooms[n]);
+		list[n].slot = (int)i;
+		list[n].heir = kick_locked(h, k, (int)i, "banned", text,
+		    &list[n].room);
 		n++;
 	}
 	/* The kicker's answer comes after the notices, in the log's order. */
-	if (k->slot >= 0)
+	if (r == KICK_OK && k->slot >= 0)
 		post_to(h, REC_DIRECT, k->slot, text, text_format(text,
 		    RECORD_TEXT_MAX, "* banned %s", k->range));
 	hub_unlock(h);
 	for (j = 0; j < n; j++)
-		kick_notify(nt, who[j], rooms[j], heirs[j]);
-	notify_link(nt);
+		kick_notify(nt, list[j].slot, list[j].room, list[j].heir);
+	if (r == KICK_OK)
+		notify_link(nt);
 	k->kicked = n;
-	free(who);
-	free(heirs);
-	free(rooms);
-	return KICK_OK;
+	free(list);
+	return r;
 }
 
 /*
