@@ -885,8 +885,7 @@ ban_option(struct ctl *c, int argc, char **argv)
 	}
 	if ((why = duration_parse(argv[2], CHATD_BAN_SECS_MAX,
 	    &secs)) != NULL)
-		usage_error("bad duration: %s (%s; e.g. 90s, 30m, 12h, 7d, "
-		    "2w or 1h30m, at most " CHATD_STR(CHATD_BAN_DAYS_MAX) "d)",
+		usage_error("bad duration: %s (%s; " CHATD_BAN_DURATIONS ")",
 		    argv[2], why);
 	c->expires = (int64_t)time(NULL) + (int64_t)secs;
 	/* "ban" moves up over "-t DURATION". */

@@ -696,9 +696,8 @@ cmd_ban(struct worker *w, char *args)
 		}
 		if ((why = duration_parse(rest, CHATD_BAN_SECS_MAX,
 		    &secs)) != NULL) {
-			worker_reply(w, "! bad duration: %s (%s; e.g. 90s, 30m, "
-			    "12h, 7d, 2w or 1h30m, at most "
-			    CHATD_STR(CHATD_BAN_DAYS_MAX) "d)", rest, why);
+			worker_reply(w, "! bad duration: %s (%s; "
+			    CHATD_BAN_DURATIONS ")", rest, why);
 			return;
 		}
 		expires = (int64_t)time(NULL) + (int64_t)secs;

@@ -31,6 +31,9 @@
 #define CHATD_MAX_BANS		4096	/* bans remembered at once */
 #define CHATD_BAN_DAYS_MAX	3650	/* longest ban -t DURATION, in days */
 #define CHATD_BAN_SECS_MAX	(CHATD_BAN_DAYS_MAX * 86400L)	/* the same in seconds */
+/* What a bad ban duration's message suggests, in cmd.c and chatctl.c. */
+#define CHATD_BAN_DURATIONS	"e.g. 90s, 30m, 12h, 7d, 2w or 1h30m, at most " \
+	CHATD_STR(CHATD_BAN_DAYS_MAX) "d"
 #define CHATD_IPV6_PREFIX	64	/* --ipv6-prefix: bits of an IPv6 address one ban, one limit covers */
 #define BAN_REASON_MAX		200	/* bytes of a ban's reason kept */
 #define MOTD_MAX		4096	/* bytes of MOTD, as sent */
