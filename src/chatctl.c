@@ -37,6 +37,7 @@
 #include "duration.h"
 #include "hub.h"
 #include "log.h"
+#include "room.h"
 #include "session.h"
 #include "notify.h"
 #include "state.h"
@@ -106,6 +107,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 #define NCTL_CMDS	(sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
 
 static const struct option longopts[] = {
+	{ "config",	required_argument, NULL, 'f' },
 	{ "instance",	required_argument, NULL, 'n' },
 	{ "port",	required_argument, NULL, 'p' },
 	{ "run-dir",	required_argument, NULL, 'r' },
@@ -135,11 +137,16 @@ usage(FILE *fp)
 	size_t	i;
 	int	n;
 
-	fprintf(fp, "usage: chatctl [-HhV] [-n instance | -p port] "
+	fprintf(fp, "usage: chatctl [-HhV] [-f file] [-n instance | -p port] "
 	    "[--run-dir=dir] command [arg ...]\n"
+	    "  -f, --config=FILE    chatd's settings file, for its instance, "
+	    "port and run-dir\n"
+	    "                       (default: %s if it exists)\n"
 	    "  -n, --instance=NAME  the instance (default: the port, 9000)\n"
 	    "  -p, --port=PORT      the instance named after PORT\n"
-	    "      --run-dir=DIR    where the instance's pipes live\n"
+	    "      --run-dir=DIR    where the instance's pipes live\n",
+	    CHATD_CONFIG_FILE);
+	fprintf(fp,
 	    "  -H, --no-header      leave out the header line\n"
 	    "  -V, --version        print the version and exit\n"
 	    "  -h, --help           print this summary and exit\n"
@@ -307,9 +314,7 @@ status_copy(struct ctl *c, struct status *st)
 		st->wakeups += atomic_load(&h->slots[i].wakeups);
 		st->lines += atomic_load(&h->slots[i].lines);
 	}
-	for (i = 0; i < h->hdr->nrooms; i++)
-		if (h->rooms[i].used)
-			st->rooms++;
+	st->rooms = room_count_locked(h);
 	st->bans = ban_count_locked(h, time(NULL));
 	st->link = atomic_load(&h->hdr->link.state);
 	st->link_since = h->hdr->link.since;
@@ -810,18 +815,61 @@ set_port(const char *s, char *inst, size_t len)
 	snprintf(inst, len, "%lu", v);
 }
 
+/* A bad line of the configuration file, on stderr. */
+static void
+report_file(const char *msg, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "%schatctl: %s\n", log_pritag(LOG_ERR), msg);
+}
+
+/*
+ * Where the instance is when the command line does not say: the
+ * instance, port and run-dir of chatd's configuration file (-f, or by
+ * default CHATD_CONFIG_FILE if it exists), as chatd reads them. A -n
+ * or -p given wins over both the file's instance and port.
+ */
+static void
+ctl_where(struct ctl *c, const char *file, const char *port)
+{
+	struct config	 fc;
+	const char	*path = file != NULL ? file : CHATD_CONFIG_FILE;
+
+	config_init(&fc);
+	if (config_where(&fc, path, file == NULL, report_file, NULL) > 0)
+		exit(EX_CONFIG);
+	if (c->cf.instance[0] == '\0' && port[0] != '\0')
+		snprintf(c->cf.instance, sizeof(c->cf.instance), "%s", port);
+	else if (c->cf.instance[0] == '\0' && fc.instance[0] != '\0')
+		memcpy(c->cf.instance, fc.instance, sizeof(c->cf.instance));
+	else if (c->cf.instance[0] == '\0' && fc.port_opt == 0)
+		die(EX_CONFIG, "%s: with port 0 the instance is named after "
+		    "the port chatd picks: name it with -n", path);
+	else if (c->cf.instance[0] == '\0')
+		snprintf(c->cf.instance, sizeof(c->cf.instance), "%u",
+		    (unsigned)fc.port_opt);
+	if (c->cf.rundir[0] == '\0' && fc.rundir[0] != '\0')
+		memcpy(c->cf.rundir, fc.rundir, sizeof(c->cf.rundir));
+	if (c->cf.rundir[0] == '\0')
+		config_default_rundir(&c->cf);
+}
+
 /* Parses the options; returns the index of the command in argv. */
 static int
 ctl_args(struct ctl *c, int argc, char **argv)
 {
-	char	port[16] = "", why[CONFIG_WHY_MAX];
-	int	ch;
+	char	 port[16] = "", why[CONFIG_WHY_MAX];
+	char	*file = NULL;
+	int	 ch;
 
 	opterr = 0;
 	/* "+": the command's own words may start with a dash. */
-	while ((ch = getopt_long(argc, argv, "+:Hhn:p:V", longopts, NULL)) !=
-	    -1) {
+	while ((ch = getopt_long(argc, argv, "+:f:Hhn:p:V", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
+		case 'f':
+			file = optarg;
+			break;
 		case 'H':
 			c->header = 0;
 			break;
@@ -853,12 +901,7 @@ ctl_args(struct ctl *c, int argc, char **argv)
 			usage_error("unknown option %s", argv[optind - 1]);
 		}
 	}
-	/* As in chatd, a named instance wins over the port's name. */
-	if (c->cf.instance[0] == '\0')
-		snprintf(c->cf.instance, sizeof(c->cf.instance), "%s",
-		    port[0] != '\0' ? port : "9000");
-	if (c->cf.rundir[0] == '\0')
-		config_default_rundir(&c->cf);
+	ctl_where(c, file, port);
 	if (optind == argc)
 		usage_error("no command");
 	return optind;

@@ -39,7 +39,7 @@ static const char usage_text[] =
 "  -l, --listen=ADDR          address to bind, repeatable (default: all)\n"
 "  -i, --inetd                serve the connection on stdin/stdout\n"
 "  -d, --daemon               detach, write the pid file, log to syslog\n"
-"  -f, --config=FILE          read settings from FILE\n"
+"  -f, --config=FILE          read settings from FILE (/dev/null: none)\n"
 "  -t, --check-config         check the settings and the file, then exit\n"
 "  -n, --instance=NAME        shared segment and run directory name\n"
 "  -u, --user=USER            after binding, run as USER and its group\n"
@@ -173,6 +173,7 @@ struct cfparse {
 	const char	 *file;		/* NULL: the command line */
 	unsigned	  line;		/* the file's line; 0: none yet */
 	int		  no_files;	/* open no file a setting names */
+	int		  where_only;	/* apply instance, port, run-dir alone */
 	unsigned	  errors;	/* refusals reported */
 	config_report_fn *report;	/* told of each */
 	void		 *arg;		/* its argument */
@@ -754,13 +755,24 @@ file_value(struct cfparse *p, const struct option *o, const char *value)
 	return set_flag(p->cf, o->val, on);
 }
 
+/* The settings that say where an instance is, which chatctl reads. */
+static int
+where_setting(int ch)
+{
+	return ch == 'n' || ch == 'p' || ch == OPT_RUNDIR;
+}
+
 /* Applies "name = value" from a file, or reports why not. */
 static void
 file_setting(struct cfparse *p, const char *name, const char *value)
 {
 	const struct option	*o;
 
-	if ((o = option_named(name)) == NULL)
+	o = option_named(name);
+	/* The rest is chatd's to check (chatd -t), not chatctl's. */
+	if (p->where_only && (o == NULL || !where_setting(o->val)))
+		return;
+	if (o == NULL)
 		complain(p, NULL, "unknown setting '%s'", name);
 	else if (file_forbidden(o->val))
 		complain(p, NULL, "'%s' cannot be set in a configuration file",
@@ -875,14 +887,42 @@ config_parse(struct config *cf, FILE *fp, const char *name,
 	return p.errors;
 }
 
+/*
+ * For chatctl(8): the settings of a configuration file that say where
+ * the instance is (instance, port, run-dir), into cf; the others are
+ * chatd's to check. A file that does not exist is no error if it is
+ * optional (chatctl's default). Returns how many bad lines were
+ * reported.
+ */
+unsigned
+config_where(struct config *cf, const char *path, int optional,
+    config_report_fn *report, void *arg)
+{
+	struct cfparse	p = { .cf = cf, .where_only = 1, .report = report,
+			      .arg = arg };
+	struct stat	st;
+
+	if (optional && lstat(path, &st) == -1 && errno == ENOENT)
+		return 0;
+	config_file(&p, path);
+	return p.errors;
+}
+
+/* The file chatd reads with no -f, for -h; NULL: none. */
+static const char	*default_file;
+
 /* -V and -h: they answer and end chatd. */
 static void __attribute__((noreturn))
 act(int ch)
 {
 	if (ch == 'V')
 		printf("chatd %s\n", PACKAGE_VERSION);
-	else
+	else {
 		fputs(usage_text, stdout);
+		if (default_file != NULL)
+			printf("With no -f, settings are read from %s if it "
+			    "exists.\n", default_file);
+	}
 	exit(0);
 }
 
@@ -979,26 +1019,51 @@ report_reload(const char *msg, void *arg)
 }
 
 /*
+ * The file chatd reads with no -f: deffile (absolute) if there is
+ * anything at that path, even a file it cannot read, which is then an
+ * error like any bad -f; else none.
+ */
+static int
+config_default_file(struct config *cf, const char *deffile)
+{
+	struct stat	st;
+	int		n;
+
+	if (deffile == NULL || deffile[0] != '/' ||
+	    (lstat(deffile, &st) == -1 && errno == ENOENT))
+		return 0;
+	n = snprintf(cf->config_file, sizeof(cf->config_file), "%s", deffile);
+	if (n < 0 || (size_t)n >= sizeof(cf->config_file))
+		fatalx("bug: default configuration file path too long");
+	return 1;
+}
+
+/*
  * The command line alone first, which names the file and must be right
  * whatever the file says; then the file and the command line again.
+ * With no -f, deffile (chatd(8), FILES) if it exists; it is kept as
+ * the file SIGHUP reads again.
  */
 void
-config_args(struct config *cf, int argc, char **argv)
+config_args(struct config *cf, int argc, char **argv, const char *deffile)
 {
 	char	file[PATH_MAX];
 	int	status;
 
 	cf->cl.argc = argc;
 	cf->cl.argv = argv;
+	default_file = deffile;
 	if (getcwd(cf->cl.cwd, sizeof(cf->cl.cwd)) == NULL)
 		cf->cl.cwd[0] = '\0';	/* asked again for a relative path */
 	if ((status = config_build(cf, NULL, report_stderr)) != 0)
 		exit(status);
-	if (cf->config_file[0] == '\0')
+	if (cf->config_file[0] == '\0' &&
+	    !config_default_file(cf, deffile))
 		return;
 	snprintf(file, sizeof(file), "%s", cf->config_file);
 	if ((status = config_build(cf, file, report_stderr)) != 0)
 		exit(status);
+	memcpy(cf->config_file, file, sizeof(cf->config_file));
 }
 
 /* Names the settings that differ and only a restart would apply. */

@@ -94,9 +94,11 @@ struct config {
 typedef void	config_report_fn(const char *, void *);
 
 void	config_init(struct config *);
-void	config_args(struct config *, int, char **);
+void	config_args(struct config *, int, char **, const char *);
 int	config_reload(struct config *);
 unsigned config_parse(struct config *, FILE *, const char *,
+	    config_report_fn *, void *);
+unsigned config_where(struct config *, const char *, int,
 	    config_report_fn *, void *);
 int	config_motd(struct live *, FILE *);
 void	config_default_rundir(struct config *);

@@ -71,6 +71,8 @@
 #define SHUTDOWN_GRACE_MS	5000	/* time workers get to say goodbye */
 #define ACCEPT_PAUSE_MS		100	/* no accepting after an error that would repeat */
 #define RUNDIR_CHECK_MS		1000	/* the listener checks its run directory */
+#define STATUS_EVERY_MS		1000	/* the listener tells the service manager its counts */
+#define SDNOTIFY_MSG_MAX	512	/* a state sent to the service manager, bytes */
 #define ORPHAN_CHECK_MS		500	/* how often a new listener looks at a dead one's workers */
 #define ORPHAN_CHECK_BATCH	1024	/* of which it looks at this many at most */
 #define CTL_SHUTDOWN_WAIT_MS	10000	/* chatctl shutdown waits for the end */

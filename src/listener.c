@@ -31,12 +31,16 @@
 #include "link.h"
 #include "pidfile.h"
 #include "proctitle.h"
+#include "room.h"
+#include "sdnotify.h"
+#include "text.h"
 #include "worker.h"
 
 static int	sigpipe_fds[2] = { -1, -1 };
 static int	op_handover = 1;	/* --oper-first-user */
 static int	spare_fd = -1;		/* given up to refuse a client, out of fds */
 static int64_t	paused_until;		/* no accepting before, in now_ms() */
+static int64_t	watchdog_next;		/* the next "WATCHDOG=1", in now_ms() */
 
 /*
  * Why new connections are being refused (NULL: they are not) and how
@@ -667,6 +671,7 @@ listener_shutdown(struct hub *h, struct notifier *nt, struct children *c)
 
 	audit_drain(h);
 	log_info("shutting down");
+	sdnotify("STOPPING=1\nSTATUS=shutting down");
 	/* One more descriptor for the wake-ups below. */
 	if (spare_fd != -1)
 		close(spare_fd);
@@ -705,27 +710,74 @@ listener_shutdown(struct hub *h, struct notifier *nt, struct children *c)
 	exit(0);
 }
 
-/* SIGHUP: new live settings for every worker, new and old. */
+/*
+ * What the service manager shows of us (systemctl status): the users
+ * and rooms, at most every STATUS_EVERY_MS and only when they changed,
+ * since the rooms are counted under the lock; now if force.
+ */
 static void
-listener_reload(struct hub *h, struct config *cf)
+listener_status(struct hub *h, int force)
 {
-	if (config_reload(cf) == -1)
+	static size_t	users = SIZE_MAX, rooms = SIZE_MAX;
+	static int64_t	next;
+	size_t		u, r;
+
+	if (!force && now_ms() < next)
 		return;
-	log_setverbose(cf->live.verbose);
-	op_handover = cf->live.oper_first_user;
-	cf->livegen = hub_publish(h, &cf->live);
-	log_info("SIGHUP: settings re-read");
+	next = now_ms() + STATUS_EVERY_MS;
+	u = hub_users(h, RING_ALLROOMS);
+	hub_lock(h);
+	r = room_count_locked(h);
+	hub_unlock(h);
+	if (!force && u == users && r == rooms)
+		return;
+	users = u;
+	rooms = r;
+	sdnotify("STATUS=%zu %s, %zu %s", u, plural(u, "user", "users"), r,
+	    plural(r, "room", "rooms"));
+}
+
+/* "WATCHDOG=1" every half of the service manager's interval. */
+static void
+listener_watchdog(void)
+{
+	int64_t	every = sdnotify_watchdog_ms();
+
+	if (every == 0 || now_ms() < watchdog_next)
+		return;
+	sdnotify("WATCHDOG=1");
+	watchdog_next = now_ms() + every;
 }
 
 /*
- * How long poll may wait: until the next look at the run directory, or
- * the end of a pause in accepting, during which the listening sockets
- * are not watched.
+ * SIGHUP: new live settings for every worker, new and old. The service
+ * manager hears that we reload (systemctl reload waits for the READY=1
+ * after it), whether the file was good or not.
+ */
+static void
+listener_reload(struct hub *h, struct config *cf)
+{
+	sdnotify("RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)sdnotify_monotonic_usec());
+	if (config_reload(cf) == 0) {
+		log_setverbose(cf->live.verbose);
+		op_handover = cf->live.oper_first_user;
+		cf->livegen = hub_publish(h, &cf->live);
+		log_info("SIGHUP: settings re-read");
+	}
+	sdnotify("READY=1");
+	listener_status(h, 1);
+}
+
+/*
+ * How long poll may wait: until the next look at the run directory, the
+ * next start of the link process or watchdog ping, or the end of a pause
+ * in accepting, during which the listening sockets are not watched.
  */
 static int
 listener_timeout(struct pollfd *pfd, int nfds)
 {
-	int64_t	left = paused_until - now_ms(), link;
+	int64_t	left = paused_until - now_ms(), link, dog;
 	int	i;
 
 	for (i = 0; i < nfds; i++)
@@ -734,6 +786,11 @@ listener_timeout(struct pollfd *pfd, int nfds)
 		link = linkp.again - now_ms();
 		if (left <= 0 || link < left)
 			left = link < 1 ? 1 : link;
+	}
+	if (sdnotify_watchdog_ms() > 0) {
+		dog = watchdog_next - now_ms();
+		if (left <= 0 || dog < left)
+			left = dog < 1 ? 1 : dog;
 	}
 	return left > 0 && left < RUNDIR_CHECK_MS ? (int)left :
 	    RUNDIR_CHECK_MS;
@@ -777,6 +834,10 @@ listener_main(struct hub *h, struct config *cf, int *fds, int nfds)
 	pfd[nfds].events = POLLIN;
 	link_start(h, cf, &nt, fds, nfds, &c);
 	spare_open();
+	/* The sockets listen and the segment is made: we serve. */
+	sdnotify("READY=1");
+	listener_status(h, 1);
+	listener_watchdog();
 	for (;;) {
 		timeout = listener_timeout(pfd, nfds);
 		/* Orphans send no SIGCHLD: look at them now and then. */
@@ -787,6 +848,7 @@ listener_main(struct hub *h, struct config *cf, int *fds, int nfds)
 				continue;
 			fatal("poll");
 		}
+		listener_watchdog();
 		listener_check_dir(h, &nt, &c);
 		orphans_check(h, &nt, &c);
 		/* chatctl's lines, at its SIGUSR2 or left by a dead listener. */
@@ -797,5 +859,6 @@ listener_main(struct hub *h, struct config *cf, int *fds, int nfds)
 			if (pfd[i].revents & POLLIN)
 				listener_accept(h, cf, &nt, fds[i], fds, nfds,
 				    &c);
+		listener_status(h, 0);
 	}
 }

@@ -30,6 +30,7 @@
 #include "pidfile.h"
 #include "priv.h"
 #include "proctitle.h"
+#include "sdnotify.h"
 #include "state.h"
 #include "worker.h"
 
@@ -136,6 +137,8 @@ standalone(struct config *cf)
 	int		fds[2 * CHATD_MAX_LISTEN], nfds;
 
 	role_begin(cf, "listener");
+	/* Before -d forks: the starter's environment names the manager. */
+	sdnotify_init();
 	/*
 	 * A SIGTERM between binding and the listener's handlers would kill
 	 * us with the segment made: hold it until listener_main is ready.
@@ -176,7 +179,7 @@ main(int argc, char **argv)
 	proctitle_init("chatd", argc, argv);
 	fault_init();
 	config_init(&cf);
-	config_args(&cf, argc, argv);
+	config_args(&cf, argc, argv, CHATD_CONFIG_FILE);
 	if (cf.check) {
 		printf("chatd: settings OK\n");
 		exit(0);

@@ -97,6 +97,20 @@ room_left_locked(struct hub *h, uint32_t r)
 		h->rooms[r].lastleft = ++h->hdr->roomseq;
 }
 
+/* The rooms remembered, lobby included: for chatctl status and STATUS=. */
+size_t
+room_count_locked(const struct hub *h)
+{
+	size_t		n = 0;
+	uint32_t	i;
+
+	HUB_ASSERT_LOCKED();
+	for (i = 0; i < h->hdr->nrooms; i++)
+		if (h->rooms[i].used)
+			n++;
+	return n;
+}
+
 static struct hist_entry *
 hist_entry(const struct hub *h, uint32_t r, uint64_t i)
 {

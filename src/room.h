@@ -28,6 +28,7 @@ struct history {
 int		 room_find_locked(const struct hub *, const char *);
 int		 room_make_locked(struct hub *, const char *);
 void		 room_left_locked(struct hub *, uint32_t);
+size_t		 room_count_locked(const struct hub *);
 void		 room_history_add_locked(struct hub *, uint32_t, int64_t,
 		    int, const char *, size_t);
 void		 room_history_copy_locked(const struct hub *, uint32_t,

@@ -138,7 +138,7 @@ expect_refused() {
 	RUNDIR=$BATS_TEST_TMPDIR/none
 	run --separate-stderr "$CHATCTL" -h
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} == "usage: chatctl [-HhV] [-n instance | -p port] [--run-dir=dir] command [arg ...]" ]]
+	[[ ${lines[0]} == "usage: chatctl [-HhV] [-f file] [-n instance | -p port] [--run-dir=dir] command [arg ...]" ]]
 	[[ $output == *"  kick NAME [REASON]   disconnect NAME"* ]]
 	[[ $output == *"  shutdown             stop the server"* ]]
 	run --separate-stderr "$CHATCTL" --help
@@ -701,4 +701,51 @@ inetd_say() {
 	    --clear-groups "$CHATCTL" -n "$INSTANCE" --run-dir "$RUNDIR" status
 	[ "$status" -eq 69 ]
 	[[ $stderr == "chatctl: cannot open $RUNDIR/$INSTANCE: Permission denied" ]]
+}
+
+# chatctl -f FILE: where the instance is, from chatd's own file.
+@test "chatctl -f FILE finds the instance by the file's instance and run-dir" {
+	local conf=$BATS_TEST_TMPDIR/chatd.conf
+	start_chatd
+	login alice
+	# The other settings are chatd's to check, even unknown ones.
+	printf '%s\n' "instance = $INSTANCE" "run-dir = $RUNDIR" \
+	    'history = 5' 'oper-password-file = /nonexistent' 'nosuch = 1' \
+	    >"$conf"
+	run --separate-stderr "$CHATCTL" -f "$conf" -H users
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == "alice${T}lobby${T}"* ]]
+	# The command line wins: -n over the file's instance.
+	run --separate-stderr "$CHATCTL" -f "$conf" -n "other$$" -H users
+	[ "$status" -eq 69 ]
+	[[ $stderr == *"other$$"* ]]
+}
+
+@test "chatctl -f FILE: the instance named after the file's port" {
+	local conf=$BATS_TEST_TMPDIR/chatd.conf port
+	port=$((20000 + RANDOM % 10000))
+	INSTANCE=$port
+	RUNDIR=$BATS_TEST_TMPDIR/run
+	mkdir -p -m 700 "$RUNDIR"
+	"$CHATD" -p 0 -l 127.0.0.1 -n "$port" --run-dir "$RUNDIR" -v \
+	    2>"$BATS_TEST_TMPDIR/chatd.log" &
+	CHATD_PID=$!
+	LOG=$BATS_TEST_TMPDIR/chatd.log
+	wait_for "$TIMEOUT" logged_port
+	printf '%s\n' "port = $port" "run-dir = $RUNDIR" >"$conf"
+	run --separate-stderr "$CHATCTL" -f "$conf" -H status
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "instance${T}$port" ]
+}
+
+@test "chatctl -f FILE: a bad or missing file, or port 0, is exit 78" {
+	local conf=$BATS_TEST_TMPDIR/chatd.conf
+	run --separate-stderr "$CHATCTL" -f "$BATS_TEST_TMPDIR/nosuch" status
+	assert_failure_says 78 "chatctl: $BATS_TEST_TMPDIR/nosuch: cannot read it: No such file or directory"
+	printf 'run-dir = relative\n' >"$conf"
+	run --separate-stderr "$CHATCTL" -f "$conf" status
+	assert_failure_says 78 "chatctl: $conf:1: run-dir: 'relative' must be an absolute path"
+	printf 'port = 0\n' >"$conf"
+	run --separate-stderr "$CHATCTL" -f "$conf" status
+	assert_failure_says 78 "chatctl: $conf: with port 0 the instance is named after the port chatd picks: name it with -n"
 }

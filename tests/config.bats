@@ -225,12 +225,19 @@ chatd: $CONF:6: motd: $BATS_TEST_TMPDIR/nomotd: No such file or directory" ]
 	[ "${#lines[@]}" -eq 2 ]
 }
 
-@test "the example contrib/chatd.conf is valid and starts a server" {
+@test "contrib/chatd.conf (the package's) is valid, starts a server, makes no operator" {
 	run "$CHATD" -t -f "$BATS_TEST_DIRNAME/../contrib/chatd.conf"
 	[ "$status" -eq 0 ]
 	[ "$output" = "chatd: settings OK" ]
 	start_chatd -f "$BATS_TEST_DIRNAME/../contrib/chatd.conf"
-	login alice
+	# The packaged default for a public server: the first user is no
+	# operator.
+	open_client alice
+	say alice alice
+	expect alice "* Hello, alice! You are in lobby. Type /help for commands."
+	barrier alice
+	grep -qx 'oper-first-user = no' "$BATS_TEST_DIRNAME/../contrib/chatd.conf"
+	grep -qx 'run-dir = /run/chatd' "$BATS_TEST_DIRNAME/../contrib/chatd.conf"
 }
 
 @test "a bad command line is still exit 64, even with a good file" {
@@ -459,4 +466,98 @@ unlimited() {
 	printf 'oper-password-file = %s\n' "$BATS_TEST_TMPDIR/oper" >"$CONF"
 	start_chatd -f "$CONF"
 	wait_for "$TIMEOUT" grep -qF "$BATS_TEST_TMPDIR/oper may be read by others; keep it 0600" "$LOG"
+}
+
+# The default configuration file (chatd(8), FILES). The chatd and
+# chatctl make check runs read the one configure set, which tests must
+# not write: tests/chatd-conf and tests/chatctl-conf are the same
+# programs with the default in the build tree, $TESTBIN/conf/chatd.conf.
+DEFCONF=$TESTBIN/conf/chatd.conf
+
+# Writes the default file of the test programs; teardown removes it.
+default_conf() {
+	mkdir -p "$TESTBIN/conf"
+	printf '%s\n' "$@" >"$DEFCONF"
+}
+
+teardown() {
+	stop_chatd
+	rm -rf "$TESTBIN/conf"
+	assert_no_sanitizer_report
+}
+
+# The default of the chatd under test, from -h: none of the suite's
+# servers is given -f, so a real file there would change every test.
+@test "this build's default configuration file is not there (the suite reads none)" {
+	local path
+	path=$("$CHATD" -h | sed -n 's/^With no -f, settings are read from \(.*\) if it exists\.$/\1/p')
+	[ -n "$path" ]
+	[ ! -e "$path" ] || {
+		echo "$path exists: the tests would read it; configure with another --sysconfdir" >&2
+		return 1
+	}
+}
+
+@test "chatd -h names the default file" {
+	run "$TESTBIN/chatd-conf" -h
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "With no -f, settings are read from $DEFCONF if it exists." ]
+}
+
+@test "with no -f, the default file is read if it exists" {
+	run "$TESTBIN/chatd-conf" -t
+	[ "$status" -eq 0 ]
+	default_conf 'history = x'
+	run "$TESTBIN/chatd-conf" -t
+	[ "$status" -eq 78 ]
+	[ "$output" = "chatd-conf: $DEFCONF:1: history: 'x' is not a number" ]
+	# A setting of the file takes effect: the first user is no operator.
+	default_conf 'oper-first-user = no'
+	CHATD=$TESTBIN/chatd-conf start_chatd
+	open_client alice
+	say alice alice
+	expect alice "* Hello, alice! You are in lobby. Type /help for commands."
+	barrier alice
+}
+
+@test "-f FILE replaces the default file, and -f /dev/null reads none" {
+	default_conf 'history = x'
+	printf 'history = 5\n' >"$CONF"
+	run "$TESTBIN/chatd-conf" -t -f "$CONF"
+	[ "$status" -eq 0 ]
+	run "$TESTBIN/chatd-conf" -t -f /dev/null
+	[ "$status" -eq 0 ]
+	[ "$output" = "chatd: settings OK" ]
+}
+
+@test "a default file that cannot be read is an error, as a bad -f is" {
+	# A directory in its place: unreadable as a file even for root,
+	# whom a file of mode 0 would not stop.
+	mkdir -p "$DEFCONF"
+	run "$TESTBIN/chatd-conf" -t
+	[ "$status" -eq 78 ]
+	[[ $output == "chatd-conf: $DEFCONF: read error: Is a directory" ]]
+}
+
+@test "SIGHUP reads the default file again" {
+	default_conf 'history = 5'
+	CHATD=$TESTBIN/chatd-conf start_chatd
+	default_conf 'history = x'
+	reload
+	grep -q "SIGHUP: $DEFCONF:1: history: 'x' is not a number; keeping the old settings" "$LOG"
+}
+
+@test "chatctl reads instance, port and run-dir from the default file" {
+	start_chatd
+	default_conf "instance = $INSTANCE" "run-dir = $RUNDIR" 'max-line = 100'
+	run --separate-stderr "$TESTBIN/chatctl-conf" -H status
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "instance	$INSTANCE" ]
+	# The command line wins over the file.
+	run --separate-stderr "$TESTBIN/chatctl-conf" -n nosuch -H status
+	[ "$status" -eq 69 ]
+	run --separate-stderr "$TESTBIN/chatctl-conf" -f /dev/null \
+	    --run-dir "$RUNDIR" -H status
+	[ "$status" -eq 69 ]
+	[ "$stderr" = "chatctl: instance 9000 is not running" ]
 }

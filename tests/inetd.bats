@@ -13,6 +13,8 @@ load helpers
 bats_require_minimum_version 1.5.0
 
 CONTRIB=$BATS_TEST_DIRNAME/../contrib
+# chatd@.service is made by make from chatd@.service.in, in the build tree.
+BUILT_UNITS=$TESTBIN/../contrib
 
 setup() {
 	RUNDIR=$BATS_TEST_TMPDIR/run
@@ -95,8 +97,8 @@ start_xinetd() {
 # The command line of contrib/chatd@.service, for this test's chatd and
 # run directory.
 unit_command() {
-	sed -n 's/^ExecStart=//p' "$CONTRIB/chatd@.service" |
-	    sed -e "s|/usr/local/sbin/chatd|$CHATD|" \
+	sed -n 's/^ExecStart=//p' "$BUILT_UNITS/chatd@.service" |
+	    sed -e "s|^[^ ]*/sbin/chatd |$CHATD |" \
 	    -e "s|--run-dir=/run/chatd|--run-dir=$RUNDIR|"
 }
 
@@ -112,7 +114,7 @@ check_units() {
 		}
 	done
 	for line in 'StandardInput=socket' 'StandardOutput=socket'; do
-		grep -qx "$line" "$CONTRIB/chatd@.service" || {
+		grep -qx "$line" "$BUILT_UNITS/chatd@.service" || {
 			echo "contrib/chatd@.service lacks $line" >&2
 			return 1
 		}
@@ -531,7 +533,7 @@ flock_waiting() {
 	need systemd-analyze systemd
 	mkdir "$dir"
 	cp "$CONTRIB/accept/chatd.socket" "$dir/"
-	sed "s|/usr/local/sbin/chatd|$CHATD|" "$CONTRIB/chatd@.service" \
+	sed "s|=[^ ]*/sbin/chatd |=$CHATD |" "$BUILT_UNITS/chatd@.service" \
 	    >"$dir/chatd@.service"
 	run --separate-stderr systemd-analyze verify --man=no \
 	    "$dir/chatd.socket" "$dir/chatd@.service"

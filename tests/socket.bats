@@ -1,15 +1,18 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: ISC
 # Socket activation (systemd's Accept=no): chatd takes the listening
-# sockets passed as LISTEN_FDS. contrib/chatd.service and chatd.socket
-# are tested by running the unit's own ExecStart= under
-# systemd-socket-activate, as systemd would.
+# sockets passed as LISTEN_FDS. contrib/chatd.service (made by make
+# from contrib/chatd.service.in) and chatd.socket are tested by running
+# the unit's own ExecStart= under systemd-socket-activate, as systemd
+# would.
 
 load helpers
 
 bats_require_minimum_version 1.5.0
 
 UNITS=$BATS_TEST_DIRNAME/../contrib
+# The units make generates, with configure's paths, are in the build tree.
+BUILT_UNITS=$TESTBIN/../contrib
 
 setup() {
 	command -v systemd-socket-activate >/dev/null ||
@@ -35,17 +38,30 @@ teardown() {
 	return "$rc"
 }
 
+# A unit of contrib, as installed: generated, or as it is.
+unit_file() {
+	if [ -f "$BUILT_UNITS/$1" ]; then
+		echo "$BUILT_UNITS/$1"
+	else
+		echo "$UNITS/$1"
+	fi
+}
+
 # A [Service] or [Socket] setting of a unit in contrib: unit, key.
 unit_value() {
-	sed -n "s/^$2=//p" "$UNITS/$1"
+	sed -n "s/^$2=//p" "$(unit_file "$1")"
+}
+
+# The unit's programs made this build's: chatd wherever configure put it.
+unit_here() {
+	sed "s|[^ =]*/sbin/chatd |$CHATD |" "$(unit_file "$1")"
 }
 
 # The ExecStart= of chatd.service made to run here: this build's chatd
 # and this test's directories, then "$@". The result is in CMD.
 service_command() {
 	local line
-	line=$(unit_value chatd.service ExecStart)
-	line=${line//\/usr\/local\/sbin\/chatd/$CHATD}
+	line=$(unit_here chatd.service | sed -n 's/^ExecStart=//p')
 	line=${line//\/var\/lib\/chatd/$STATEDIR}
 	line=${line//\/run\/chatd/$RUNDIR}
 	read -r -a CMD <<<"$line"
@@ -115,8 +131,7 @@ chatd_listening() {
 @test "the units pass systemd-analyze verify" {
 	command -v systemd-analyze >/dev/null || skip "no systemd-analyze"
 	mkdir "$TESTROOT/units"
-	sed "s|/usr/local/sbin/chatd|$CHATD|" "$UNITS/chatd.service" \
-	    >"$TESTROOT/units/chatd.service"
+	unit_here chatd.service >"$TESTROOT/units/chatd.service"
 	cp "$UNITS/chatd.socket" "$TESTROOT/units/"
 	run systemd-analyze verify --man=no "$TESTROOT/units/chatd.socket" \
 	    "$TESTROOT/units/chatd.service"
@@ -127,10 +142,16 @@ chatd_listening() {
 	}
 }
 
-@test "chatd.socket's settings: Accept=no, port 9000" {
+@test "chatd.socket's settings: Accept=no, port 9000; the service notifies" {
 	[ "$(unit_value chatd.socket Accept)" = no ]
 	[ "$(unit_value chatd.socket ListenStream)" = 9000 ]
-	[ "$(unit_value chatd.service Type)" = simple ]
+	[ "$(unit_value chatd.service Type)" = notify ]
+	[ -n "$(unit_value chatd.service WatchdogSec)" ]
+	# The file is checked before a start and before a reload, whose
+	# SIGHUP the server answers with RELOADING=1 and READY=1.
+	[ "$(unit_value chatd.service ExecStartPre)" = "$(unit_value chatd.service ExecStart | sed 's|/chatd |/chatd -t |')" ]
+	unit_value chatd.service ExecReload | grep -qx '.*/chatd -t .*'
+	unit_value chatd.service ExecReload | grep -qx '/bin/kill -HUP \$MAINPID'
 }
 
 @test "chatd.service's ExecStart, socket-activated: clients chat, SIGTERM cleans up" {
