@@ -713,7 +713,8 @@ listener_shutdown(struct hub *h, struct notifier *nt, struct children *c)
 /*
  * What the service manager shows of us (systemctl status): the users
  * and rooms, at most every STATUS_EVERY_MS and only when they changed,
- * since the rooms are counted under the lock; now if force.
+ * since the rooms are counted under the lock; now if force. Nothing
+ * at all when no service manager listens.
  */
 static void
 listener_status(struct hub *h, int force)
@@ -722,7 +723,8 @@ listener_status(struct hub *h, int force)
 	static int64_t	next;
 	size_t		u, r;
 
-	if (!force && now_ms() < next)
+	/* Nobody to tell: no lock taken, no rooms counted. */
+	if (!sdnotify_enabled() || (!force && now_ms() < next))
 		return;
 	next = now_ms() + STATUS_EVERY_MS;
 	u = hub_users(h, RING_ALLROOMS);

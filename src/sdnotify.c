@@ -147,6 +147,13 @@ sdnotify(const char *fmt, ...)
 	sdnotify_send(msg, (size_t)n);
 }
 
+/* Whether a service manager listens: 0 makes every sdnotify() a no-op. */
+int
+sdnotify_enabled(void)
+{
+	return sd.len != 0;
+}
+
 /* How often to send "WATCHDOG=1", in milliseconds; 0: never. */
 int64_t
 sdnotify_watchdog_ms(void)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 void	sdnotify_init(void);
+int	sdnotify_enabled(void);
 void	sdnotify(const char *, ...) __attribute__((format(printf, 1, 2)));
 int64_t	sdnotify_watchdog_ms(void);
 uint64_t sdnotify_monotonic_usec(void);
