@@ -307,26 +307,29 @@ static void
 hub_init(struct hub *h, int fd, const struct config *cf)
 {
 	pthread_mutexattr_t	 attr;
-	struct hub_hdr		 g;
+	struct hub_hdr		*g;
 	struct layout		 l;
 	void			*base;
 
-	memset(&g, 0, sizeof(g));
-	g.nslots = config_slots(cf);
-	g.nrooms = cf->max_rooms;
-	g.hist_len = cf->history;
-	g.hist_size = (uint32_t)align_up(sizeof(struct hist_entry) +
+	/* The ban index makes it 1.4 MiB: too much for a stack. */
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		fatal("calloc");
+	g->nslots = config_slots(cf);
+	g->nrooms = cf->max_rooms;
+	g->hist_len = cf->history;
+	g->hist_size = (uint32_t)align_up(sizeof(struct hist_entry) +
 	    HIST_TEXT_MAX(cf->max_line), 8);
 	/* Only an instance that links has the rest of the network in it. */
-	g.nremotes = cf->link_host[0] != '\0' ? CHATD_MAX_REMOTES : 0;
-	g.remote_size = remote_size(g.nrooms);
-	layout(&g, &l);
+	g->nremotes = cf->link_host[0] != '\0' ? CHATD_MAX_REMOTES : 0;
+	g->remote_size = remote_size(g->nrooms);
+	layout(g, &l);
 	hub_reserve(h, fd, l.total);
 	base = mmap(NULL, l.total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED)
 		fatal_status(EX_UNAVAILABLE, "mmap %s: %s", h->shmname,
 		    strerror(errno));
-	memcpy(base, &g, sizeof(g));
+	memcpy(base, g, sizeof(*g));
+	free(g);
 	hub_bind(h, base, l.total);
 	h->hdr->version = HUB_VERSION;
 	h->hdr->slot_size = sizeof(struct slot);

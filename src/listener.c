@@ -3,6 +3,7 @@
  * The listener. Signals reach its poll loop through a self-pipe, so
  * reaping and shutting down happen in one place, never in a handler.
  */
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -255,16 +256,33 @@ listener_signals(void)
 	listener_hold_signals(SIG_UNBLOCK);
 }
 
+/*
+ * The table of pids is written at every fork. In memory a worker
+ * inherits, each such write would break copy-on-write after the fork
+ * and leave the worker last forked the old page as its own: a page per
+ * worker, for a table it never reads. So it lives in pages of its own
+ * that fork leaves out (MADV_DONTFORK).
+ */
 static void
 children_add(struct children *c, pid_t pid)
 {
+	size_t	 cap;
 	pid_t	*p;
 
 	if (c->n == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 64;
-		if ((p = realloc(c->pids, c->cap * sizeof(*p))) == NULL)
-			fatal("realloc");
+		cap = c->cap ? c->cap * 2 : 4096 / sizeof(*p);
+		p = mmap(NULL, cap * sizeof(*p), PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED ||
+		    madvise(p, cap * sizeof(*p), MADV_DONTFORK) == -1)
+			fatal("children table");
+		if (c->n > 0)
+			memcpy(p, c->pids, c->n * sizeof(*p));
+		if (c->pids != NULL && munmap(c->pids,
+		    c->cap * sizeof(*p)) == -1)
+			fatal("munmap");
 		c->pids = p;
+		c->cap = cap;
 	}
 	c->pids[c->n++] = pid;
 }

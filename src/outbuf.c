@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The output backlog. It grows on demand up to its bound, so an idle
- * client costs nothing, and is compacted as the socket drains. Every
+ * The output backlog. It starts in a block its owner lends (or none),
+ * grows on the heap only when a backlog outgrows that, up to its bound,
+ * and is compacted as the socket drains. Every
  * line added gets its CRLF here; only a telnet answer goes in raw.
  */
 #include <errno.h>
@@ -12,11 +13,14 @@
 #include "log.h"
 #include "outbuf.h"
 
+/* first, of cap bytes (may be NULL, 0), is used until it is too small. */
 void
-outbuf_init(struct outbuf *ob, size_t max)
+outbuf_init(struct outbuf *ob, size_t max, char *first, size_t cap)
 {
 	memset(ob, 0, sizeof(*ob));
 	ob->max = max;
+	ob->buf = ob->first = first;
+	ob->cap = first != NULL ? cap : 0;
 }
 
 size_t
@@ -50,7 +54,12 @@ outbuf_reserve(struct outbuf *ob, size_t n)
 		;
 	if (cap > ob->max)
 		cap = ob->max;
-	if ((p = realloc(ob->buf, cap)) == NULL)
+	if (ob->buf == ob->first) {
+		if ((p = malloc(cap)) == NULL)
+			fatal("malloc");
+		if (ob->len > 0)
+			memcpy(p, ob->buf, ob->len);
+	} else if ((p = realloc(ob->buf, cap)) == NULL)
 		fatal("realloc");
 	ob->buf = p;
 	ob->cap = cap;

@@ -11,13 +11,14 @@
 
 struct outbuf {
 	char	*buf;
+	char	*first;	/* the owner's block, not malloc'd; NULL: none */
 	size_t	 off;	/* first unsent byte */
 	size_t	 len;	/* end of the queued bytes */
 	size_t	 cap;
 	size_t	 max;
 };
 
-void	outbuf_init(struct outbuf *, size_t);
+void	outbuf_init(struct outbuf *, size_t, char *, size_t);
 int	outbuf_line(struct outbuf *, const char *, size_t);
 int	outbuf_bytes(struct outbuf *, const void *, size_t);
 size_t	outbuf_pending(const struct outbuf *);

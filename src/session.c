@@ -49,6 +49,29 @@ session_post_locked(struct hub *h, int slot, uint32_t gen, enum rec_kind kind,
 }
 
 /*
+ * The record for session_event_locked. Not inlined: its frame is 24 KiB,
+ * and a worker whose stack went that deep for nothing, with no link to
+ * tell, would keep the pages.
+ */
+static void __attribute__((noinline))
+event_post_locked(struct hub *h, int link, uint32_t room, char code,
+    const char *a, const char *b)
+{
+	char	text[NOTICE_MAX + RECORD_TEXT_MAX];
+	size_t	n;
+
+	HUB_ASSERT_LOCKED();
+	n = text_format(text, sizeof(text), "%c %s%s%s", code, a,
+	    b != NULL ? " " : "", b != NULL ? b : "");
+	if (n > RECORD_TEXT_MAX)
+		n = RECORD_TEXT_MAX;
+	hub_post_locked(h, &(struct record){ .kind = REC_EVENT,
+	    .room = room, .target = link,
+	    .tgen = atomic_load(&h->slots[link].gen), .exclude = -1,
+	    .sender = -1, .time = time(NULL) }, text, n);
+}
+
+/*
  * Under the lock: tells the link process, if there is one, what a local
  * user did, so that the network hears it in the log's order. code is
  * R (registered in the lobby), J (joined room), P (left room),
@@ -59,21 +82,11 @@ void
 session_event_locked(struct hub *h, uint32_t room, char code, const char *a,
     const char *b)
 {
-	char	text[NOTICE_MAX + RECORD_TEXT_MAX];
-	size_t	n;
 	int	link = hub_link_slot(h);
 
 	HUB_ASSERT_LOCKED();
-	if (link == -1)
-		return;
-	n = text_format(text, sizeof(text), "%c %s%s%s", code, a,
-	    b != NULL ? " " : "", b != NULL ? b : "");
-	if (n > RECORD_TEXT_MAX)
-		n = RECORD_TEXT_MAX;
-	hub_post_locked(h, &(struct record){ .kind = REC_EVENT,
-	    .room = room, .target = link,
-	    .tgen = atomic_load(&h->slots[link].gen), .exclude = -1,
-	    .sender = -1, .time = time(NULL) }, text, n);
+	if (link != -1)
+		event_post_locked(h, link, room, code, a, b);
 }
 
 /*

@@ -59,6 +59,16 @@ static size_t	text_utf8_encode(uint32_t, unsigned char *);
 static int	text_is_control(uint32_t);
 static int	text_is_blank(unsigned char);
 
+/* Lines go into buf, of max bytes, which the caller owns. */
+void
+linebuf_init_buf(struct linebuf *lb, unsigned char *buf, size_t max)
+{
+	lb->buf = buf;
+	lb->max = max;
+	lb->request = LB_REQ_NONE;
+	linebuf_reset(lb);
+}
+
 int
 linebuf_init(struct linebuf *lb, size_t max)
 {

@@ -39,6 +39,7 @@ struct linebuf {
 	int		 request;	/* enum lb_request, set by the last linebuf_feed */
 };
 
+void		 linebuf_init_buf(struct linebuf *, unsigned char *, size_t);
 int		 linebuf_init(struct linebuf *, size_t max);	/* 0, or -1 with errno (ENOMEM, or EINVAL when max is 0) */
 void		 linebuf_free(struct linebuf *);
 /*

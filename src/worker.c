@@ -37,12 +37,13 @@
 
 static volatile sig_atomic_t	stop_requested, repipe_requested;
 
+
 /*
  * What a trusted front end's PROXY header said, read by worker_proxy()
  * before the worker is set up (under inetd before the segment is even
  * opened), and the client's bytes that came after it in the same read.
  */
-static struct {
+struct early {
 	int		 trusted;	/* the peer is a --proxy-from address */
 	int		 proxied;	/* and its header gave the client's */
 	int		 version;
@@ -50,7 +51,25 @@ static struct {
 	char		 addr[ADDR_MAX_LEN + 1];	/* the client's address */
 	size_t		 len;		/* bytes of rest */
 	unsigned char	 rest[WORKER_READ];
-} early;
+};
+
+/*
+ * The worker and its buffers, in .bss: the listener never touches them,
+ * so a worker's private pages are those its own lines reach, not the
+ * sizes here, and it needs no heap unless its backlog outgrows
+ * OUTBUF_FIRST. bufs is cut at run time into the line (--max-line
+ * bytes), its cleaned copy, a reply and a record's text, in that order,
+ * so that the starts, which every short line touches, share pages.
+ */
+#define OUTBUF_FIRST	4096
+static struct {
+	struct worker	w;
+	struct early	early;
+	char		out[OUTBUF_FIRST];
+	unsigned char	bufs[CHATD_MAX_LINE_CAP +
+			    TEXT_CLEAN_MAX(CHATD_MAX_LINE_CAP) + 1 +
+			    2 * RECORD_TEXT_MAX];
+} mem;
 
 /*
  * A signal's news is read at the top of the main loop; a byte in our
@@ -196,7 +215,7 @@ proxy_trusted(const struct live *lv, const char *addr)
 }
 
 /*
- * Reads the PROXY header into early.rest until it is whole, bad, or
+ * Reads the PROXY header into the early bytes until it is whole, bad, or
  * PROXY_TIMEOUT_MS have passed; NULL, or why there is none.
  */
 static const char *
@@ -207,8 +226,8 @@ proxy_read(struct proxy_header *ph)
 	ssize_t		n;
 	int		r;
 
-	early.len = 0;
-	while (proxy_parse(early.rest, early.len, ph) == PROXY_MORE) {
+	mem.early.len = 0;
+	while (proxy_parse(mem.early.rest, mem.early.len, ph) == PROXY_MORE) {
 		if ((r = poll(&pfd, 1, ms_until(end))) == 0)
 			return "no PROXY header within "
 			    CHATD_STR(PROXY_TIMEOUT_MS) " ms";
@@ -217,14 +236,14 @@ proxy_read(struct proxy_header *ph)
 		if (r == -1)
 			continue;
 		/* Never full: a header is judged within PROXY_HEADER_MAX. */
-		n = read(IN_FD, early.rest + early.len,
-		    sizeof(early.rest) - early.len);
+		n = read(IN_FD, mem.early.rest + mem.early.len,
+		    sizeof(mem.early.rest) - mem.early.len);
 		if (n == 0)
 			return "closed before its PROXY header";
 		if (n == -1 && errno != EINTR && errno != EAGAIN)
 			return "read failed before its PROXY header";
 		if (n > 0)
-			early.len += (size_t)n;
+			mem.early.len += (size_t)n;
 	}
 	return ph->why;
 }
@@ -245,7 +264,7 @@ worker_proxy(const struct config *cf, struct hub *h)
 	const char		*why;
 
 	peer_address(peer, sizeof(peer));
-	if (!(early.trusted = proxy_trusted(&cf->live, peer)))
+	if (!(mem.early.trusted = proxy_trusted(&cf->live, peer)))
 		return;
 	if ((why = proxy_read(&ph)) != NULL) {
 		log_info("%s: %s; closed", peer, why);
@@ -255,14 +274,14 @@ worker_proxy(const struct config *cf, struct hub *h)
 		}
 		_exit(0);
 	}
-	early.len -= ph.len;
-	memmove(early.rest, early.rest + ph.len, early.len);
-	early.version = ph.version;
+	mem.early.len -= ph.len;
+	memmove(mem.early.rest, mem.early.rest + ph.len, mem.early.len);
+	mem.early.version = ph.version;
 	if (ph.local)
 		return;
-	early.proxied = 1;
-	early.sport = ph.sport;
-	addr_format(&ph.src, early.addr, sizeof(early.addr));
+	mem.early.proxied = 1;
+	mem.early.sport = ph.sport;
+	addr_format(&ph.src, mem.early.addr, sizeof(mem.early.addr));
 }
 
 static void
@@ -617,9 +636,14 @@ worker_admit(struct worker *w)
 	worker_prompt(w);
 }
 
-static void
-worker_init(struct worker *w, struct hub *h, struct config *cf)
+
+static struct worker *
+worker_init(struct hub *h, struct config *cf)
 {
+	struct worker	*w = &mem.w;
+	unsigned char	*clean = mem.bufs + cf->max_line;
+	char		*reply = (char *)clean + TEXT_CLEAN_MAX(cf->max_line) + 1;
+
 	memset(w, 0, sizeof(*w));
 	w->hub = h;
 	w->cf = cf;
@@ -628,32 +652,32 @@ worker_init(struct worker *w, struct hub *h, struct config *cf)
 	w->connected = time(NULL);
 	w->connected_ms = now_ms();
 	notify_init(&w->nt, h);
-	outbuf_init(&w->out, OUTBUF_MAX);
-	if (linebuf_init(&w->lb, cf->max_line) == -1 ||
-	    (w->clean = malloc(TEXT_CLEAN_MAX(cf->max_line) + 1)) == NULL ||
-	    (w->text = malloc(RECORD_TEXT_MAX)) == NULL ||
-	    (w->reply = malloc(RECORD_TEXT_MAX)) == NULL)
-		fatal("worker buffers");
+	outbuf_init(&w->out, OUTBUF_MAX, mem.out, sizeof(mem.out));
+	linebuf_init_buf(&w->lb, mem.bufs, cf->max_line);
+	w->clean = clean;
+	w->reply = reply;
+	w->text = reply + RECORD_TEXT_MAX;
 	w->livegen = cf->livegen;
 	(void)hub_fetch(h, &cf->live, &w->livegen);
 	log_setverbose(cf->live.verbose);
 	bucket_init(&w->bucket, cf->live.rate, cf->live.burst, now_ms());
 	peer_address(w->addr, sizeof(w->addr));
-	if (early.proxied) {
+	if (mem.early.proxied) {
 		log_debug("connection from %s port %u via %s (PROXY v%d)",
-		    early.addr, early.sport, w->addr, early.version);
-		memcpy(w->addr, early.addr, sizeof(w->addr));
+		    mem.early.addr, mem.early.sport, w->addr, mem.early.version);
+		memcpy(w->addr, mem.early.addr, sizeof(w->addr));
 	} else
 		log_debug("connection from %s", w->addr);
 	/* What came after the header is the client's first input. */
-	memcpy(w->inbuf, early.rest, early.len);
-	w->inlen = early.len;
-	w->sniffing = !early.trusted;
+	memcpy(w->inbuf, mem.early.rest, mem.early.len);
+	w->inlen = mem.early.len;
+	w->sniffing = !mem.early.trusted;
 	worker_title(w);
 	if (cf->live.keepalive > 0)
 		keepalive(cf->live.keepalive);
 	set_nonblock(IN_FD);
 	set_nonblock(OUT_FD);
+	return w;
 }
 
 /* The earlier of two timeouts in poll's terms (-1: none). */
@@ -778,38 +802,38 @@ worker_repipe(struct worker *w)
 void
 worker_main(struct hub *h, struct config *cf)
 {
-	struct worker	w;
+	struct worker	*w;
 
 	worker_signals();
 	/* Under inetd main() called it, before opening the segment. */
 	if (!cf->inetd)
 		worker_proxy(cf, h);
-	worker_init(&w, h, cf);
-	worker_admit(&w);
+	w = worker_init(h, cf);
+	worker_admit(w);
 	/* The client's bytes that came with a PROXY header. */
-	worker_feed(&w);
+	worker_feed(w);
 	for (;;) {
 		/* No listener to log chatctl's actions: the first awake does. */
 		if (cf->inetd)
 			audit_drain(h);
 		/* A worker stopped alone is, to its room, a lost connection. */
 		if (stop_requested || atomic_load(&h->hdr->shutdown))
-			worker_exit(&w, "connection lost",
+			worker_exit(w, "connection lost",
 			    "* server shutting down");
 		if (repipe_requested)
-			worker_repipe(&w);
-		if (outbuf_flush(&w.out, OUT_FD) == -1)
-			worker_exit(&w, lost_reason(errno), NULL);
-		atomic_store_explicit(&h->slots[w.slot].queued,
-		    outbuf_pending(&w.out), memory_order_relaxed);
-		worker_round(&w);
-		worker_deliver(&w);
-		notify_backstop(&w.nt);
+			worker_repipe(w);
+		if (outbuf_flush(&w->out, OUT_FD) == -1)
+			worker_exit(w, lost_reason(errno), NULL);
+		atomic_store_explicit(&h->slots[w->slot].queued,
+		    outbuf_pending(&w->out), memory_order_relaxed);
+		worker_round(w);
+		worker_deliver(w);
+		notify_backstop(&w->nt);
 		if (state_waiting())
 			(void)state_flush(h);
-		if (w.nt.dead) {
-			w.nt.dead = 0;
-			session_bury(h, &w.nt, 0, cf->live.oper_first_user);
+		if (w->nt.dead) {
+			w->nt.dead = 0;
+			session_bury(h, &w->nt, 0, cf->live.oper_first_user);
 		}
 	}
 }

@@ -19,6 +19,11 @@ load helpers
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 }
 
+@test "the output backlog starts in its lent block and keeps its bytes and bound when it outgrows it" {
+	run "$TESTBIN/unit_outbuf"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+}
+
 @test "addresses and CIDR ranges parse, print and match" {
 	run "$TESTBIN/unit_addr"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
