@@ -87,7 +87,7 @@
 #include "log.h"
 
 #define HUB_MAGIC	0x6368617464687562ULL	/* "chatdhub" */
-#define HUB_VERSION	11
+#define HUB_VERSION	12
 
 static int	hub_repaired;
 static int	hub_depth;	/* 1 while this process holds the lock */
@@ -140,10 +140,15 @@ struct layout {
 static void
 layout(const struct hub_hdr *g, struct layout *l)
 {
-	l->slots = align_up(sizeof(struct hub_hdr), 4096);
-	l->rooms = align_up(l->slots + (size_t)g->nslots * sizeof(struct slot),
+	/*
+	 * The room table before the slots: every worker reads its room's
+	 * entry, and next to the header it shares the header's 2 MiB of
+	 * page table (one page less for every worker).
+	 */
+	l->rooms = align_up(sizeof(struct hub_hdr), 4096);
+	l->slots = align_up(l->rooms + (size_t)g->nrooms * sizeof(struct room),
 	    64);
-	l->hist = align_up(l->rooms + (size_t)g->nrooms * sizeof(struct room),
+	l->hist = align_up(l->slots + (size_t)g->nslots * sizeof(struct slot),
 	    64);
 	l->remotes = align_up(l->hist + (size_t)g->nrooms *
 	    (g->hist_len + 1) * g->hist_size, 64);
