@@ -272,6 +272,7 @@ children_add(struct children *c, pid_t pid)
 	if (c->n == c->cap) {
 		cap = c->cap ? c->cap * 2 : 4096 / sizeof(*p);
 		p = mmap(NULL, cap * sizeof(*p), PROT_READ | PROT_WRITE,
+		    /* cppcheck-suppress invalidFunctionArg ; anonymous: fd -1 */
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED ||
 		    madvise(p, cap * sizeof(*p), MADV_DONTFORK) == -1)

@@ -642,7 +642,8 @@ worker_init(struct hub *h, struct config *cf)
 {
 	struct worker	*w = &mem.w;
 	unsigned char	*clean = mem.bufs + cf->max_line;
-	char		*reply = (char *)clean + TEXT_CLEAN_MAX(cf->max_line) + 1;
+	char		*reply = (char *)clean +
+			    TEXT_CLEAN_MAX((size_t)cf->max_line) + 1;
 
 	memset(w, 0, sizeof(*w));
 	w->hub = h;

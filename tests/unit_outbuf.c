@@ -70,8 +70,8 @@ main(void)
 
 	/* No block lent: the first line goes to the heap. */
 	outbuf_init(&ob, 64, NULL, 0);
-	CHECK(outbuf_line(&ob, "x", 1) == 0 && ob.buf != NULL);
-	CHECK(memcmp(ob.buf, "x\r\n", 3) == 0);
+	CHECK(outbuf_line(&ob, "x", 1) == 0 && ob.buf != NULL &&
+	    memcmp(ob.buf, "x\r\n", 3) == 0);
 	free(ob.buf);
 	return failures > 0;
 }
