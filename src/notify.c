@@ -625,11 +625,15 @@ void
 notify_backstop(struct notifier *n)
 {
 	struct backstop	 b = n->bs[0];
-	int64_t		 now = now_ms();
+	int64_t		 now;
 	int		 again;
 
 	HUB_ASSERT_UNLOCKED();
-	if (!b.armed || now < b.due)
+	/*
+	 * Every wake-up of every worker comes here, and most have nothing
+	 * armed: those read no clock.
+	 */
+	if (!b.armed || (now = now_ms()) < b.due)
 		return;
 	again = backstop_run(n, &b, now);
 	if (again)
