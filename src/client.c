@@ -74,7 +74,7 @@ worker_post(struct worker *w, enum rec_kind kind, uint32_t room, int target,
 }
 
 /* Whether a log record is meant for this worker's client. */
-static int
+WAKE_PATH static int
 worker_wants(const struct record *rec, void *arg)
 {
 	const struct worker	*w = arg;
@@ -90,7 +90,7 @@ worker_wants(const struct record *rec, void *arg)
  * For chatctl: the lag, and the wake-ups per line delivered. Plain
  * stores by the owner alone, no lock.
  */
-static void
+WAKE_PATH static void
 worker_counters(struct worker *w)
 {
 	struct slot	*s = &w->hub->slots[w->slot];
@@ -108,7 +108,7 @@ worker_counters(struct worker *w)
  * passes on the wake-ups we were handed: the main loop always drains
  * unlocked after any locked drain, so none of them is left waiting.
  */
-int
+WAKE_PATH int
 worker_drain(struct worker *w, int locked)
 {
 	struct record	rec;
@@ -154,7 +154,7 @@ worker_drain(struct worker *w, int locked)
  * Leaves if a kick came for us. The kicker told the room, unless it died
  * before: then our slot is still in the room, which hears that we quit.
  */
-void
+WAKE_PATH void
 worker_check_kicked(struct worker *w)
 {
 	if (w->kicked)

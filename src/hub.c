@@ -645,7 +645,7 @@ hub_publish(struct hub *h, const struct live *lv)
 }
 
 /* Copies the published settings if they changed since *gen: 1 if so. */
-int
+WAKE_PATH int
 hub_fetch(struct hub *h, struct live *lv, uint32_t *gen)
 {
 	if (atomic_load(&h->hdr->livegen) == *gen)

@@ -455,7 +455,7 @@ journal_append(struct hub *h, const char *p, size_t n)
 }
 
 /* Whether a compaction that found a lock taken is still to be done. */
-int
+WAKE_PATH int
 journal_waiting(void)
 {
 	return st_compact;

@@ -22,7 +22,7 @@
 #include "notify.h"
 
 /* Milliseconds on the monotonic clock, the same in every process. */
-int64_t
+WAKE_PATH int64_t
 now_ms(void)
 {
 	struct timespec	ts;
@@ -32,7 +32,7 @@ now_ms(void)
 }
 
 /* Milliseconds from now until when, for poll(2): 0 if past, -1 if 0. */
-int
+WAKE_PATH int
 ms_until(int64_t when)
 {
 	int64_t	left;
@@ -118,7 +118,7 @@ notify_close(struct hub *h, int slot, int rfd, int wfd)
  * Empties the pipe. A short read means it is empty: the usual wake-up
  * (one byte) costs one read(2), not a second one to see EAGAIN.
  */
-void
+WAKE_PATH void
 notify_drain(int fd)
 {
 	char	buf[256];
@@ -132,7 +132,7 @@ notify_drain(int fd)
  * store before the reads of the log's head that follow, so a record
  * appended after them finds the flag clear and writes the pipe.
  */
-void
+WAKE_PATH void
 notify_clear(struct hub *h, int slot)
 {
 	atomic_store(&h->slots[slot].wake, 0);
@@ -475,7 +475,7 @@ wake_range(struct notifier *n, uint32_t room, uint32_t lo, uint32_t end,
  * on the wake-ups it was handed, before it reads the log itself. A
  * relay's own hand-overs set no deadline: the sender's covers them.
  */
-void
+WAKE_PATH void
 notify_relay(struct notifier *n, int slot)
 {
 	uint64_t	task;
@@ -573,7 +573,7 @@ woken_since(const struct slot *s, int64_t since)
 }
 
 /* Milliseconds until the backstop is due, 0 if it is, or -1: none. */
-int
+WAKE_PATH int
 notify_timeout(const struct notifier *n)
 {
 	return n->bs[0].armed ? ms_until(n->bs[0].due) : -1;
@@ -621,7 +621,7 @@ backstop_run(struct notifier *n, const struct backstop *b, int64_t now)
  * looked at once more a deadline later, when notify_slot no longer
  * trusts its flag.
  */
-void
+WAKE_PATH void
 notify_backstop(struct notifier *n)
 {
 	struct backstop	 b = n->bs[0];

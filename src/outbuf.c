@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "defs.h"
 #include "log.h"
 #include "outbuf.h"
 
@@ -23,14 +24,14 @@ outbuf_init(struct outbuf *ob, size_t max, char *first, size_t cap)
 	ob->cap = first != NULL ? cap : 0;
 }
 
-size_t
+WAKE_PATH size_t
 outbuf_pending(const struct outbuf *ob)
 {
 	return ob->len - ob->off;
 }
 
 /* Makes room for n more bytes; -1 if that would pass the bound. */
-static int
+WAKE_PATH static int
 outbuf_reserve(struct outbuf *ob, size_t n)
 {
 	size_t	 want, cap;
@@ -67,7 +68,7 @@ outbuf_reserve(struct outbuf *ob, size_t n)
 }
 
 /* Queues one line and its CRLF; -1 when the backlog is full. */
-int
+WAKE_PATH int
 outbuf_line(struct outbuf *ob, const char *s, size_t n)
 {
 	if (outbuf_reserve(ob, n + 2) == -1)
@@ -96,7 +97,7 @@ outbuf_bytes(struct outbuf *ob, const void *s, size_t n)
  * Writes what the socket takes now. Returns 0, or -1 when the peer is
  * gone (errno says why).
  */
-int
+WAKE_PATH int
 outbuf_flush(struct outbuf *ob, int fd)
 {
 	ssize_t	n;

@@ -151,7 +151,7 @@ ring_lapped(const struct ring *r, uint64_t pos)
  * (RECORD_TEXT_MAX bytes), skipping the rest. Returns RING_EMPTY when
  * the reader has caught up, RING_LAPPED when it fell too far behind.
  */
-enum ring_result
+WAKE_PATH enum ring_result
 ring_read(const struct ring *r, uint64_t *pos, struct record *rec, char *text,
     int (*want)(const struct record *, void *), void *arg)
 {

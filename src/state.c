@@ -70,7 +70,7 @@ state_note_bans_locked(void)
  * every STATE_RETRY_MS while state_waiting(), and state_finish() as it
  * leaves; at most STATE_PENDING_MAX bytes. Returns 1 while lines wait.
  */
-int
+WAKE_PATH int
 state_flush(struct hub *h)
 {
 	HUB_ASSERT_UNLOCKED();
@@ -99,7 +99,7 @@ state_flush(struct hub *h)
 }
 
 /* Whether history lines, bans or a compaction wait for a lock. */
-int
+WAKE_PATH int
 state_waiting(void)
 {
 	return st_pending.len > 0 || st_bans_dirty || journal_waiting();

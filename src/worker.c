@@ -284,7 +284,7 @@ worker_proxy(const struct config *cf, struct hub *h)
 	addr_format(&ph.src, mem.early.addr, sizeof(mem.early.addr));
 }
 
-static void
+WAKE_PATH static void
 worker_deliver(struct worker *w)
 {
 	if (worker_drain(w, 0) == -1)
@@ -535,7 +535,7 @@ worker_sniff(struct worker *w)
 }
 
 /* Bytes that looked like a PROXY header's start, and stayed alone. */
-static void
+WAKE_PATH static void
 worker_sniff_expired(struct worker *w)
 {
 	if (!w->sniffing || w->sniff_until == 0 || now_ms() < w->sniff_until)
@@ -568,7 +568,7 @@ worker_input(struct worker *w)
 }
 
 /* Answers and handles the held input once its time has come. */
-static void
+WAKE_PATH static void
 worker_unhold(struct worker *w)
 {
 	if (w->held_until == 0 || now_ms() < w->held_until)
@@ -682,7 +682,7 @@ worker_init(struct hub *h, struct config *cf)
 }
 
 /* The earlier of two timeouts in poll's terms (-1: none). */
-static int
+WAKE_PATH static int
 sooner(int a, int b)
 {
 	if (a == -1)
@@ -697,7 +697,7 @@ sooner(int a, int b)
  * backstop of the wake-ups we handed to relays, the answer we hold
  * back, or the next try at a journal being compacted, if any.
  */
-static int
+WAKE_PATH static int
 worker_timeout(const struct worker *w)
 {
 	int	reg = -1;
@@ -712,7 +712,7 @@ worker_timeout(const struct worker *w)
 }
 
 /* Takes up settings a SIGHUP (or a newer inetd instance) published. */
-static void
+WAKE_PATH static void
 worker_refresh(struct worker *w)
 {
 	struct live	*lv = &w->cf->live;
@@ -727,7 +727,7 @@ worker_refresh(struct worker *w)
 }
 
 /* Whether the client had its time to choose a name. */
-static int
+WAKE_PATH static int
 worker_reg_expired(const struct worker *w)
 {
 	return !w->registered && w->cf->live.reg_timeout > 0 &&
@@ -735,7 +735,7 @@ worker_reg_expired(const struct worker *w)
 	    (int64_t)w->cf->live.reg_timeout * 1000;
 }
 
-static void
+WAKE_PATH static void
 worker_round(struct worker *w)
 {
 	struct pollfd	pfd[2];
@@ -800,7 +800,7 @@ worker_repipe(struct worker *w)
 	log_debug("made the wake-up pipe of slot %d again", w->slot);
 }
 
-void
+WAKE_PATH void
 worker_main(struct hub *h, struct config *cf)
 {
 	struct worker	*w;
