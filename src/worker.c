@@ -804,6 +804,7 @@ WAKE_PATH void
 worker_main(struct hub *h, struct config *cf)
 {
 	struct worker	*w;
+	int		 inetd = cf->inetd;
 
 	worker_signals();
 	/* Under inetd main() called it, before opening the segment. */
@@ -814,8 +815,12 @@ worker_main(struct hub *h, struct config *cf)
 	/* The client's bytes that came with a PROXY header. */
 	worker_feed(w);
 	for (;;) {
-		/* No listener to log chatctl's actions: the first awake does. */
-		if (cf->inetd)
+		/*
+		 * No listener to log chatctl's actions: the first awake does.
+		 * (inetd is a copy: cf is in our parent's frame, a page of
+		 * stack that a wake-up need not touch.)
+		 */
+		if (inetd)
 			audit_drain(h);
 		/* A worker stopped alone is, to its room, a lost connection. */
 		if (stop_requested || atomic_load(&h->hdr->shutdown))
