@@ -37,7 +37,6 @@
 
 static volatile sig_atomic_t	stop_requested, repipe_requested;
 
-
 /*
  * What a trusted front end's PROXY header said, read by worker_proxy()
  * before the worker is set up (under inetd before the segment is even
@@ -635,7 +634,6 @@ worker_admit(struct worker *w)
 	worker_motd(w);
 	worker_prompt(w);
 }
-
 
 static struct worker *
 worker_init(struct hub *h, struct config *cf)
